@@ -1,0 +1,33 @@
+"""Database URLs and engines (async for the services, sync for migrations and tools)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept `postgres://`, `postgresql://` or a SQLAlchemy URL; always use psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgresql+psycopg2", "postgresql+asyncpg"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_async_engine(url: str, pool_size: int = 5, max_overflow: int = 5) -> AsyncEngine:
+    """An async engine with a bounded pool that survives database restarts (pre-ping)."""
+    return create_async_engine(
+        sqlalchemy_url(url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def make_sync_engine(url: str) -> Engine:
+    """A sync engine for migrations and command-line tools."""
+    return create_engine(sqlalchemy_url(url), pool_pre_ping=True)

@@ -1,0 +1,124 @@
+"""SQLAlchemy 2 table definitions: the storage rows (never returned by the API directly)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = DateTime(timezone=True)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("customer_id", Text, primary_key=True),
+    # Set when this customer was merged away: always the canonical survivor (no chains).
+    Column("merged_into", Text, ForeignKey("customers.customer_id"), nullable=True),
+    Column("created_at", TS, nullable=False, server_default=func.now()),
+    Column("first_seen", TS, nullable=True),
+    Column("last_seen", TS, nullable=True),
+    # {trait: {"value": v, "at": iso, "source": s}}
+    Column("traits", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Index("ix_customers_merged_into", "merged_into", postgresql_where=text("merged_into IS NOT NULL")),
+)
+
+identifiers = Table(
+    "identifiers",
+    metadata,
+    Column("id_type", Text, nullable=False),
+    Column("id_value", Text, nullable=False),
+    # Always the canonical customer: merges move identifiers to the survivor.
+    Column("customer_id", Text, ForeignKey("customers.customer_id"), nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("first_seen", TS, nullable=False),
+    PrimaryKeyConstraint("id_type", "id_value"),
+    Index("ix_identifiers_customer_id", "customer_id"),
+)
+
+timeline_events = Table(
+    "timeline_events",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("event_id", Text, nullable=False, unique=True),
+    # Always the canonical customer: merges move timeline rows to the survivor.
+    Column("customer_id", Text, ForeignKey("customers.customer_id"), nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("occurred_at", TS, nullable=False),
+    Column("received_at", TS, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("attributes", JSONB, nullable=False),
+    Column("identifiers", JSONB, nullable=False),
+    Column("written_at", TS, nullable=False, server_default=func.now()),
+    Index("ix_timeline_customer_time", "customer_id", text("occurred_at DESC"), text("id DESC")),
+)
+
+customer_channels = Table(
+    "customer_channels",
+    metadata,
+    Column("customer_id", Text, ForeignKey("customers.customer_id"), nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("event_count", BigInteger, nullable=False),
+    Column("last_at", TS, nullable=False),
+    PrimaryKeyConstraint("customer_id", "channel"),
+)
+
+merges = Table(
+    "merges",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("merged_id", Text, ForeignKey("customers.customer_id"), nullable=False),
+    Column("survivor_id", Text, ForeignKey("customers.customer_id"), nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("identifiers", JSONB, nullable=False),
+    Column("merged_at", TS, nullable=False, server_default=func.now()),
+    Index("ix_merges_survivor_id", "survivor_id"),
+    Index("ix_merges_merged_id", "merged_id"),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    # sha256 of component + original bytes: a redelivered poison record counts attempts.
+    Column("fingerprint", Text, nullable=False, unique=True),
+    Column("component", Text, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("original", LargeBinary, nullable=False),
+    Column("topic", Text, nullable=True),
+    Column("partition", Integer, nullable=True),
+    Column("offset", BigInteger, nullable=True),
+    Column("key", LargeBinary, nullable=True),
+    Column("event_id", Text, nullable=True),
+    Column("first_seen", TS, nullable=False),
+    Column("last_seen", TS, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("1")),
+    Column("replayed_at", TS, nullable=True),
+    Index("ix_dead_letters_last_seen", "last_seen"),
+)

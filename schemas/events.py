@@ -1,0 +1,130 @@
+"""The canonical interaction event (version 1) and its Kafka wire form."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Final, Literal
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from schemas.errors import InvalidEvent
+from schemas.identifiers import Identifier, primary_identifier
+
+SCHEMA_VERSION: Final = 1
+#: Largest encoded event a consumer accepts; adapters enforce tighter per-channel limits.
+MAX_EVENT_BYTES: Final = 256 * 1024
+_SAFE_KEY: Final = re.compile(r"^[A-Za-z0-9._:@+=-]{1,160}$")
+
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")]
+SourceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
+EventId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")]
+
+
+class Channel(StrEnum):
+    """Where an interaction happened."""
+
+    WEB = "web"
+    CHAT = "chat"
+    EMAIL = "email"
+    CALL_CENTRE = "call_centre"
+    STORE = "store"
+    SURVEY = "survey"
+
+
+class CanonicalEvent(BaseModel):
+    """One customer interaction, normalised, as carried on `threadline.interactions`."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={"$id": "https://threadline.dev/schemas/canonical-event-v1.json"},
+    )
+
+    event_id: EventId = Field(description="Globally unique, deterministic from the source record.")
+    channel: Channel
+    kind: Name = Field(description="What happened, e.g. page_viewed, email_received.")
+    occurred_at: AwareDatetime = Field(description="When it happened at the source (UTC).")
+    received_at: AwareDatetime = Field(description="When the adapter accepted it (UTC).")
+    source: SourceName = Field(description="The emitting system, e.g. segment, smtp, shopify.")
+    identifiers: tuple[Identifier, ...] = Field(min_length=1, max_length=64)
+    summary: str = Field(max_length=500, description="One line an agent can read.")
+    attributes: dict[str, Any] = Field(default_factory=dict, description="Channel detail.")
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+    @field_validator("occurred_at", "received_at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    @property
+    def primary_identifier(self) -> Identifier:
+        """The identifier that keys this event's Kafka record."""
+        return primary_identifier(self.identifiers)
+
+    def to_json(self) -> bytes:
+        """Encode for Kafka (orjson, UTC timestamps)."""
+        return orjson.dumps(self.model_dump(mode="json"))
+
+    def kafka_key(self) -> bytes:
+        """Record key: the primary identifier, so one person's events share a partition."""
+        ident = self.primary_identifier
+        return f"{ident.type}:{ident.value}".encode()
+
+    def cloudevents_headers(self) -> list[tuple[str, bytes]]:
+        """CloudEvents 1.0 binary-mode headers for generic Kafka tooling."""
+        return [
+            ("ce_specversion", b"1.0"),
+            ("ce_id", self.event_id.encode()),
+            ("ce_source", f"/threadline/{self.source}".encode()),
+            ("ce_type", f"dev.threadline.{self.channel.value}.{self.kind}".encode()),
+            ("ce_time", self.occurred_at.isoformat().encode()),
+            ("content-type", b"application/json"),
+        ]
+
+
+def decode_event(raw: bytes) -> CanonicalEvent:
+    """Decode one Kafka record value, or raise `InvalidEvent` naming the problem."""
+    if len(raw) > MAX_EVENT_BYTES:
+        raise InvalidEvent(f"event is {len(raw)} bytes, over the {MAX_EVENT_BYTES} byte limit")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEvent(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidEvent("event must be a JSON object")
+    try:
+        return CanonicalEvent.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidEvent(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
+    """A short, field-naming description of a pydantic error (no input values: they may be PII)."""
+    parts = []
+    for err in exc.errors(include_input=False, include_url=False)[:limit]:
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg']}")
+    more = exc.error_count() - limit
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "; ".join(parts)
+
+
+def make_event_id(source: str, natural_key: str) -> str:
+    """A deterministic event id from the source system's own record key.
+
+    Safe short keys are kept readable (`segment:ajs-123`); anything else is hashed.
+    """
+    if _SAFE_KEY.match(natural_key):
+        return f"{source}:{natural_key}"
+    digest = hashlib.sha256(natural_key.encode()).hexdigest()[:40]
+    return f"{source}:sha256:{digest}"
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
