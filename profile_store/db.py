@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -17,6 +20,10 @@ def sqlalchemy_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def make_async_engine(url: str, pool_size: int = 5, max_overflow: int = 5) -> AsyncEngine:
     """An async engine with a bounded pool that survives database restarts (pre-ping)."""
     return create_async_engine(
@@ -25,9 +32,16 @@ def make_async_engine(url: str, pool_size: int = 5, max_overflow: int = 5) -> As
         max_overflow=max_overflow,
         pool_pre_ping=True,
         pool_recycle=1800,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
     )
 
 
 def make_sync_engine(url: str) -> Engine:
     """A sync engine for migrations and command-line tools."""
-    return create_engine(sqlalchemy_url(url), pool_pre_ping=True)
+    return create_engine(
+        sqlalchemy_url(url),
+        pool_pre_ping=True,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+    )

@@ -23,7 +23,8 @@ DEFAULT_BLOCKED_VALUES = frozenset(
 DEFAULT_BLOCKED_PATTERNS = (
     r"^(test|example|noreply|no-reply|donotreply|do-not-reply|null|none|unknown)@",
     r"@(example\.(com|org|net)|test\.com)$",
-    r"^\+?(\d)\1{6,}$",
+    # A repeated digit after an optional country code: +10000000000, 0000000, +15555555555.
+    r"^\+?\d{0,3}?(\d)\1{6,}$",
 )
 
 
@@ -159,9 +160,10 @@ def resolve_batch(
         linking = tuple(i for i in s.identifiers if not rules.is_reference(i) and not rules.is_blocked(i))
         references = tuple(i for i in s.identifiers if rules.is_reference(i))
         owners = {owner[i] for i in linking if i in owner}
-        if not owners:
-            owners = {owner[i] for i in references if i in owner}
-            owners = {min(owners, key=lambda c: forest.customers[forest.find(c)].rank)} if owners else set()
+        if not linking:
+            # Only reference ids (an order update, say): they find the customer, never link.
+            found = {forest.find(owner[i]) for i in references if i in owner}
+            owners = {min(found, key=lambda c: forest.customers[c].rank)} if found else set()
         if owners:
             cid = forest.union(owners, s.event_id, linking)
         else:

@@ -1,0 +1,291 @@
+"""Async read queries for the unified view: customer resolution, profiles, timeline pages.
+
+Every statement is SQLAlchemy Core with bound parameters and is served by an index:
+customers by primary key or the partial `merged_into` index, identifiers by primary key or
+`customer_id`, channel stats by primary key, and timelines by
+`(customer_id, occurred_at DESC, id DESC)` with keyset pagination (no OFFSET).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import orjson
+from sqlalchemy import BigInteger, Select, literal, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from profile_store import ProfileStoreError
+from profile_store.models import TS, customer_channels, customers, identifiers, timeline_events
+from profile_store.read_models import ChannelStats, IdentifierOut, Profile, TimelineItem, TimelinePage
+from profile_store.traits import flatten
+
+DEFAULT_LIMIT: Final = 50
+MAX_LIMIT: Final = 200
+MAX_FILTER_VALUES: Final = 32
+#: merged_into always names the survivor; a longer chain means the data is inconsistent.
+MAX_MERGE_HOPS: Final = 8
+MAX_CURSOR_LENGTH: Final = 200
+_CURSOR_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]+$")
+_MAX_ROW_ID: Final = 2**63 - 1
+
+Db = AsyncEngine | AsyncConnection
+
+
+class QueryError(ProfileStoreError):
+    """Base class for errors raised by the read queries."""
+
+
+class InvalidCursor(QueryError):
+    """A pagination cursor that this module did not produce (or that was altered)."""
+
+
+class InvalidQuery(QueryError):
+    """A query argument out of range: limit, naive datetimes, too many filter values."""
+
+
+class MergeChainBroken(QueryError):
+    """`merged_into` links form a cycle or an over-long chain: the stored data is inconsistent."""
+
+
+@asynccontextmanager
+async def _connection(db: Db) -> AsyncIterator[AsyncConnection]:
+    """Use the given connection, or check one out of the engine for the duration."""
+    if isinstance(db, AsyncConnection):
+        yield db
+        return
+    async with db.connect() as conn:
+        yield conn
+
+
+# --- cursors -------------------------------------------------------------------------------
+
+
+def encode_cursor(occurred_at: datetime, row_id: int) -> str:
+    """Opaque keyset cursor: url-safe base64 (unpadded) of orjson `[occurred_at iso, id]`."""
+    raw = orjson.dumps([occurred_at.astimezone(UTC).isoformat(), row_id])
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The `(occurred_at, id)` position a cursor names, or raise `InvalidCursor`."""
+    if not cursor or len(cursor) > MAX_CURSOR_LENGTH or not _CURSOR_PATTERN.match(cursor):
+        raise InvalidCursor("cursor is malformed: pass back a next_cursor value unchanged")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = orjson.loads(raw)
+    except (binascii.Error, ValueError):
+        raise InvalidCursor("cursor is malformed: pass back a next_cursor value unchanged") from None
+    if not (isinstance(data, list) and len(data) == 2 and isinstance(data[0], str)):
+        raise InvalidCursor("cursor does not name a timeline position")
+    row_id = data[1]
+    if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 < row_id <= _MAX_ROW_ID:
+        raise InvalidCursor("cursor does not name a timeline position")
+    try:
+        occurred_at = datetime.fromisoformat(data[0])
+    except ValueError:
+        raise InvalidCursor("cursor does not name a timeline position") from None
+    if occurred_at.tzinfo is None:
+        raise InvalidCursor("cursor does not name a timeline position")
+    return occurred_at, row_id
+
+
+# --- customers -----------------------------------------------------------------------------
+
+
+async def _resolve(conn: AsyncConnection, customer_id: str) -> Any | None:
+    """The canonical customer's row (customer_id, first_seen, last_seen, traits), or None."""
+    current = customer_id
+    for _ in range(MAX_MERGE_HOPS):
+        stmt = select(
+            customers.c.customer_id,
+            customers.c.merged_into,
+            customers.c.first_seen,
+            customers.c.last_seen,
+            customers.c.traits,
+        ).where(customers.c.customer_id == current)
+        row = (await conn.execute(stmt)).first()
+        if row is None:
+            return None
+        if row.merged_into is None:
+            return row
+        current = row.merged_into
+    raise MergeChainBroken(f"merge chain from a customer is longer than {MAX_MERGE_HOPS} hops")
+
+
+async def resolve_customer_id(db: Db, customer_id: str) -> str | None:
+    """The canonical id for `customer_id` (itself unless merged away); None if unknown."""
+    async with _connection(db) as conn:
+        row = await _resolve(conn, customer_id)
+    return None if row is None else str(row.customer_id)
+
+
+async def find_customer_by_identifier(db: Db, id_type: str, value: str) -> str | None:
+    """The canonical customer holding an already-normalised identifier, or None."""
+    stmt = (
+        select(identifiers.c.customer_id, customers.c.merged_into)
+        .join(customers, customers.c.customer_id == identifiers.c.customer_id)
+        .where(identifiers.c.id_type == id_type, identifiers.c.id_value == value)
+    )
+    async with _connection(db) as conn:
+        row = (await conn.execute(stmt)).first()
+        if row is None:
+            return None
+        if row.merged_into is None:
+            return str(row.customer_id)
+        survivor = await _resolve(conn, row.merged_into)
+    return None if survivor is None else str(survivor.customer_id)
+
+
+async def load_profile(db: Db, customer_id: str) -> Profile | None:
+    """The unified profile of `customer_id` (following merges to the survivor), or None."""
+    async with _connection(db) as conn:
+        row = await _resolve(conn, customer_id)
+        if row is None:
+            return None
+        canonical = row.customer_id
+        idents = await conn.execute(
+            select(identifiers.c.id_type, identifiers.c.id_value, identifiers.c.first_seen)
+            .where(identifiers.c.customer_id == canonical)
+            .order_by(identifiers.c.id_type, identifiers.c.id_value)
+        )
+        merged = await conn.execute(
+            select(customers.c.customer_id)
+            .where(customers.c.merged_into == canonical)
+            .order_by(customers.c.customer_id)
+        )
+        channels = await conn.execute(
+            select(
+                customer_channels.c.channel,
+                customer_channels.c.event_count,
+                customer_channels.c.last_at,
+            ).where(customer_channels.c.customer_id == canonical)
+        )
+        return Profile(
+            customer_id=canonical,
+            identifiers=[
+                IdentifierOut(type=i.id_type, value=i.id_value, first_seen=i.first_seen)
+                for i in idents
+            ],
+            merged_ids=[m.customer_id for m in merged],
+            traits=flatten(row.traits or {}),
+            first_seen=row.first_seen,
+            last_seen=row.last_seen,
+            channels={
+                c.channel: ChannelStats(count=c.event_count, last_at=c.last_at)
+                for c in sorted(channels, key=lambda c: c.channel)
+            },
+            cx={},
+        )
+
+
+# --- timelines -----------------------------------------------------------------------------
+
+
+def _values(name: str, values: str | Sequence[str] | None) -> list[str]:
+    if values is None:
+        return []
+    items = [values] if isinstance(values, str) else list(dict.fromkeys(values))
+    if len(items) > MAX_FILTER_VALUES:
+        raise InvalidQuery(f"{name} accepts at most {MAX_FILTER_VALUES} values")
+    return items
+
+
+def _aware(name: str, value: datetime | None) -> datetime | None:
+    if value is not None and value.utcoffset() is None:
+        raise InvalidQuery(f"{name} must include a timezone")
+    return value
+
+
+def timeline_statement(
+    customer_id: str,
+    *,
+    channel: str | Sequence[str] | None = None,
+    kind: str | Sequence[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = DEFAULT_LIMIT,
+    after: tuple[datetime, int] | None = None,
+) -> Select[Any]:
+    """The keyset query for one timeline page (one row more than `limit`, to detect a next page).
+
+    `since` is inclusive and `until` exclusive; `after` is the last `(occurred_at, id)` seen.
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}")
+    te = timeline_events
+    stmt = select(
+        te.c.id,
+        te.c.event_id,
+        te.c.channel,
+        te.c.kind,
+        te.c.occurred_at,
+        te.c.received_at,
+        te.c.source,
+        te.c.summary,
+        te.c.attributes,
+    ).where(te.c.customer_id == customer_id)
+    channels, kinds = _values("channel", channel), _values("kind", kind)
+    if channels:
+        stmt = stmt.where(te.c.channel.in_(channels))
+    if kinds:
+        stmt = stmt.where(te.c.kind.in_(kinds))
+    if _aware("since", since) is not None:
+        stmt = stmt.where(te.c.occurred_at >= since)
+    if _aware("until", until) is not None:
+        stmt = stmt.where(te.c.occurred_at < until)
+    if after is not None:
+        at, row_id = after
+        position = tuple_(literal(at, TS), literal(row_id, BigInteger))
+        stmt = stmt.where(tuple_(te.c.occurred_at, te.c.id) < position)
+    return stmt.order_by(te.c.occurred_at.desc(), te.c.id.desc()).limit(limit + 1)
+
+
+async def timeline_page(
+    db: Db,
+    customer_id: str,
+    channel: str | Sequence[str] | None = None,
+    kind: str | Sequence[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> TimelinePage:
+    """One page of `customer_id`'s timeline, newest first (ties broken by storage order).
+
+    `customer_id` must be canonical (see `resolve_customer_id`); raises `InvalidCursor` for a
+    cursor not produced here and `InvalidQuery` for out-of-range arguments.
+    """
+    after = decode_cursor(cursor) if cursor is not None else None
+    stmt = timeline_statement(
+        customer_id,
+        channel=channel,
+        kind=kind,
+        since=since,
+        until=until,
+        limit=limit,
+        after=after,
+    )
+    async with _connection(db) as conn:
+        rows = (await conn.execute(stmt)).all()
+    page, more = rows[:limit], len(rows) > limit
+    items = [
+        TimelineItem(
+            event_id=r.event_id,
+            channel=r.channel,
+            kind=r.kind,
+            occurred_at=r.occurred_at,
+            received_at=r.received_at,
+            source=r.source,
+            summary=r.summary,
+            attributes=r.attributes if isinstance(r.attributes, dict) else {},
+        )
+        for r in page
+    ]
+    next_cursor = encode_cursor(page[-1].occurred_at, page[-1].id) if more else None
+    return TimelinePage(items=items, next_cursor=next_cursor)

@@ -1,0 +1,114 @@
+"""Read-side output models (frozen DTOs): what the API returns, never ORM rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+_EXAMPLE_AT = "2026-11-20T14:05:00Z"
+
+
+class IdentifierOut(BaseModel):
+    """One normalised identifier held by a customer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str = Field(examples=["phone"])
+    value: str = Field(examples=["+14155550100"])
+    first_seen: AwareDatetime | None = Field(default=None, description="When it was first seen.")
+
+
+class ChannelStats(BaseModel):
+    """How many interactions a customer had on one channel, and the latest one's time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    count: int = Field(ge=0)
+    last_at: AwareDatetime | None = None
+
+
+class Profile(BaseModel):
+    """The unified view of one canonical customer."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "cus_4f0c2a",
+                    "identifiers": [
+                        {"type": "email", "value": "ana@example.net", "first_seen": _EXAMPLE_AT},
+                        {"type": "phone", "value": "+14155550100", "first_seen": _EXAMPLE_AT},
+                    ],
+                    "merged_ids": ["cus_9b17e3"],
+                    "traits": {"name": "Ana Lima", "plan": "gold"},
+                    "first_seen": "2026-11-01T09:00:00Z",
+                    "last_seen": _EXAMPLE_AT,
+                    "channels": {
+                        "email": {"count": 3, "last_at": _EXAMPLE_AT},
+                        "web": {"count": 41, "last_at": "2026-11-19T20:11:00Z"},
+                    },
+                    "cx": {},
+                }
+            ]
+        },
+    )
+
+    customer_id: str = Field(description="The canonical (surviving) customer id.")
+    identifiers: list[IdentifierOut] = Field(default_factory=list)
+    merged_ids: list[str] = Field(
+        default_factory=list, description="Customer ids merged into this one; they resolve here."
+    )
+    traits: dict[str, Any] = Field(default_factory=dict, description="Latest value per trait.")
+    first_seen: AwareDatetime | None = None
+    last_seen: AwareDatetime | None = None
+    channels: dict[str, ChannelStats] = Field(default_factory=dict)
+    cx: dict[str, Any] = Field(default_factory=dict, description="Latest NPS / CSAT when known.")
+
+
+class TimelineItem(BaseModel):
+    """One interaction on a customer's timeline."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    channel: str
+    kind: str
+    occurred_at: AwareDatetime
+    received_at: AwareDatetime
+    source: str
+    summary: str
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class TimelinePage(BaseModel):
+    """A page of a timeline, newest first; `next_cursor` is null on the last page."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "event_id": "smtp:<CAF=w5001@mail.example.net>",
+                            "channel": "email",
+                            "kind": "email_received",
+                            "occurred_at": _EXAMPLE_AT,
+                            "received_at": "2026-11-20T14:05:02Z",
+                            "source": "smtp",
+                            "summary": "Email: Collection time for order W-5001",
+                            "attributes": {"subject": "Collection time for order W-5001"},
+                        }
+                    ],
+                    "next_cursor": "WyIyMDI2LTExLTIwVDE0OjA1OjAwKzAwOjAwIiwxMjNd",
+                }
+            ]
+        },
+    )
+
+    items: list[TimelineItem]
+    next_cursor: str | None = Field(
+        default=None, description="Opaque; pass it back as `cursor` for the next page."
+    )

@@ -1,0 +1,142 @@
+"""The `threadline` command line: one entry point for every role, as on Kubernetes.
+
+`api` and `ingest` are started by import string (the composition root), so nothing
+imports those packages statically and the layer contracts hold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+
+from pydantic import ValidationError
+
+from services.logs import configure_logging
+from services.settings import LogSettings, MigrateSettings
+
+EXIT_CONFIG = 2
+
+#: role -> "module:function" run in this process.
+SERVERS = {
+    "api": "api.server:main",
+    "ingest": "ingest.server:main",
+}
+
+
+def _load(target: str) -> Callable[[], None]:
+    module, _, func = target.partition(":")
+    fn: Callable[[], None] = getattr(importlib.import_module(module), func)
+    return fn
+
+
+def _config_error(exc: ValidationError) -> int:
+    for err in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(p) for p in err["loc"])
+        name = f"THREADLINE_{where.upper()}" if where else "configuration"
+        print(f"threadline: configuration error: {name}: {err['msg']}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    """Upgrade the database schema and create missing Kafka topics."""
+    from profile_store import migrate
+    from services.kafka_admin import ensure_topics
+
+    settings = MigrateSettings()  # type: ignore[call-arg]
+    migrate.upgrade(settings.database_url)
+    print(f"database at revision {migrate.current_revision(settings.database_url)}")
+    if settings.kafka_bootstrap:
+        created = ensure_topics(
+            settings.kafka_bootstrap, settings.partitions, settings.replication_factor
+        )
+        print(f"topics created: {', '.join(created) or 'none (all present)'}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run the Faust stitching worker."""
+    from services.worker import main
+
+    main(log_level=args.log_level)
+    return 0
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    """Run the API or the ingest gateway."""
+    _load(SERVERS[args.command])()
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """Run the whole stack locally with the embedded broker and PostgreSQL."""
+    from services.devstack import run_dev
+
+    return run_dev(demo=args.demo)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Write (or check) the committed JSON Schema of the canonical event."""
+    from schemas.jsonschema import SCHEMA_FILE, render_schema, write_schema
+
+    if args.check:
+        if SCHEMA_FILE.read_bytes() != render_schema():
+            print(f"{SCHEMA_FILE} is stale: run `threadline schema`", file=sys.stderr)
+            return 1
+        return 0
+    print(write_schema())
+    return 0
+
+
+def cmd_hash_key(args: argparse.Namespace) -> int:
+    """Print a new API key (or hash a given one) as THREADLINE_API_KEYS expects."""
+    key = args.key or f"tl_{secrets.token_urlsafe(32)}"
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    if not args.key:
+        print(f"key (give to the client, store nowhere else): {key}")
+    print(f'{{"name": "{args.name}", "role": "{args.role}", "sha256": "{digest}"}}')
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests)."""
+    parser = argparse.ArgumentParser(prog="threadline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help=cmd_migrate.__doc__).set_defaults(fn=cmd_migrate)
+    sub.add_parser("worker", help=cmd_worker.__doc__).set_defaults(fn=cmd_worker)
+    for role in SERVERS:
+        sub.add_parser(role, help=f"Run the {role} server.").set_defaults(fn=cmd_server)
+    dev = sub.add_parser("dev", help=cmd_dev.__doc__)
+    dev.add_argument("--demo", action="store_true", help="load a synthetic journey set")
+    dev.set_defaults(fn=cmd_dev)
+    schema = sub.add_parser("schema", help=cmd_schema.__doc__)
+    schema.add_argument("--check", action="store_true", help="fail if the file is stale")
+    schema.set_defaults(fn=cmd_schema)
+    hk = sub.add_parser("hash-key", help=cmd_hash_key.__doc__)
+    hk.add_argument("--name", default="console")
+    hk.add_argument("--role", choices=["agent", "admin"], default="agent")
+    hk.add_argument("--key", help="hash this key instead of generating one")
+    hk.set_defaults(fn=cmd_hash_key)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `threadline` script."""
+    args = build_parser().parse_args(argv)
+    try:
+        logs = LogSettings()
+        configure_logging(logs.log_level, logs.log_json)
+        args.log_level = logs.log_level.upper()
+        result: int = args.fn(args)
+        return result
+    except ValidationError as exc:
+        return _config_error(exc)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

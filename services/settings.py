@@ -1,0 +1,80 @@
+"""Settings of the stream worker and of the dev stack (frozen, `THREADLINE_` env prefix)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_CONFIG = SettingsConfigDict(env_prefix="THREADLINE_", frozen=True, extra="ignore")
+
+
+class WorkerSettings(BaseSettings):
+    """The Faust stitching worker."""
+
+    model_config = _CONFIG
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    database_url: str | None = None
+    dev_mode: bool = False
+    consumer_group: str = "threadline-stitcher"
+    partitions: int = Field(default=8, ge=1, le=1024)
+    replication_factor: int = Field(default=1, ge=1, le=7)
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    batch_within_s: float = Field(default=0.5, gt=0, le=30)
+    drain_timeout_s: float = Field(default=25.0, gt=0, le=300)
+    db_pool_size: int = Field(default=4, ge=1, le=64)
+    session_timeout_s: float = Field(default=10.0, ge=1, le=300)
+    heartbeat_interval_s: float = Field(default=2.0, gt=0, le=60)
+    rebalance_timeout_s: float = Field(default=20.0, ge=1, le=600)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9101, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _check(self) -> WorkerSettings:
+        if not self.database_url:
+            raise ValueError("THREADLINE_DATABASE_URL is required")
+        if self.heartbeat_interval_s * 3 > self.session_timeout_s:
+            raise ValueError("heartbeat_interval_s must be at most a third of session_timeout_s")
+        return self
+
+    @property
+    def dsn(self) -> str:
+        """The database URL (validated as present)."""
+        assert self.database_url is not None
+        return self.database_url
+
+
+class DevSettings(BaseSettings):
+    """`threadline dev`: the embedded stack and where its data lives."""
+
+    model_config = _CONFIG
+
+    data_dir: Path = Path(".threadline")
+    kafka_bootstrap: str | None = None
+    database_url: str | None = None
+    broker_port: int = 9092
+    api_port: int = 8000
+    ingest_port: int = 8001
+    partitions: int = Field(default=4, ge=1, le=64)
+
+
+class LogSettings(BaseSettings):
+    """Logging of every process the CLI starts."""
+
+    model_config = _CONFIG
+
+    log_level: str = Field(default="INFO", pattern=r"^(?i:debug|info|warning|error|critical)$")
+    log_json: bool = True
+
+
+class MigrateSettings(BaseSettings):
+    """`threadline migrate`: database schema and Kafka topics."""
+
+    model_config = _CONFIG
+
+    database_url: str
+    kafka_bootstrap: str | None = "127.0.0.1:9092"
+    partitions: int = Field(default=8, ge=1, le=1024)
+    replication_factor: int = Field(default=1, ge=1, le=7)

@@ -1,0 +1,112 @@
+"""The Faust app: one agent takes batches from `threadline.interactions` and hands them on.
+
+The agent stays thin: it converts Faust events to `Record`s and awaits `BatchProcessor`,
+which never raises. On shutdown the in-flight batch is drained before Faust acks and
+commits it; if it cannot be drained in time the process exits without committing, so the
+batch is redelivered rather than lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+import structlog
+from prometheus_client import start_http_server
+
+from profile_store.db import make_async_engine
+from profile_store.deadletters import record_dead_letters
+from profile_store.writer import TimelineWriter
+from schemas import topics
+from schemas.deadletter import DeadLetter
+from services.pipeline import BatchProcessor, Record
+from services.settings import WorkerSettings
+
+log = structlog.get_logger("threadline.worker")
+EXIT_UNDRAINED = 70
+
+
+def create_app(settings: WorkerSettings) -> faust.App:
+    """Build the Faust app and its stitching agent from settings."""
+    app = faust.App(
+        settings.consumer_group,
+        broker=[f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")],
+        store="memory://",
+        web_enabled=False,
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        topic_allow_declare=False,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        broker_commit_every=settings.batch_size,
+        producer_acks=-1,
+        stream_buffer_maxsize=max(4096, settings.batch_size * 4),
+    )
+    interactions = app.topic(topics.INTERACTIONS, key_type=bytes, value_type=bytes)
+    deadletter = app.topic(topics.DEADLETTER, key_type=bytes, value_type=bytes)
+    engine = make_async_engine(settings.dsn, pool_size=settings.db_pool_size)
+
+    async def publish_dead(letters: Sequence[DeadLetter]) -> None:
+        for letter in letters:
+            await deadletter.send(key=letter.key, value=letter.to_json())
+
+    async def store_dead(letters: Sequence[DeadLetter]) -> None:
+        await record_dead_letters(engine, letters)
+
+    processor = BatchProcessor(TimelineWriter(engine), store_dead, publish_dead)
+
+    @app.agent(interactions, name="stitch")
+    async def stitch(stream: faust.StreamT[Any]) -> None:
+        async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+            records = [_record(e.message) for e in events]
+            task = asyncio.ensure_future(processor.process(records))
+            try:
+                outcome = await asyncio.shield(task)
+            except asyncio.CancelledError:
+                await _drain(task, settings.drain_timeout_s)
+                raise
+            log.debug("batch_done", size=len(records), written=outcome.written)
+
+    @app.on_before_shutdown.connect
+    async def _close_db(app: faust.App, **_: Any) -> None:  # pragma: no cover - shutdown path
+        await engine.dispose()
+
+    return app
+
+
+def _record(message: Any) -> Record:
+    return Record(
+        value=message.value if message.value is not None else b"",
+        key=message.key,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+    )
+
+
+async def _drain(task: asyncio.Future[Any], timeout: float) -> None:
+    """Let the in-flight batch finish; if it cannot, exit before Faust commits its offsets."""
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout)
+        log.info("drained_in_flight_batch")
+    except BaseException:
+        log.critical("in_flight_batch_not_drained_exiting_without_commit")
+        os._exit(EXIT_UNDRAINED)
+
+
+def main(log_level: str = "INFO") -> None:
+    """Run the worker until SIGTERM/SIGINT (`threadline worker`)."""
+    settings = WorkerSettings()
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=log_level, quiet=True, redirect_stdouts=False)
+    log.info("worker_starting", group=settings.consumer_group, batch_size=settings.batch_size)
+    worker.execute_from_commandline()
