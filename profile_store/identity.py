@@ -157,7 +157,9 @@ def resolve_batch(
     links: list[Link] = []
 
     for s in sorted(sightings, key=lambda s: (s.occurred_at, s.event_id)):
-        linking = tuple(i for i in s.identifiers if not rules.is_reference(i) and not rules.is_blocked(i))
+        linking = tuple(
+            i for i in s.identifiers if not rules.is_reference(i) and not rules.is_blocked(i)
+        )
         references = tuple(i for i in s.identifiers if rules.is_reference(i))
         owners = {owner[i] for i in linking if i in owner}
         if not linking:

@@ -42,7 +42,9 @@ customers = Table(
     Column("last_seen", TS, nullable=True),
     # {trait: {"value": v, "at": iso, "source": s}}
     Column("traits", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    Index("ix_customers_merged_into", "merged_into", postgresql_where=text("merged_into IS NOT NULL")),
+    Index(
+        "ix_customers_merged_into", "merged_into", postgresql_where=text("merged_into IS NOT NULL")
+    ),
 )
 
 identifiers = Table(

@@ -22,7 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from profile_store import ProfileStoreError
 from profile_store.models import TS, customer_channels, customers, identifiers, timeline_events
-from profile_store.read_models import ChannelStats, IdentifierOut, Profile, TimelineItem, TimelinePage
+from profile_store.read_models import (
+    ChannelStats,
+    IdentifierOut,
+    Profile,
+    TimelineItem,
+    TimelinePage,
+)
 from profile_store.traits import flatten
 
 DEFAULT_LIMIT: Final = 50
@@ -33,6 +39,7 @@ MAX_MERGE_HOPS: Final = 8
 MAX_CURSOR_LENGTH: Final = 200
 _CURSOR_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]+$")
 _MAX_ROW_ID: Final = 2**63 - 1
+_MALFORMED: Final = "cursor is malformed: pass back a next_cursor value unchanged"
 
 Db = AsyncEngine | AsyncConnection
 
@@ -75,12 +82,12 @@ def encode_cursor(occurred_at: datetime, row_id: int) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     """The `(occurred_at, id)` position a cursor names, or raise `InvalidCursor`."""
     if not cursor or len(cursor) > MAX_CURSOR_LENGTH or not _CURSOR_PATTERN.match(cursor):
-        raise InvalidCursor("cursor is malformed: pass back a next_cursor value unchanged")
+        raise InvalidCursor(_MALFORMED)
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = orjson.loads(raw)
     except (binascii.Error, ValueError):
-        raise InvalidCursor("cursor is malformed: pass back a next_cursor value unchanged") from None
+        raise InvalidCursor(_MALFORMED) from None
     if not (isinstance(data, list) and len(data) == 2 and isinstance(data[0], str)):
         raise InvalidCursor("cursor does not name a timeline position")
     row_id = data[1]
@@ -235,9 +242,12 @@ def timeline_statement(
         stmt = stmt.where(te.c.channel.in_(channels))
     if kinds:
         stmt = stmt.where(te.c.kind.in_(kinds))
-    if _aware("since", since) is not None:
+    since, until = _aware("since", since), _aware("until", until)
+    if since is not None and until is not None and since > until:
+        raise InvalidQuery("since must not be after until")
+    if since is not None:
         stmt = stmt.where(te.c.occurred_at >= since)
-    if _aware("until", until) is not None:
+    if until is not None:
         stmt = stmt.where(te.c.occurred_at < until)
     if after is not None:
         at, row_id = after

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+#: Timestamps are served in UTC whatever the database session's time zone.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
 
 _EXAMPLE_AT = "2026-11-20T14:05:00Z"
 
@@ -16,7 +25,7 @@ class IdentifierOut(BaseModel):
 
     type: str = Field(examples=["phone"])
     value: str = Field(examples=["+14155550100"])
-    first_seen: AwareDatetime | None = Field(default=None, description="When it was first seen.")
+    first_seen: UtcDatetime | None = Field(default=None, description="When it was first seen.")
 
 
 class ChannelStats(BaseModel):
@@ -25,7 +34,7 @@ class ChannelStats(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     count: int = Field(ge=0)
-    last_at: AwareDatetime | None = None
+    last_at: UtcDatetime | None = None
 
 
 class Profile(BaseModel):
@@ -61,8 +70,8 @@ class Profile(BaseModel):
         default_factory=list, description="Customer ids merged into this one; they resolve here."
     )
     traits: dict[str, Any] = Field(default_factory=dict, description="Latest value per trait.")
-    first_seen: AwareDatetime | None = None
-    last_seen: AwareDatetime | None = None
+    first_seen: UtcDatetime | None = None
+    last_seen: UtcDatetime | None = None
     channels: dict[str, ChannelStats] = Field(default_factory=dict)
     cx: dict[str, Any] = Field(default_factory=dict, description="Latest NPS / CSAT when known.")
 
@@ -75,8 +84,8 @@ class TimelineItem(BaseModel):
     event_id: str
     channel: str
     kind: str
-    occurred_at: AwareDatetime
-    received_at: AwareDatetime
+    occurred_at: UtcDatetime
+    received_at: UtcDatetime
     source: str
     summary: str
     attributes: dict[str, Any] = Field(default_factory=dict)

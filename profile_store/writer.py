@@ -91,7 +91,9 @@ class TimelineWriter:
             resolution = resolve_batch(sightings, known, graph, make_customer, self.rules)
             await self._apply_identity(conn, resolution, now)
             written = await self._insert_timeline(conn, fresh, resolution.assignments)
-            await self._update_aggregates(conn, [e for e in fresh if e.event_id in written], resolution)
+            await self._update_aggregates(
+                conn, [e for e in fresh if e.event_id in written], resolution
+            )
         return WriteResult(
             written_ids=frozenset(written),
             duplicates=len(events) - len(written),
@@ -105,13 +107,21 @@ class TimelineWriter:
         idents = {i for e in events for i in e.identifiers}
         if not idents:
             return {}, {}
-        pairs = sa.func.unnest(
-            sa.cast(sa.literal([i.type for i in idents]), ARRAY(sa.Text)),
-            sa.cast(sa.literal([i.value for i in idents]), ARRAY(sa.Text)),
-        ).table_valued("t", "v").render_derived(name="pairs")
+        pairs = (
+            sa.func.unnest(
+                sa.cast(sa.literal([i.type for i in idents]), ARRAY(sa.Text)),
+                sa.cast(sa.literal([i.value for i in idents]), ARRAY(sa.Text)),
+            )
+            .table_valued("t", "v")
+            .render_derived(name="pairs")
+        )
         rows = await conn.execute(
-            sa.select(identifiers.c.id_type, identifiers.c.id_value, identifiers.c.customer_id)
-            .join(pairs, sa.and_(identifiers.c.id_type == pairs.c.t, identifiers.c.id_value == pairs.c.v))
+            sa.select(
+                identifiers.c.id_type, identifiers.c.id_value, identifiers.c.customer_id
+            ).join(
+                pairs,
+                sa.and_(identifiers.c.id_type == pairs.c.t, identifiers.c.id_value == pairs.c.v),
+            )
         )
         known = {Identifier(type=t, value=v): c for t, v, c in rows}
         graph: dict[str, KnownCustomer] = {}
@@ -128,7 +138,10 @@ class TimelineWriter:
         if res.new_customers:
             await conn.execute(
                 insert(customers),
-                [{"customer_id": c.customer_id, "created_at": c.created_at} for c in res.new_customers],
+                [
+                    {"customer_id": c.customer_id, "created_at": c.created_at}
+                    for c in res.new_customers
+                ],
             )
         if res.merges:
             await _apply_merges(conn, res)
@@ -194,7 +207,9 @@ class TimelineWriter:
                 index_elements=["customer_id", "channel"],
                 set_={
                     "event_count": customer_channels.c.event_count + upsert.excluded.event_count,
-                    "last_at": sa.func.greatest(customer_channels.c.last_at, upsert.excluded.last_at),
+                    "last_at": sa.func.greatest(
+                        customer_channels.c.last_at, upsert.excluded.last_at
+                    ),
                 },
             ),
             [
@@ -224,7 +239,9 @@ async def _existing_event_ids(conn: AsyncConnection, event_ids: list[str]) -> se
 
 async def _load_traits(conn: AsyncConnection, ids: set[str]) -> dict[str, dict[str, Any]]:
     result = await conn.execute(
-        sa.select(customers.c.customer_id, customers.c.traits).where(customers.c.customer_id.in_(ids))
+        sa.select(customers.c.customer_id, customers.c.traits).where(
+            customers.c.customer_id.in_(ids)
+        )
     )
     return {cid: dict(traits or {}) for cid, traits in result}
 
@@ -251,10 +268,14 @@ async def _update_traits(conn: AsyncConnection, updates: dict[str, list[Canonica
 async def _apply_merges(conn: AsyncConnection, res: Resolution) -> None:
     """Move everything of each merged customer to its survivor, and record why."""
     pairs = [(m.merged_id, m.survivor_id) for m in res.merges]
-    mapping = sa.func.unnest(
-        sa.cast(sa.literal([a for a, _ in pairs]), ARRAY(sa.Text)),
-        sa.cast(sa.literal([b for _, b in pairs]), ARRAY(sa.Text)),
-    ).table_valued("loser", "survivor").render_derived(name="mapping")
+    mapping = (
+        sa.func.unnest(
+            sa.cast(sa.literal([a for a, _ in pairs]), ARRAY(sa.Text)),
+            sa.cast(sa.literal([b for _, b in pairs]), ARRAY(sa.Text)),
+        )
+        .table_valued("loser", "survivor")
+        .render_derived(name="mapping")
+    )
     for table in (identifiers, timeline_events):
         await conn.execute(
             sa.update(table)
@@ -263,16 +284,23 @@ async def _apply_merges(conn: AsyncConnection, res: Resolution) -> None:
         )
     await conn.execute(
         sa.update(customers)
-        .where(sa.or_(customers.c.customer_id == mapping.c.loser, customers.c.merged_into == mapping.c.loser))
+        .where(
+            sa.or_(
+                customers.c.customer_id == mapping.c.loser,
+                customers.c.merged_into == mapping.c.loser,
+            )
+        )
         .values(merged_into=mapping.c.survivor)
     )
-    merged_stats = sa.select(
-        mapping.c.survivor.label("customer_id"),
-        customer_channels.c.channel,
-        sa.func.sum(customer_channels.c.event_count).label("event_count"),
-        sa.func.max(customer_channels.c.last_at).label("last_at"),
-    ).join(mapping, customer_channels.c.customer_id == mapping.c.loser).group_by(
-        mapping.c.survivor, customer_channels.c.channel
+    merged_stats = (
+        sa.select(
+            mapping.c.survivor.label("customer_id"),
+            customer_channels.c.channel,
+            sa.func.sum(customer_channels.c.event_count).label("event_count"),
+            sa.func.max(customer_channels.c.last_at).label("last_at"),
+        )
+        .join(mapping, customer_channels.c.customer_id == mapping.c.loser)
+        .group_by(mapping.c.survivor, customer_channels.c.channel)
     )
     upsert = insert(customer_channels).from_select(
         ["customer_id", "channel", "event_count", "last_at"], merged_stats
@@ -287,7 +315,9 @@ async def _apply_merges(conn: AsyncConnection, res: Resolution) -> None:
         )
     )
     losers = [a for a, _ in pairs]
-    await conn.execute(sa.delete(customer_channels).where(customer_channels.c.customer_id.in_(losers)))
+    await conn.execute(
+        sa.delete(customer_channels).where(customer_channels.c.customer_id.in_(losers))
+    )
     everyone = set(losers) | {b for _, b in pairs}
     spans = await conn.execute(
         sa.select(customers.c.customer_id, customers.c.first_seen, customers.c.last_seen).where(

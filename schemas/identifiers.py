@@ -32,7 +32,9 @@ PRIORITY: Final = (USER_ID, EMAIL, PHONE, LOYALTY_ID, ANONYMOUS_ID)
 TYPE_PATTERN: Final = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 MAX_VALUE_LENGTH: Final = 256
 MAX_EMAIL_LENGTH: Final = 254
-_EMAIL_PATTERN: Final = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]+$")
+_EMAIL_PATTERN: Final = re.compile(
+    r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]+$"
+)
 _E164_PATTERN: Final = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _PHONE_PREFIXES: Final = ("tel:", "whatsapp:", "sms:")
 

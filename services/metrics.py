@@ -12,7 +12,9 @@ DEAD_LETTERS = Counter(
 )
 MERGES = Counter("threadline_worker_merges_total", "Customers merged into another")
 CUSTOMERS_CREATED = Counter("threadline_worker_customers_created_total", "New customers")
-DB_RETRIES = Counter("threadline_worker_db_retries_total", "Batch writes retried after a transient error")
+DB_RETRIES = Counter(
+    "threadline_worker_db_retries_total", "Batch writes retried after a transient error"
+)
 BATCH_SIZE = Histogram(
     "threadline_worker_batch_size",
     "Records per batch",

@@ -134,7 +134,9 @@ class BatchProcessor:
                         raise
                     log.error("unexpected_failure", what=what, error=type(exc).__name__)
                 elif delay >= 1.6:
-                    log.warning("transient_failure", what=what, error=type(exc).__name__, retry_in=delay)
+                    log.warning(
+                        "transient_failure", what=what, error=type(exc).__name__, retry_in=delay
+                    )
                 metrics.DB_RETRIES.inc()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff_s)

@@ -63,7 +63,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
     processor = BatchProcessor(TimelineWriter(engine), store_dead, publish_dead)
 
     @app.agent(interactions, name="stitch")
-    async def stitch(stream: faust.StreamT[Any]) -> None:
+    async def stitch(stream: Any) -> None:
         async for events in stream.take_events(settings.batch_size, within=settings.batch_within_s):
             records = [_record(e.message) for e in events]
             task = asyncio.ensure_future(processor.process(records))
@@ -74,8 +74,8 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 raise
             log.debug("batch_done", size=len(records), written=outcome.written)
 
-    @app.on_before_shutdown.connect
-    async def _close_db(app: faust.App, **_: Any) -> None:  # pragma: no cover - shutdown path
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def _close_db(app: Any, **_: Any) -> None:  # pragma: no cover - shutdown path
         await engine.dispose()
 
     return app
@@ -91,10 +91,10 @@ def _record(message: Any) -> Record:
     )
 
 
-async def _drain(task: asyncio.Future[Any], timeout: float) -> None:
+async def _drain(task: asyncio.Future[Any], limit_s: float) -> None:
     """Let the in-flight batch finish; if it cannot, exit before Faust commits its offsets."""
     try:
-        await asyncio.wait_for(asyncio.shield(task), timeout)
+        await asyncio.wait_for(asyncio.shield(task), limit_s)
         log.info("drained_in_flight_batch")
     except BaseException:
         log.critical("in_flight_batch_not_drained_exiting_without_commit")

@@ -25,7 +25,9 @@ async def engine(clean_db: str) -> AsyncIterator[AsyncEngine]:
 
 async def owners(engine: AsyncEngine) -> dict[str, str]:
     async with engine.connect() as conn:
-        rows = await conn.execute(sa.select(timeline_events.c.event_id, timeline_events.c.customer_id))
+        rows = await conn.execute(
+            sa.select(timeline_events.c.event_id, timeline_events.c.customer_id)
+        )
         return dict(rows.tuples().all())
 
 
@@ -34,13 +36,24 @@ async def test_anonymous_views_join_the_customer_after_identify(engine: AsyncEng
     await writer.write([event("p1", ("anonymous_id", "anon-1"), minutes=0)])
     await writer.write([event("p2", ("anonymous_id", "anon-1"), minutes=1)])
     result = await writer.write(
-        [event("i1", ("anonymous_id", "anon-1"), ("user_id", "u-42"), ("email", "Jane@Shop.io"), minutes=2, kind="identified")]
+        [
+            event(
+                "i1",
+                ("anonymous_id", "anon-1"),
+                ("user_id", "u-42"),
+                ("email", "Jane@Shop.io"),
+                minutes=2,
+                kind="identified",
+            )
+        ]
     )
     assert result.written == 1 and result.merges == 0
     got = await owners(engine)
     assert len(set(got.values())) == 1 and set(got) == {"p1", "p2", "i1"}
     async with engine.connect() as conn:
-        ids = (await conn.execute(sa.select(identifiers.c.id_type, identifiers.c.customer_id))).all()
+        ids = (
+            await conn.execute(sa.select(identifiers.c.id_type, identifiers.c.customer_id))
+        ).all()
         stats = (await conn.execute(sa.select(customer_channels))).mappings().one()
     assert {t for t, _ in ids} == {"anonymous_id", "user_id", "email"}
     assert {c for _, c in ids} == set(got.values())
@@ -49,27 +62,60 @@ async def test_anonymous_views_join_the_customer_after_identify(engine: AsyncEng
 
 async def test_two_customers_merge_into_the_older_and_keep_everything(engine: AsyncEngine) -> None:
     writer = TimelineWriter(engine)
-    await writer.write([event("a", ("email", "ann@shop.io"), minutes=0, channel="email", kind="email_received")])
-    await writer.write([event("b", ("phone", "+1 415 555 0100"), minutes=5, channel="call_centre", kind="call_completed")])
+    await writer.write(
+        [event("a", ("email", "ann@shop.io"), minutes=0, channel="email", kind="email_received")]
+    )
+    await writer.write(
+        [
+            event(
+                "b",
+                ("phone", "+1 415 555 0100"),
+                minutes=5,
+                channel="call_centre",
+                kind="call_completed",
+            )
+        ]
+    )
     before = await owners(engine)
     older, younger = before["a"], before["b"]
     assert older != younger
     result = await writer.write(
-        [event("c", ("email", "ann@shop.io"), ("phone", "(415) 555-0100"), minutes=10, channel="chat", kind="chat_message")]
+        [
+            event(
+                "c",
+                ("email", "ann@shop.io"),
+                ("phone", "(415) 555-0100"),
+                minutes=10,
+                channel="chat",
+                kind="chat_message",
+            )
+        ]
     )
     assert result.merges == 1
     after = await owners(engine)
     assert set(after.values()) == {older}
     async with engine.connect() as conn:
         merged_into = (
-            await conn.execute(sa.select(customers.c.merged_into).where(customers.c.customer_id == younger))
+            await conn.execute(
+                sa.select(customers.c.merged_into).where(customers.c.customer_id == younger)
+            )
         ).scalar_one()
         merge = (await conn.execute(sa.select(merges))).mappings().one()
         stats = dict(
-            (await conn.execute(sa.select(customer_channels.c.channel, customer_channels.c.event_count))).tuples().all()
+            (
+                await conn.execute(
+                    sa.select(customer_channels.c.channel, customer_channels.c.event_count)
+                )
+            )
+            .tuples()
+            .all()
         )
         span = (
-            await conn.execute(sa.select(customers.c.first_seen, customers.c.last_seen).where(customers.c.customer_id == older))
+            await conn.execute(
+                sa.select(customers.c.first_seen, customers.c.last_seen).where(
+                    customers.c.customer_id == older
+                )
+            )
         ).one()
     assert merged_into == older
     assert (merge["merged_id"], merge["survivor_id"], merge["event_id"]) == (younger, older, "c")
@@ -84,15 +130,39 @@ async def test_redelivered_batch_adds_nothing(engine: AsyncEngine) -> None:
     second = await writer.write(batch + batch[:2])
     assert (first.written, second.written, second.duplicates) == (9, 0, 11)
     async with engine.connect() as conn:
-        count = (await conn.execute(sa.select(sa.func.count()).select_from(timeline_events))).scalar_one()
-        total = (await conn.execute(sa.select(sa.func.sum(customer_channels.c.event_count)))).scalar_one()
+        count = (
+            await conn.execute(sa.select(sa.func.count()).select_from(timeline_events))
+        ).scalar_one()
+        total = (
+            await conn.execute(sa.select(sa.func.sum(customer_channels.c.event_count)))
+        ).scalar_one()
     assert count == 9 and total == 9
 
 
 async def test_reference_ids_find_but_never_link(engine: AsyncEngine) -> None:
     writer = TimelineWriter(engine)
-    await writer.write([event("o1", ("email", "a@shop.io"), ("order_id", "W-1"), kind="order_placed", channel="store")])
-    await writer.write([event("o2", ("email", "b@shop.io"), ("order_id", "W-1"), kind="order_placed", channel="store")])
+    await writer.write(
+        [
+            event(
+                "o1",
+                ("email", "a@shop.io"),
+                ("order_id", "W-1"),
+                kind="order_placed",
+                channel="store",
+            )
+        ]
+    )
+    await writer.write(
+        [
+            event(
+                "o2",
+                ("email", "b@shop.io"),
+                ("order_id", "W-1"),
+                kind="order_placed",
+                channel="store",
+            )
+        ]
+    )
     await writer.write([event("o3", ("order_id", "W-1"), kind="order_collected", channel="store")])
     got = await owners(engine)
     assert got["o1"] != got["o2"]
@@ -101,8 +171,20 @@ async def test_reference_ids_find_but_never_link(engine: AsyncEngine) -> None:
 
 async def test_traits_keep_the_latest_value_whatever_the_arrival_order(engine: AsyncEngine) -> None:
     writer = TimelineWriter(engine)
-    late = event("t2", ("user_id", "u1"), minutes=10, kind="identified", attributes={"traits": {"name": "Ann B"}})
-    early = event("t1", ("user_id", "u1"), minutes=1, kind="identified", attributes={"traits": {"name": "Ann A", "plan": "gold"}})
+    late = event(
+        "t2",
+        ("user_id", "u1"),
+        minutes=10,
+        kind="identified",
+        attributes={"traits": {"name": "Ann B"}},
+    )
+    early = event(
+        "t1",
+        ("user_id", "u1"),
+        minutes=1,
+        kind="identified",
+        attributes={"traits": {"name": "Ann A", "plan": "gold"}},
+    )
     await writer.write([late])
     await writer.write([early])
     async with engine.connect() as conn:

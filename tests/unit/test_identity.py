@@ -69,7 +69,9 @@ class Graph:
 
 def sighting(event_id: str, minutes: int, *pairs: tuple[str, str]) -> Sighting:
     return Sighting(
-        event_id, T0 + timedelta(minutes=minutes), tuple(Identifier(type=t, value=v) for t, v in pairs)
+        event_id,
+        T0 + timedelta(minutes=minutes),
+        tuple(Identifier(type=t, value=v) for t, v in pairs),
     )
 
 
@@ -86,7 +88,10 @@ def test_merge_keeps_the_oldest_customer_and_records_the_cause() -> None:
     g.apply([sighting("e1", 0, ("email", "a@x.io"))])
     g.apply([sighting("e2", 1, ("phone", "+14155550100"))])
     older = g.events["e1"]
-    idents = {Identifier(type="email", value="a@x.io"), Identifier(type="phone", value="+14155550100")}
+    idents = {
+        Identifier(type="email", value="a@x.io"),
+        Identifier(type="phone", value="+14155550100"),
+    }
     known = {i: g.owner[i] for i in idents}
     res = resolve_batch(
         [sighting("e3", 2, ("email", "a@x.io"), ("phone", "+14155550100"))],

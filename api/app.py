@@ -1,0 +1,82 @@
+"""The FastAPI application factory: routes, auth, error handlers, middleware and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import metadata
+from typing import Final
+
+import structlog
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api import ApiConfigError, health, routes
+from api.auth import KeyRing
+from api.errors import OrjsonResponse, install_error_handlers
+from api.middleware import Metrics, RequestContextMiddleware
+from api.settings import ApiSettings
+from profile_store.db import make_async_engine
+
+log = structlog.get_logger()
+
+TITLE: Final = "Threadline unified view API"
+DESCRIPTION: Final = (
+    "One customer across web, chat, email, call centre, store and surveys. Look a customer up "
+    "by any identifier in any format, then read the profile and the timeline, newest first. "
+    'Send `Authorization: Bearer <key>`; errors are `{"error": {"code", "message"}}`.'
+)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("threadline")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0.0.0"
+
+
+def create_app(settings: ApiSettings, engine: AsyncEngine | None = None) -> FastAPI:
+    """Build the API. With `engine`, the caller owns it; else the lifespan creates and disposes
+    one from `settings.database_url`."""
+    if engine is None and settings.database_url is None:
+        raise ApiConfigError("database_url is not set and no engine was given")
+    keyring = KeyRing(settings.effective_api_keys())
+    if not len(keyring):
+        raise ApiConfigError("no API keys are configured")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned: AsyncEngine | None = None
+        if getattr(app.state, "engine", None) is None:
+            assert settings.database_url is not None
+            owned = make_async_engine(
+                settings.database_url.get_secret_value(), pool_size=settings.db_pool_size
+            )
+            app.state.engine = owned
+        log.info("api_started", dev_mode=settings.dev_mode, keys=len(keyring))
+        try:
+            yield
+        finally:
+            if owned is not None:
+                app.state.engine = None
+                await owned.dispose()
+            log.info("api_stopped")
+
+    app = FastAPI(
+        title=TITLE,
+        description=DESCRIPTION,
+        version=_version(),
+        lifespan=lifespan,
+        default_response_class=OrjsonResponse,
+        # No automatic OTLP export, and no exception-message logs (they may carry PII).
+        telemetry={"auto_configure": False, "logs": False},
+    )
+    app.state.settings = settings
+    app.state.keyring = keyring
+    app.state.metrics = Metrics()
+    app.state.engine = engine
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.include_router(routes.router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,170 @@
+"""orjson responses and the handlers that turn every failure into `{"error": {code, message}}`.
+
+Handlers never log or echo request values: identifiers in queries and paths are PII.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import orjson
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api import ApiError
+from profile_store.queries import InvalidCursor, InvalidQuery, QueryError
+from schemas import InvalidIdentifier
+
+log = structlog.get_logger()
+
+_HTTP_CODES: Final = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+_DB_DOWN: Final = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+
+class OrjsonResponse(JSONResponse):
+    """A JSON response rendered with orjson (UTC datetimes, non-string dict keys)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """Serialise `content` with orjson."""
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a stable machine code and a human message."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [{"error": {"code": "not_found", "message": "customer not found"}}]
+        },
+    )
+
+    error: ErrorDetail
+
+
+class NotFound(ApiError):
+    """The customer, identifier or route does not exist (404)."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class ServiceUnavailable(ApiError):
+    """A dependency (database, broker) is unreachable (503)."""
+
+    status_code = 503
+    code = "unavailable"
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> OrjsonResponse:
+    """An error response in the contract's shape; `extra` adds top-level keys."""
+    return OrjsonResponse(
+        {"error": {"code": code, "message": message}, **extra}, status_code=status, headers=headers
+    )
+
+
+def describe_validation(errors: Sequence[Any], limit: int = 3) -> str:
+    """`query.limit: Input should be ...; ...`: names each parameter, never its value."""
+    parts = []
+    for err in list(errors)[:limit]:
+        where = ".".join(str(p) for p in err.get("loc", ())) or "request"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    if len(errors) > limit:
+        parts.append(f"and {len(errors) - limit} more")
+    return "; ".join(parts) or "invalid request"
+
+
+def internal_error_response(exc: BaseException) -> OrjsonResponse:
+    """Log an unexpected failure by type and code location only, and answer a bare 500."""
+    log.error(
+        "unhandled_error",
+        error_type=type(exc).__name__,
+        traceback="".join(traceback.format_tb(exc.__traceback__)),
+    )
+    return error_response(500, "internal_error", "internal server error")
+
+
+async def _api_error(request: Request, exc: Exception) -> OrjsonResponse:
+    assert isinstance(exc, ApiError)
+    if exc.status_code >= 500:
+        log.warning("request_failed", code=exc.code, status=exc.status_code)
+    return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers or None)
+
+
+async def _http_error(request: Request, exc: Exception) -> OrjsonResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    if exc.status_code == 404:
+        message = "no such route"
+    elif exc.status_code == 405:
+        message = f"method {request.method} is not allowed here"
+    else:
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    return error_response(exc.status_code, code, message, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> OrjsonResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(422, "validation_error", describe_validation(exc.errors()))
+
+
+async def _invalid_identifier(request: Request, exc: Exception) -> OrjsonResponse:
+    return error_response(400, "invalid_identifier", str(exc))
+
+
+async def _query_error(request: Request, exc: Exception) -> OrjsonResponse:
+    if isinstance(exc, InvalidCursor):
+        return error_response(400, "invalid_cursor", str(exc))
+    if isinstance(exc, InvalidQuery):
+        return error_response(400, "invalid_query", str(exc))
+    return internal_error_response(exc)
+
+
+async def _database_error(request: Request, exc: Exception) -> OrjsonResponse:
+    if isinstance(exc, _DB_DOWN) or (
+        isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+    ):
+        log.warning("database_unavailable", error_type=type(exc).__name__)
+        return error_response(503, "database_unavailable", "the database is unavailable")
+    return internal_error_response(exc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the JSON error handlers (unexpected errors are caught by the middleware)."""
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(InvalidIdentifier, _invalid_identifier)
+    app.add_exception_handler(QueryError, _query_error)
+    app.add_exception_handler(sa_exc.SQLAlchemyError, _database_error)

@@ -1,0 +1,122 @@
+"""Liveness, readiness (database and Kafka bootstrap reachable) and Prometheus metrics routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import Literal
+
+import structlog
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.deps import SettingsDep
+from api.errors import ErrorBody, OrjsonResponse, error_response
+from api.middleware import Metrics
+
+log = structlog.get_logger()
+router = APIRouter(tags=["operations"])
+
+CheckState = Literal["ok", "down"]
+
+
+class Health(BaseModel):
+    """Liveness answer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    """Readiness answer: each dependency's state."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [{"status": "ready", "checks": {"database": "ok", "kafka": "ok"}}]
+        },
+    )
+
+    status: Literal["ready"] = "ready"
+    checks: dict[str, CheckState]
+
+
+async def database_reachable(engine: AsyncEngine | None, seconds: float) -> bool:
+    """True if `SELECT 1` succeeds within `seconds`."""
+    if engine is None:
+        return False
+    try:
+        async with asyncio.timeout(seconds), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except (TimeoutError, SQLAlchemyError, OSError) as exc:
+        log.warning("readiness_database_down", error_type=type(exc).__name__)
+        return False
+    return True
+
+
+async def _tcp_accepts(host: str, port: int, seconds: float) -> bool:
+    try:
+        async with asyncio.timeout(seconds):
+            _, writer = await asyncio.open_connection(host, port)
+    except (TimeoutError, OSError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
+async def kafka_reachable(servers: Sequence[tuple[str, int]], seconds: float) -> bool:
+    """True if any bootstrap server accepts a TCP connection within `seconds`."""
+    results = await asyncio.gather(*(_tcp_accepts(h, p, seconds) for h, p in servers))
+    if not any(results):
+        log.warning("readiness_kafka_down", servers=len(servers))
+    return any(results)
+
+
+@router.get("/healthz", response_model=Health, summary="Liveness: the process answers")
+async def healthz() -> Health:
+    """Always 200 while the process serves requests."""
+    return Health()
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    summary="Readiness: database and Kafka bootstrap reachable",
+    responses={503: {"model": ErrorBody, "description": "A dependency is down (named)."}},
+)
+async def readyz(request: Request, settings: SettingsDep) -> Readiness | OrjsonResponse:
+    """200 only if the database answers `SELECT 1` and a Kafka bootstrap server accepts TCP."""
+    engine: AsyncEngine | None = getattr(request.app.state, "engine", None)
+    db_ok, kafka_ok = await asyncio.gather(
+        database_reachable(engine, settings.readiness_timeout),
+        kafka_reachable(settings.bootstrap_servers, settings.readiness_timeout),
+    )
+    checks: dict[str, CheckState] = {
+        "database": "ok" if db_ok else "down",
+        "kafka": "ok" if kafka_ok else "down",
+    }
+    down = [name for name, state in checks.items() if state == "down"]
+    if down:
+        message = f"not ready: {' and '.join(down)} unreachable"
+        return error_response(503, "not_ready", message, checks=checks)
+    return Readiness(checks=checks)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus exposition."}},
+)
+async def metrics(request: Request) -> Response:
+    """Request latency histogram by route template, method and status."""
+    registry: Metrics = request.app.state.metrics
+    body, content_type = registry.render()
+    return Response(content=body, media_type=content_type)

@@ -1,0 +1,163 @@
+"""`/v1` unified view routes: identifier lookup, profile, timeline (role agent or admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Path, Query
+from pydantic import AwareDatetime, StringConstraints
+
+from api.auth import AgentPrincipal
+from api.deps import EngineDep, SettingsDep, read_snapshot
+from api.errors import ErrorBody, NotFound
+from profile_store import queries
+from profile_store.read_models import Profile, TimelinePage
+from schemas import Channel, normalise_identifier
+
+_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    401: {"model": ErrorBody, "description": "Missing or invalid API key."},
+    403: {"model": ErrorBody, "description": "The key's role does not allow this."},
+    422: {"model": ErrorBody, "description": "A parameter is invalid (named in the message)."},
+    503: {"model": ErrorBody, "description": "The database is unavailable."},
+}
+_NOT_FOUND: Final[dict[int | str, dict[str, Any]]] = {
+    404: {"model": ErrorBody, "description": "Unknown customer."}
+}
+
+router = APIRouter(prefix="/v1", tags=["customers"], responses=_ERRORS)
+
+CustomerId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=200,
+        description="Any customer id; a merged-away id answers with its survivor.",
+    ),
+]
+Kind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,62}$")]
+
+
+@router.get(
+    "/customers/lookup",
+    response_model=Profile,
+    summary="Find the canonical profile by any identifier",
+    responses={
+        **_NOT_FOUND,
+        400: {"model": ErrorBody, "description": "Not a valid identifier of that type."},
+    },
+)
+async def lookup_customer(
+    principal: AgentPrincipal,
+    engine: EngineDep,
+    settings: SettingsDep,
+    id_type: Annotated[
+        str,
+        Query(
+            alias="type",
+            min_length=1,
+            max_length=64,
+            description="Identifier type: email, phone, user_id, loyalty_id, order_id...",
+            examples=["phone"],
+        ),
+    ],
+    value: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=512,
+            description="In any format the normaliser accepts; national phone numbers use "
+            "the configured default region.",
+            examples=["(415) 555-0100"],
+        ),
+    ],
+) -> Profile:
+    """The profile of whoever holds the identifier, e.g. a phone typed as `415.555.0100`."""
+    normalised = normalise_identifier(id_type, value, settings.default_region)
+    async with read_snapshot(engine) as db:
+        customer_id = await queries.find_customer_by_identifier(db, id_type, normalised)
+        profile = None if customer_id is None else await queries.load_profile(db, customer_id)
+    if profile is None:
+        raise NotFound("no customer has this identifier")
+    return profile
+
+
+@router.get(
+    "/customers/{customer_id}",
+    response_model=Profile,
+    summary="A customer's unified profile",
+    responses=_NOT_FOUND,
+)
+async def get_customer(
+    principal: AgentPrincipal, engine: EngineDep, customer_id: CustomerId
+) -> Profile:
+    """Identifiers, merged ids, traits, first/last seen, per-channel counts and CX scores."""
+    async with read_snapshot(engine) as db:
+        profile = await queries.load_profile(db, customer_id)
+    if profile is None:
+        raise NotFound("customer not found")
+    return profile
+
+
+@router.get(
+    "/customers/{customer_id}/timeline",
+    response_model=TimelinePage,
+    summary="A customer's interactions, newest first",
+    responses={
+        **_NOT_FOUND,
+        400: {"model": ErrorBody, "description": "Invalid cursor or time range."},
+    },
+)
+async def get_timeline(
+    principal: AgentPrincipal,
+    engine: EngineDep,
+    customer_id: CustomerId,
+    channel: Annotated[
+        list[Channel] | None,
+        Query(
+            max_length=queries.MAX_FILTER_VALUES,
+            description="Only these channels (repeat the parameter for several).",
+        ),
+    ] = None,
+    kind: Annotated[
+        list[Kind] | None,
+        Query(
+            max_length=queries.MAX_FILTER_VALUES,
+            description="Only these kinds, e.g. email_received (repeat for several).",
+        ),
+    ] = None,
+    since: Annotated[
+        AwareDatetime | None,
+        Query(description="Inclusive lower bound on occurred_at (ISO 8601 with timezone)."),
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None,
+        Query(description="Exclusive upper bound on occurred_at (ISO 8601 with timezone)."),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=queries.MAX_LIMIT, description="Page size.")
+    ] = queries.DEFAULT_LIMIT,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=queries.MAX_CURSOR_LENGTH,
+            description="The previous page's `next_cursor`, unchanged.",
+        ),
+    ] = None,
+) -> TimelinePage:
+    """Keyset-paginated timeline; a merged-away id answers with the survivor's timeline."""
+    if cursor is not None:
+        queries.decode_cursor(cursor)  # a bad cursor is a 400 even while the database is down
+    async with read_snapshot(engine) as db:
+        canonical = await queries.resolve_customer_id(db, customer_id)
+        if canonical is None:
+            raise NotFound("customer not found")
+        return await queries.timeline_page(
+            db,
+            canonical,
+            channel=[c.value for c in channel] if channel else None,
+            kind=kind or None,
+            since=since,
+            until=until,
+            limit=limit,
+            cursor=cursor,
+        )

@@ -1,0 +1,57 @@
+"""Per-app state shared by the channel transports, and the publish step every route ends with."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import structlog
+from starlette.requests import Request
+
+from ingest.http import ApiError
+from ingest.metrics import IngestMetrics
+from ingest.publisher import Publisher, PublishError
+from ingest.settings import IngestSettings
+from schemas import CanonicalEvent
+
+log = structlog.get_logger()
+
+RETRY_AFTER_S = "5"
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """What a request handler needs: settings, accepted keys, publisher and metrics."""
+
+    settings: IngestSettings
+    publisher: Publisher
+    metrics: IngestMetrics
+    write_keys: tuple[bytes, ...]
+
+
+def get_gateway(request: Request) -> Gateway:
+    """The gateway state of the app serving `request`."""
+    gateway = request.app.state.gateway
+    assert isinstance(gateway, Gateway)
+    return gateway
+
+
+async def publish_events(request: Request, events: Sequence[CanonicalEvent]) -> None:
+    """Publish and wait for the broker's acknowledgement, or raise 503 `broker_unavailable`."""
+    gateway = get_gateway(request)
+    started = time.perf_counter()
+    try:
+        await gateway.publisher.publish(events)
+    except PublishError as exc:
+        log.warning("publish_failed", events=len(events), reason=str(exc))
+        raise ApiError(
+            503,
+            "broker_unavailable",
+            "the event broker did not acknowledge the events; retry later",
+            {"Retry-After": RETRY_AFTER_S},
+        ) from None
+    gateway.metrics.publish_latency.observe(time.perf_counter() - started)
+    for (channel, source), count in Counter((e.channel.value, e.source) for e in events).items():
+        gateway.metrics.accepted.labels(channel, source).inc(count)

@@ -1,0 +1,126 @@
+"""HTTP helpers shared by every channel's transport: JSON errors, capped and gzip-aware bodies."""
+
+from __future__ import annotations
+
+import hmac
+import zlib
+from base64 import b64decode
+from collections.abc import Mapping
+from typing import Any, Final
+
+import orjson
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from ingest import IngestError
+
+GZIP_WBITS: Final = 16 + zlib.MAX_WBITS
+_JSON_TYPES: Final = ("application/json", "text/plain")
+
+
+class JsonResponse(Response):
+    """A JSON response rendered with orjson."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """Encode `content` with orjson."""
+        return orjson.dumps(content)
+
+
+class ApiError(IngestError):
+    """A request the gateway refuses: HTTP status, machine-readable code, human message."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JsonResponse:
+    """The one error shape: `{"error": {"code": ..., "message": ...}}`."""
+    return JsonResponse({"error": {"code": code, "message": message}}, status, headers)
+
+
+def too_large(limit: int) -> ApiError:
+    """413 for a body over `limit` bytes."""
+    return ApiError(413, "payload_too_large", f"request body is over the {limit // 1024} KB limit")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, decompressed if gzip, refused (413) past `limit` bytes either way.
+
+    The cap applies while reading, so an oversized or endless body is never buffered, and
+    while inflating, so a small gzip bomb is refused after `limit` output bytes.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "gzip"):
+        raise ApiError(415, "unsupported_encoding", "Content-Encoding must be gzip or identity")
+    chunks, size = [], 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ApiError(400, "client_disconnected", "the client went away mid-body") from None
+    raw = b"".join(chunks)
+    return _gunzip(raw, limit) if encoding == "gzip" else raw
+
+
+def _gunzip(raw: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(GZIP_WBITS)
+    try:
+        data = inflater.decompress(raw, limit + 1)
+    except zlib.error:
+        raise ApiError(400, "invalid_gzip", "body is not valid gzip data") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise too_large(limit)
+    if not inflater.eof:
+        raise ApiError(400, "invalid_gzip", "gzip body is truncated")
+    return data
+
+
+def require_json_content_type(request: Request) -> None:
+    """415 unless the body is declared as JSON (`text/plain` is allowed: browser beacons)."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not (media in _JSON_TYPES or media.endswith("+json")):
+        raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json")
+
+
+def parse_json(body: bytes) -> Any:
+    """Decode a JSON body or raise 400 `invalid_json`."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc.msg}") from None
+
+
+def basic_auth_user(request: Request) -> bytes | None:
+    """The user part of an `Authorization: Basic` header, None if absent; 401 if malformed."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        raise ApiError(401, "unauthorized", "Authorization must be Basic with the write key")
+    try:
+        decoded = b64decode(value.strip(), validate=True)
+    except ValueError:
+        raise ApiError(401, "unauthorized", "Authorization header is not valid Basic") from None
+    return decoded.partition(b":")[0]
+
+
+def key_matches(candidate: bytes, accepted: tuple[bytes, ...]) -> bool:
+    """Constant-time comparison against every accepted key (no early exit on a match)."""
+    matched = False
+    for key in accepted:
+        matched |= hmac.compare_digest(candidate, key)
+    return matched

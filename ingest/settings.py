@@ -1,0 +1,110 @@
+"""Configuration of the ingest gateway, from `THREADLINE_*` environment variables."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any, Final, Literal
+
+import orjson
+import phonenumbers
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_WRITE_KEY: Final = "dev-write-key"
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+class IngestSettings(BaseSettings):
+    """Ingest gateway settings; invalid or unsafe combinations fail at construction."""
+
+    model_config = SettingsConfigDict(env_prefix="THREADLINE_", frozen=True, extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8001, ge=0, le=65535)
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", min_length=1)
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    dev_mode: bool = False
+    write_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    default_region: str = "US"
+    publish_timeout_s: float = Field(default=10.0, gt=0, le=300)
+
+    @field_validator("write_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        """Accept a JSON list or a comma-separated string; drop blanks."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = orjson.loads(text)
+                except orjson.JSONDecodeError:
+                    raise ValueError("write_keys is not a valid JSON list") from None
+            else:
+                value = text.split(",")
+        if isinstance(value, list | tuple):
+            return [_strip(v) for v in value if not (isinstance(v, str) and not v.strip())]
+        return value
+
+    @field_validator("default_region", mode="before")
+    @classmethod
+    def _known_region(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().upper()
+            if value not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError("not a region phonenumbers supports (ISO 3166 code like US, GB)")
+        return value
+
+    @model_validator(mode="after")
+    def _fail_fast(self) -> IngestSettings:
+        keys = {k.get_secret_value() for k in self.write_keys}
+        if self.dev_mode:
+            if not _is_loopback(self.host):
+                raise ValueError(f"dev mode binds to loopback only; host {self.host!r} is not")
+        else:
+            if not keys:
+                raise ValueError("write_keys is empty: set THREADLINE_WRITE_KEYS (or dev mode)")
+            if DEV_WRITE_KEY in keys:
+                raise ValueError(f"the dev key {DEV_WRITE_KEY!r} is refused outside dev mode")
+        if self.sasl_mechanism and not (self.sasl_username and self.sasl_password):
+            raise ValueError("sasl_mechanism needs sasl_username and sasl_password")
+        if self.sasl_mechanism and not self.security_protocol.startswith("SASL_"):
+            raise ValueError("sasl_mechanism needs security_protocol SASL_PLAINTEXT or SASL_SSL")
+        return self
+
+    def accepted_write_keys(self) -> tuple[bytes, ...]:
+        """Every write key a request may present (the dev key too, in dev mode only)."""
+        keys = [k.get_secret_value().encode() for k in self.write_keys]
+        if self.dev_mode and DEV_WRITE_KEY.encode() not in keys:
+            keys.append(DEV_WRITE_KEY.encode())
+        return tuple(keys)
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """Security options for kafka-python clients (empty for plain local brokers)."""
+        options: dict[str, Any] = {"security_protocol": self.security_protocol}
+        if self.sasl_mechanism:
+            options["sasl_mechanism"] = self.sasl_mechanism
+            options["sasl_plain_username"] = self.sasl_username
+            if self.sasl_password is not None:
+                options["sasl_plain_password"] = self.sasl_password.get_secret_value()
+        if self.ssl_cafile:
+            options["ssl_cafile"] = self.ssl_cafile
+        return options
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _is_loopback(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,177 @@
+"""The whole stack as `threadline dev` runs it: the real Segment SDK in, the unified view out.
+
+Starts `threadline dev` (embedded broker, embedded PostgreSQL, worker, ingest gateway, API)
+on free loopback ports, sends a browsing-then-login journey with `segment-analytics-python`,
+and reads the stitched timeline back from the API. Then restarts the stack on the same data
+folder: the timeline is still there.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from services.embedded import free_port
+
+pytestmark = pytest.mark.e2e
+
+AGENT = {"Authorization": "Bearer dev-agent-key"}
+
+
+@contextmanager
+def dev_stack(data_dir: Path, log_path: Path) -> Iterator[dict[str, str]]:
+    ports = {"api": free_port(), "ingest": free_port(), "broker": free_port()}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("THREADLINE_KAFKA_BOOTSTRAP", "THREADLINE_DATABASE_URL")
+    }
+    env.update(
+        THREADLINE_DATA_DIR=str(data_dir),
+        THREADLINE_API_PORT=str(ports["api"]),
+        THREADLINE_INGEST_PORT=str(ports["ingest"]),
+        THREADLINE_BROKER_PORT=str(ports["broker"]),
+        THREADLINE_METRICS_PORT="0",
+        THREADLINE_LOG_JSON="true",
+    )
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "dev"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        urls = {
+            "api": f"http://127.0.0.1:{ports['api']}",
+            "ingest": f"http://127.0.0.1:{ports['ingest']}",
+        }
+        try:
+            wait_until(lambda: ready(urls["api"]) and ready(urls["ingest"]), 120, proc, log_path)
+            yield urls
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                code = proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise
+        assert code == 0, log_path.read_text()[-3000:]
+
+
+def ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def wait_until(
+    check: Any, timeout: float, proc: subprocess.Popen[bytes] | None = None, log: Path | None = None
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text()[-3000:] if log else ""
+            raise AssertionError(f"threadline dev exited with {proc.returncode}:\n{tail}")
+        result = check()
+        if result:
+            return result
+        time.sleep(0.3)
+    raise AssertionError("timed out")
+
+
+def timeline(api: str, customer_id: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = httpx.get(
+            f"{api}/v1/customers/{customer_id}/timeline", params=params, headers=AGENT
+        ).json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
+
+
+def test_anonymous_browsing_joins_the_customer_after_identify(tmp_path: Path) -> None:
+    from segment.analytics import Client
+
+    data_dir, log = tmp_path / "data", tmp_path / "dev.log"
+    anon, user = f"anon-{uuid.uuid4()}", f"user-{uuid.uuid4()}"
+    t0 = datetime.now(UTC) - timedelta(minutes=10)
+    with dev_stack(data_dir, log) as urls:
+        errors: list[Exception] = []
+        client = Client(
+            "dev-write-key",
+            host=urls["ingest"],
+            sync_mode=True,
+            on_error=lambda e, _b: errors.append(e),
+        )
+        client.page(anonymous_id=anon, name="Home", timestamp=t0, message_id=f"m1-{anon}")
+        client.page(
+            anonymous_id=anon,
+            name="Click & Collect",
+            properties={"url": "https://shop.example/collect"},
+            timestamp=t0 + timedelta(minutes=1),
+            message_id=f"m2-{anon}",
+        )
+        client.identify(
+            user,
+            {"email": "Maria.Lopez@Shop.io", "phone": "(415) 555-0134", "name": "Maria Lopez"},
+            anonymous_id=anon,
+            timestamp=t0 + timedelta(minutes=2),
+            message_id=f"m3-{anon}",
+        )
+        # Redelivery of an already-sent message must add nothing.
+        client.page(anonymous_id=anon, name="Home", timestamp=t0, message_id=f"m1-{anon}")
+        assert errors == []
+
+        api = urls["api"]
+
+        def stitched() -> dict[str, Any] | None:
+            resp = httpx.get(
+                f"{api}/v1/customers/lookup",
+                params={"type": "phone", "value": "415.555.0134"},
+                headers=AGENT,
+            )
+            if resp.status_code != 200:
+                return None
+            profile: dict[str, Any] = resp.json()
+            return profile if profile["channels"].get("web", {}).get("count") == 3 else None
+
+        profile = wait_until(stitched, 60)
+        assert profile["traits"]["name"] == "Maria Lopez"
+        held = {(i["type"], i["value"]) for i in profile["identifiers"]}
+        assert held == {
+            ("anonymous_id", anon),
+            ("user_id", user),
+            ("email", "maria.lopez@shop.io"),
+            ("phone", "+14155550134"),
+        }
+        by_anon = httpx.get(
+            f"{api}/v1/customers/lookup",
+            params={"type": "anonymous_id", "value": anon},
+            headers=AGENT,
+        ).json()
+        assert by_anon["customer_id"] == profile["customer_id"]
+        items = timeline(api, profile["customer_id"])
+        assert [i["kind"] for i in items] == ["identified", "page_viewed", "page_viewed"]
+        assert [i["event_id"] for i in items] == [f"segment:m{n}-{anon}" for n in (3, 2, 1)]
+        customer_id = profile["customer_id"]
+
+    with dev_stack(data_dir, log) as urls:
+        items = timeline(urls["api"], customer_id)
+        assert len(items) == 3, "timelines survive a restart of the dev stack"
