@@ -31,7 +31,7 @@ def load_settings() -> ApiSettings:
         parts = []
         for err in exc.errors(include_input=False, include_url=False):
             message = err["msg"].removeprefix("Value error, ")
-            where = "_".join(str(p) for p in err["loc"][:1]).upper()
+            where = "_".join(str(p) for p in err["loc"][:1]).upper().removeprefix("THREADLINE_")
             parts.append(f"THREADLINE_{where}: {message}" if where else message)
         _config_error("; ".join(parts))
     except SettingsError as exc:

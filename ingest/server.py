@@ -18,8 +18,9 @@ def describe_config_error(exc: ValidationError) -> str:
     """One line per bad setting, naming its variable and never echoing the value."""
     lines = []
     for err in exc.errors(include_input=False, include_url=False):
-        field = ".".join(str(p) for p in err["loc"])
-        name = f"THREADLINE_{field.upper()}" if field else "THREADLINE_* settings"
+        field = ".".join(str(p) for p in err["loc"]).upper()
+        name = field.removeprefix("THREADLINE_") if field else ""
+        name = f"THREADLINE_{name}" if name else "THREADLINE_* settings"
         lines.append(f"  {name}: {err['msg']}")
     return "\n".join(lines)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Final, Literal
 
 import orjson
 import phonenumbers
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_WRITE_KEY: Final = "dev-write-key"
@@ -19,10 +19,21 @@ SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 class IngestSettings(BaseSettings):
     """Ingest gateway settings; invalid or unsafe combinations fail at construction."""
 
-    model_config = SettingsConfigDict(env_prefix="THREADLINE_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="THREADLINE_", frozen=True, extra="ignore", populate_by_name=True
+    )
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=8001, ge=0, le=65535)
+    # THREADLINE_INGEST_HOST / _INGEST_PORT win over the generic names (as for the API).
+    host: str = Field(
+        default="127.0.0.1",
+        validation_alias=AliasChoices("THREADLINE_INGEST_HOST", "THREADLINE_HOST"),
+    )
+    port: int = Field(
+        default=8001,
+        ge=0,
+        le=65535,
+        validation_alias=AliasChoices("THREADLINE_INGEST_PORT", "THREADLINE_PORT"),
+    )
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", min_length=1)
     security_protocol: SecurityProtocol = "PLAINTEXT"
     sasl_mechanism: SaslMechanism | None = None

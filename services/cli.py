@@ -35,9 +35,10 @@ def _load(target: str) -> Callable[[], None]:
 
 def _config_error(exc: ValidationError) -> int:
     for err in exc.errors(include_input=False, include_url=False):
-        where = ".".join(str(p) for p in err["loc"])
-        name = f"THREADLINE_{where.upper()}" if where else "configuration"
-        print(f"threadline: configuration error: {name}: {err['msg']}", file=sys.stderr)
+        where = ".".join(str(p) for p in err["loc"]).upper().removeprefix("THREADLINE_")
+        message = err["msg"].removeprefix("Value error, ")
+        text = f"THREADLINE_{where}: {message}" if where else message
+        print(f"threadline: configuration error: {text}", file=sys.stderr)
     return EXIT_CONFIG
 
 

@@ -141,5 +141,5 @@ def test_server_exits_2_on_bad_config_without_echoing_secrets(
         server.main()
     assert exit_.value.code == 2
     err = capsys.readouterr().err
-    assert "invalid configuration" in err and "THREADLINE_PORT" in err
+    assert "invalid configuration" in err and "THREADLINE_INGEST_PORT" in err
     assert "leaky-key" not in err

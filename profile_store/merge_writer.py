@@ -1,0 +1,122 @@
+"""Persisting merges: move a merged customer's rows to its survivor and record why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from profile_store.identity import Resolution
+from profile_store.models import customer_channels, customers, identifiers, merges, timeline_events
+from profile_store.traits import combine_stored
+
+
+async def load_traits(conn: AsyncConnection, ids: set[str]) -> dict[str, dict[str, Any]]:
+    result = await conn.execute(
+        sa.select(customers.c.customer_id, customers.c.traits).where(
+            customers.c.customer_id.in_(ids)
+        )
+    )
+    return {cid: dict(traits or {}) for cid, traits in result}
+
+
+async def store_traits(conn: AsyncConnection, traits: dict[str, dict[str, Any]]) -> None:
+    await conn.execute(
+        sa.update(customers)
+        .where(customers.c.customer_id == sa.bindparam("cid"))
+        .values(traits=sa.bindparam("traits", type_=JSONB)),
+        [{"cid": c, "traits": t} for c, t in traits.items()],
+    )
+
+
+async def apply_merges(conn: AsyncConnection, res: Resolution) -> None:
+    """Move everything of each merged customer to its survivor, and record why."""
+    pairs = [(m.merged_id, m.survivor_id) for m in res.merges]
+    mapping = (
+        sa.func.unnest(
+            sa.cast(sa.literal([a for a, _ in pairs]), ARRAY(sa.Text)),
+            sa.cast(sa.literal([b for _, b in pairs]), ARRAY(sa.Text)),
+        )
+        .table_valued("loser", "survivor")
+        .render_derived(name="mapping")
+    )
+    for table in (identifiers, timeline_events):
+        await conn.execute(
+            sa.update(table)
+            .where(table.c.customer_id == mapping.c.loser)
+            .values(customer_id=mapping.c.survivor)
+        )
+    await conn.execute(
+        sa.update(customers)
+        .where(
+            sa.or_(
+                customers.c.customer_id == mapping.c.loser,
+                customers.c.merged_into == mapping.c.loser,
+            )
+        )
+        .values(merged_into=mapping.c.survivor)
+    )
+    merged_stats = (
+        sa.select(
+            mapping.c.survivor.label("customer_id"),
+            customer_channels.c.channel,
+            sa.func.sum(customer_channels.c.event_count).label("event_count"),
+            sa.func.max(customer_channels.c.last_at).label("last_at"),
+        )
+        .join(mapping, customer_channels.c.customer_id == mapping.c.loser)
+        .group_by(mapping.c.survivor, customer_channels.c.channel)
+    )
+    upsert = insert(customer_channels).from_select(
+        ["customer_id", "channel", "event_count", "last_at"], merged_stats
+    )
+    await conn.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["customer_id", "channel"],
+            set_={
+                "event_count": customer_channels.c.event_count + upsert.excluded.event_count,
+                "last_at": sa.func.greatest(customer_channels.c.last_at, upsert.excluded.last_at),
+            },
+        )
+    )
+    losers = [a for a, _ in pairs]
+    await conn.execute(
+        sa.delete(customer_channels).where(customer_channels.c.customer_id.in_(losers))
+    )
+    everyone = set(losers) | {b for _, b in pairs}
+    spans = await conn.execute(
+        sa.select(customers.c.customer_id, customers.c.first_seen, customers.c.last_seen).where(
+            customers.c.customer_id.in_(everyone)
+        )
+    )
+    span = {cid: (f, last) for cid, f, last in spans}
+    traits = await load_traits(conn, everyone)
+    for loser, survivor in pairs:
+        traits[survivor] = combine_stored(traits.get(survivor, {}), traits.get(loser, {}))
+        traits[loser] = {}
+        lf, ll = span.get(loser, (None, None))
+        sf, sl = span.get(survivor, (None, None))
+        firsts = [t for t in (lf, sf) if t is not None]
+        lasts = [t for t in (ll, sl) if t is not None]
+        span[survivor] = (min(firsts) if firsts else None, max(lasts) if lasts else None)
+    await store_traits(conn, traits)
+    await conn.execute(
+        sa.update(customers)
+        .where(customers.c.customer_id == sa.bindparam("cid"))
+        .values(first_seen=sa.bindparam("first"), last_seen=sa.bindparam("last")),
+        [{"cid": s, "first": span[s][0], "last": span[s][1]} for s in {b for _, b in pairs}],
+    )
+    await conn.execute(
+        insert(merges),
+        [
+            {
+                "merged_id": m.merged_id,
+                "survivor_id": m.survivor_id,
+                "event_id": m.event_id,
+                "rule": m.rule,
+                "identifiers": [{"type": i.type, "value": i.value} for i in m.identifiers],
+            }
+            for m in res.merges
+        ],
+    )
