@@ -91,7 +91,9 @@ def run_dev(demo: bool = False) -> int:
     broker: EmbeddedBroker | None = None
     postgres: EmbeddedPostgres | None = None
     procs: dict[str, subprocess.Popen[bytes]] = {}
+    # Installed explicitly: a shell that starts us in the background may have ignored SIGINT.
     signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
     code = 0
     try:
         bootstrap = settings.kafka_bootstrap
