@@ -18,11 +18,16 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ingest.call_centre.routes import router as call_centre_router
+from ingest.chat.routes import router as chat_router
+from ingest.email.routes import router as email_router
 from ingest.gateway import Gateway, get_gateway
 from ingest.http import ApiError, JsonResponse, error_response
 from ingest.metrics import IngestMetrics
 from ingest.publisher import KafkaPublisher, Publisher
 from ingest.settings import IngestSettings
+from ingest.store.routes import router as store_router
+from ingest.surveys.routes import router as surveys_router
 from ingest.web.routes import router as web_router
 
 log = structlog.get_logger()
@@ -81,7 +86,15 @@ def create_app(settings: IngestSettings, publisher: Publisher | None = None) -> 
     async def prometheus() -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(web_router)
+    for router in (
+        web_router,
+        chat_router,
+        email_router,
+        call_centre_router,
+        store_router,
+        surveys_router,
+    ):
+        app.include_router(router)
     return app
 
 

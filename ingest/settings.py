@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Annotated, Any, Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 import phonenumbers
@@ -44,6 +45,36 @@ class IngestSettings(BaseSettings):
     write_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     default_region: str = "US"
     publish_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # Channel adapters. Unset secrets: the signed webhook routes answer 503 outside dev mode.
+    twilio_auth_token: SecretStr | None = None
+    #: Public base URL Twilio calls (behind a proxy the request URL differs), for signatures.
+    twilio_webhook_base_url: str | None = None
+    shopify_webhook_secret: SecretStr | None = None
+    #: Mail from these domains is the company writing to customers (`email_sent`).
+    company_domains: Annotated[tuple[str, ...], NoDecode] = ()
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=2525, ge=0, le=65535)
+    email_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    #: IANA zone the Asterisk CDR times are written in (Master.csv has no offset).
+    asterisk_timezone: str = "UTC"
+
+    @field_validator("company_domains", mode="before")
+    @classmethod
+    def _split_domains(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return tuple(str(v).strip().lower().lstrip("@") for v in value if str(v).strip())
+        return value
+
+    @field_validator("asterisk_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone name like UTC or Europe/London") from None
+        return value
 
     @field_validator("write_keys", mode="before")
     @classmethod
@@ -75,8 +106,9 @@ class IngestSettings(BaseSettings):
     def _fail_fast(self) -> IngestSettings:
         keys = {k.get_secret_value() for k in self.write_keys}
         if self.dev_mode:
-            if not _is_loopback(self.host):
-                raise ValueError(f"dev mode binds to loopback only; host {self.host!r} is not")
+            for host in (self.host, self.smtp_host):
+                if not _is_loopback(host):
+                    raise ValueError(f"dev mode binds to loopback only; host {host!r} is not")
         else:
             if not keys:
                 raise ValueError("write_keys is empty: set THREADLINE_WRITE_KEYS (or dev mode)")

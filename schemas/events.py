@@ -125,6 +125,16 @@ def make_event_id(source: str, natural_key: str) -> str:
     return f"{source}:sha256:{digest}"
 
 
+#: Attributes key for source records that are updated in place (an Amazon Connect contact,
+#: a Shopify order): the timeline keeps one item per `event_id`, the highest revision.
+REVISION_KEY: Final = "revision"
+
+
+def revision_stamp(at: datetime) -> str:
+    """A revision from a source timestamp: fixed-width UTC text, so it sorts as it compares."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def utc_now() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)

@@ -24,6 +24,7 @@ EXIT_CONFIG = 2
 SERVERS = {
     "api": "api.server:main",
     "ingest": "ingest.server:main",
+    "smtp": "ingest.email.smtp:main",
 }
 
 

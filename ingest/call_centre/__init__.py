@@ -1,0 +1,1 @@
+"""Channel adapter: call_centre (pure mapping + thin transport)."""

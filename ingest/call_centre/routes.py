@@ -1,0 +1,5 @@
+"""HTTP transport of the call_centre adapter."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

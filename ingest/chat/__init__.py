@@ -1,0 +1,1 @@
+"""Channel adapter: chat (pure mapping + thin transport)."""

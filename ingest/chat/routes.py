@@ -1,0 +1,5 @@
+"""HTTP transport of the chat adapter."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

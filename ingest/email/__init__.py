@@ -1,0 +1,1 @@
+"""Channel adapter: email (pure mapping + thin transport)."""

@@ -1,0 +1,5 @@
+"""HTTP transport of the email adapter."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

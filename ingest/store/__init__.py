@@ -1,0 +1,1 @@
+"""Channel adapter: store (pure mapping + thin transport)."""

@@ -1,0 +1,1 @@
+"""Channel adapter: surveys (pure mapping + thin transport)."""

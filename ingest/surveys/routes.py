@@ -1,0 +1,5 @@
+"""HTTP transport of the surveys adapter."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
