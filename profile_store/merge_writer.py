@@ -12,22 +12,32 @@ from profile_store.identity import Resolution
 from profile_store.models import customer_channels, customers, identifiers, merges, timeline_events
 from profile_store.traits import combine_stored
 
+#: Per-customer JSON documents whose entries carry an "at" and merge latest-wins.
+LATEST_WINS_COLUMNS = ("traits", "cx")
 
-async def load_traits(conn: AsyncConnection, ids: set[str]) -> dict[str, dict[str, Any]]:
+
+async def load_documents(
+    conn: AsyncConnection, column: str, ids: set[str]
+) -> dict[str, dict[str, Any]]:
+    """`{customer_id: document}` of a latest-wins JSON column."""
+    col = customers.c[column]
     result = await conn.execute(
-        sa.select(customers.c.customer_id, customers.c.traits).where(
-            customers.c.customer_id.in_(ids)
-        )
+        sa.select(customers.c.customer_id, col).where(customers.c.customer_id.in_(ids))
     )
-    return {cid: dict(traits or {}) for cid, traits in result}
+    return {cid: dict(doc or {}) for cid, doc in result}
 
 
-async def store_traits(conn: AsyncConnection, traits: dict[str, dict[str, Any]]) -> None:
+async def store_documents(
+    conn: AsyncConnection, column: str, docs: dict[str, dict[str, Any]]
+) -> None:
+    """Write back a latest-wins JSON column for several customers."""
+    if not docs:
+        return
     await conn.execute(
         sa.update(customers)
         .where(customers.c.customer_id == sa.bindparam("cid"))
-        .values(traits=sa.bindparam("traits", type_=JSONB)),
-        [{"cid": c, "traits": t} for c, t in traits.items()],
+        .values({column: sa.bindparam("doc", type_=JSONB)}),
+        [{"cid": c, "doc": d} for c, d in docs.items()],
     )
 
 
@@ -91,16 +101,18 @@ async def apply_merges(conn: AsyncConnection, res: Resolution) -> None:
         )
     )
     span = {cid: (f, last) for cid, f, last in spans}
-    traits = await load_traits(conn, everyone)
+    for column in LATEST_WINS_COLUMNS:
+        docs = await load_documents(conn, column, everyone)
+        for loser, survivor in pairs:
+            docs[survivor] = combine_stored(docs.get(survivor, {}), docs.get(loser, {}))
+            docs[loser] = {}
+        await store_documents(conn, column, docs)
     for loser, survivor in pairs:
-        traits[survivor] = combine_stored(traits.get(survivor, {}), traits.get(loser, {}))
-        traits[loser] = {}
         lf, ll = span.get(loser, (None, None))
         sf, sl = span.get(survivor, (None, None))
         firsts = [t for t in (lf, sf) if t is not None]
         lasts = [t for t in (ll, sl) if t is not None]
         span[survivor] = (min(firsts) if firsts else None, max(lasts) if lasts else None)
-    await store_traits(conn, traits)
     await conn.execute(
         sa.update(customers)
         .where(customers.c.customer_id == sa.bindparam("cid"))

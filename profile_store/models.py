@@ -42,6 +42,8 @@ customers = Table(
     Column("last_seen", TS, nullable=True),
     # {trait: {"value": v, "at": iso, "source": s}}
     Column("traits", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    # Latest survey score per metric: {"nps": {"score", "scale_max", "at", "event_id", ...}}
+    Column("cx", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Index(
         "ix_customers_merged_into", "merged_into", postgresql_where=text("merged_into IS NOT NULL")
     ),

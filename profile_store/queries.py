@@ -106,7 +106,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 async def _resolve(conn: AsyncConnection, customer_id: str) -> Any | None:
-    """The canonical customer's row (customer_id, first_seen, last_seen, traits), or None."""
+    """The canonical customer's row (id, first/last seen, traits, cx), or None."""
     current = customer_id
     for _ in range(MAX_MERGE_HOPS):
         stmt = select(
@@ -115,6 +115,7 @@ async def _resolve(conn: AsyncConnection, customer_id: str) -> Any | None:
             customers.c.first_seen,
             customers.c.last_seen,
             customers.c.traits,
+            customers.c.cx,
         ).where(customers.c.customer_id == current)
         row = (await conn.execute(stmt)).first()
         if row is None:
@@ -187,7 +188,7 @@ async def load_profile(db: Db, customer_id: str) -> Profile | None:
                 c.channel: ChannelStats(count=c.event_count, last_at=c.last_at)
                 for c in sorted(channels, key=lambda c: c.channel)
             },
-            cx={},
+            cx=dict(row.cx or {}),
         )
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from profile_store.aggregates import update_documents, upsert_channel_counts, widen_seen
 from profile_store.identity import (
     DEFAULT_RULES,
     IdentityRules,
@@ -25,10 +26,9 @@ from profile_store.identity import (
     Sighting,
     resolve_batch,
 )
-from profile_store.merge_writer import apply_merges, load_traits, store_traits
-from profile_store.models import customer_channels, customers, identifiers, timeline_events
-from profile_store.traits import merge_traits
-from schemas.events import CanonicalEvent, utc_now
+from profile_store.merge_writer import apply_merges
+from profile_store.models import customers, identifiers, timeline_events
+from schemas.events import REVISION_KEY, CanonicalEvent, utc_now
 from schemas.identifiers import Identifier
 
 #: Serialises identity-graph updates between workers. Merges move rows between customers,
@@ -50,15 +50,12 @@ class WriteResult:
     duplicates: int
     new_customers: int
     merges: int
+    revised: int = 0
 
     @property
     def written(self) -> int:
         """How many timeline rows the batch added."""
         return len(self.written_ids)
-
-
-def _iso(ts: datetime) -> str:
-    return ts.isoformat(timespec="microseconds")
 
 
 class TimelineWriter:
@@ -74,38 +71,54 @@ class TimelineWriter:
         self.engine, self.rules, self.make_id, self.clock = engine, rules, make_id, clock
 
     async def write(self, events: Sequence[CanonicalEvent]) -> WriteResult:
-        """Write a batch in one transaction; events already stored are skipped (idempotent)."""
-        unique = list({e.event_id: e for e in reversed(events)}.values())[::-1]
+        """Write a batch in one transaction; events already stored are skipped (idempotent),
+        unless they carry a newer revision, which replaces the stored timeline item."""
+        unique = _newest_per_event_id(events)
         async with self.engine.begin() as conn:
             await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(IDENTITY_LOCK_KEY)))
-            stored = await _existing_event_ids(conn, [e.event_id for e in unique])
+            stored = await _stored_versions(conn, [e.event_id for e in unique])
             fresh = [e for e in unique if e.event_id not in stored]
-            if not fresh:
+            revised = [
+                e
+                for e in unique
+                if e.event_id in stored and (_revision(e) or "") > stored[e.event_id][0]
+            ]
+            if not fresh and not revised:
                 return WriteResult(frozenset(), len(events), 0, 0)
             now = self.clock()
-            known, graph = await self._load_graph(conn, fresh)
+            sightings = [Sighting(e.event_id, e.occurred_at, e.identifiers) for e in fresh]
+            # A new revision keeps the identifiers of the stored one, so it stays with its owner.
+            sightings += [
+                Sighting(e.event_id, e.occurred_at, (*e.identifiers, *stored[e.event_id][1]))
+                for e in revised
+            ]
+            known, graph = await self._load_graph(conn, sightings)
 
             def make_customer() -> KnownCustomer:
                 return KnownCustomer(self.make_id(), now)
 
-            sightings = [Sighting(e.event_id, e.occurred_at, e.identifiers) for e in fresh]
             resolution = resolve_batch(sightings, known, graph, make_customer, self.rules)
             await self._apply_identity(conn, resolution, now)
             written = await self._insert_timeline(conn, fresh, resolution.assignments)
+            updated = await _replace_revised(conn, revised)
             await self._update_aggregates(
-                conn, [e for e in fresh if e.event_id in written], resolution
+                conn,
+                [e for e in fresh if e.event_id in written],
+                [e for e in unique if e.event_id in written or e.event_id in updated],
+                resolution,
             )
         return WriteResult(
             written_ids=frozenset(written),
-            duplicates=len(events) - len(written),
+            duplicates=len(events) - len(written) - len(updated),
             new_customers=len(resolution.new_customers),
             merges=len(resolution.merges),
+            revised=len(updated),
         )
 
     async def _load_graph(
-        self, conn: AsyncConnection, events: Sequence[CanonicalEvent]
+        self, conn: AsyncConnection, sightings: Sequence[Sighting]
     ) -> tuple[dict[Identifier, str], dict[str, KnownCustomer]]:
-        idents = {i for e in events for i in e.identifiers}
+        idents = {i for s in sightings for i in s.identifiers}
         if not idents:
             return {}, {}
         pairs = (
@@ -165,19 +178,10 @@ class TimelineWriter:
     async def _insert_timeline(
         self, conn: AsyncConnection, events: Sequence[CanonicalEvent], owners: dict[str, str]
     ) -> set[str]:
+        if not events:
+            return set()
         rows = [
-            {
-                "event_id": e.event_id,
-                "customer_id": owners[e.event_id],
-                "channel": e.channel.value,
-                "kind": e.kind,
-                "occurred_at": e.occurred_at,
-                "received_at": e.received_at,
-                "source": e.source,
-                "summary": e.summary,
-                "attributes": e.attributes,
-                "identifiers": [{"type": i.type, "value": i.value} for i in e.identifiers],
-            }
+            {"event_id": e.event_id, "customer_id": owners[e.event_id], **_row_values(e)}
             for e in events
         ]
         stmt = insert(timeline_events).on_conflict_do_nothing(index_elements=["event_id"])
@@ -185,64 +189,94 @@ class TimelineWriter:
         return set(result.scalars())
 
     async def _update_aggregates(
-        self, conn: AsyncConnection, events: Sequence[CanonicalEvent], res: Resolution
+        self,
+        conn: AsyncConnection,
+        inserted: Sequence[CanonicalEvent],
+        touched: Sequence[CanonicalEvent],
+        res: Resolution,
     ) -> None:
-        if not events:
-            return
+        """Channel counts from new rows; first/last seen, traits and cx from every row written."""
         counts: dict[tuple[str, str], list[Any]] = {}
-        seen: dict[str, list[datetime]] = {}
-        trait_updates: dict[str, list[CanonicalEvent]] = defaultdict(list)
-        for e in events:
-            cid = res.assignments[e.event_id]
-            key = (cid, e.channel.value)
-            stat = counts.setdefault(key, [0, e.occurred_at])
+        for e in inserted:
+            stat = counts.setdefault(
+                (res.assignments[e.event_id], e.channel.value), [0, e.occurred_at]
+            )
             stat[0] += 1
             stat[1] = max(stat[1], e.occurred_at)
+        seen: dict[str, list[datetime]] = {}
+        by_customer: dict[str, list[CanonicalEvent]] = defaultdict(list)
+        for e in touched:
+            cid = res.assignments[e.event_id]
             span = seen.setdefault(cid, [e.occurred_at, e.occurred_at])
             span[0], span[1] = min(span[0], e.occurred_at), max(span[1], e.occurred_at)
-            if isinstance(e.attributes.get("traits"), dict) and e.attributes["traits"]:
-                trait_updates[cid].append(e)
-        upsert = insert(customer_channels)
-        await conn.execute(
-            upsert.on_conflict_do_update(
-                index_elements=["customer_id", "channel"],
-                set_={
-                    "event_count": customer_channels.c.event_count + upsert.excluded.event_count,
-                    "last_at": sa.func.greatest(
-                        customer_channels.c.last_at, upsert.excluded.last_at
-                    ),
-                },
-            ),
-            [
-                {"customer_id": c, "channel": ch, "event_count": n, "last_at": last}
-                for (c, ch), (n, last) in counts.items()
-            ],
-        )
-        await conn.execute(
-            sa.update(customers)
-            .where(customers.c.customer_id == sa.bindparam("cid"))
-            .values(
-                first_seen=sa.func.least(customers.c.first_seen, sa.bindparam("first")),
-                last_seen=sa.func.greatest(customers.c.last_seen, sa.bindparam("last")),
-            ),
-            [{"cid": c, "first": f, "last": last} for c, (f, last) in seen.items()],
-        )
-        if trait_updates:
-            await _update_traits(conn, trait_updates)
+            if e.kind == "survey_response" or e.attributes.get("traits"):
+                by_customer[cid].append(e)
+        if counts:
+            await upsert_channel_counts(conn, counts)
+        if seen:
+            await widen_seen(conn, seen)
+        if by_customer:
+            await update_documents(conn, by_customer)
 
 
-async def _existing_event_ids(conn: AsyncConnection, event_ids: list[str]) -> set[str]:
+def _revision(event: CanonicalEvent) -> str | None:
+    value = event.attributes.get(REVISION_KEY)
+    return value if isinstance(value, str) else None
+
+
+def _newest_per_event_id(events: Sequence[CanonicalEvent]) -> list[CanonicalEvent]:
+    """One event per id: the highest revision, else the first seen."""
+    chosen: dict[str, CanonicalEvent] = {}
+    for e in events:
+        held = chosen.get(e.event_id)
+        if held is None or (_revision(e) or "") > (_revision(held) or ""):
+            chosen[e.event_id] = e
+    return list(chosen.values())
+
+
+async def _stored_versions(
+    conn: AsyncConnection, event_ids: list[str]
+) -> dict[str, tuple[str, tuple[Identifier, ...]]]:
+    """`{event_id: (stored revision or "", stored identifiers)}` for ids already in timelines."""
     result = await conn.execute(
-        sa.select(timeline_events.c.event_id).where(timeline_events.c.event_id.in_(event_ids))
+        sa.select(
+            timeline_events.c.event_id,
+            timeline_events.c.attributes[REVISION_KEY].astext,
+            timeline_events.c.identifiers,
+        ).where(timeline_events.c.event_id.in_(event_ids))
     )
-    return set(result.scalars())
+    return {
+        eid: (rev or "", tuple(Identifier(type=i["type"], value=i["value"]) for i in idents))
+        for eid, rev, idents in result
+    }
 
 
-async def _update_traits(conn: AsyncConnection, updates: dict[str, list[CanonicalEvent]]) -> None:
-    current = await load_traits(conn, set(updates))
-    for cid, events in updates.items():
-        stored = current.get(cid, {})
-        for e in events:
-            stored = merge_traits(stored, e.attributes["traits"], _iso(e.occurred_at), e.source)
-        current[cid] = stored
-    await store_traits(conn, current)
+async def _replace_revised(conn: AsyncConnection, events: Sequence[CanonicalEvent]) -> set[str]:
+    """Replace stored items by newer revisions (compare-and-set on the stored revision)."""
+    updated: set[str] = set()
+    for e in events:
+        rev = _revision(e) or ""
+        stmt = (
+            sa.update(timeline_events)
+            .where(
+                timeline_events.c.event_id == e.event_id,
+                sa.func.coalesce(timeline_events.c.attributes[REVISION_KEY].astext, "") < rev,
+            )
+            .values(_row_values(e))
+            .returning(timeline_events.c.event_id)
+        )
+        updated.update((await conn.execute(stmt)).scalars())
+    return updated
+
+
+def _row_values(e: CanonicalEvent) -> dict[str, Any]:
+    return {
+        "channel": e.channel.value,
+        "kind": e.kind,
+        "occurred_at": e.occurred_at,
+        "received_at": e.received_at,
+        "source": e.source,
+        "summary": e.summary,
+        "attributes": e.attributes,
+        "identifiers": [{"type": i.type, "value": i.value} for i in e.identifiers],
+    }

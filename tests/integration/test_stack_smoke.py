@@ -9,7 +9,7 @@ from schemas import topics
 
 
 def test_database_is_migrated_to_head(database_url: str) -> None:
-    assert migrate.current_revision(database_url) == "0001"
+    assert migrate.current_revision(database_url) == "0002"
     engine = make_sync_engine(database_url)
     tables = set(inspect(engine).get_table_names())
     engine.dispose()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from profile_store.db import make_async_engine
 from profile_store.models import customer_channels, customers, identifiers, merges, timeline_events
 from profile_store.writer import TimelineWriter
+from schemas import CanonicalEvent
 from tests.support.events import event
 
 pytestmark = pytest.mark.integration
@@ -198,3 +199,69 @@ async def test_placeholder_values_never_link_people(engine: AsyncEngine) -> None
     await writer.write([event("x2", ("user_id", "u2"), ("email", "test@example.com"))])
     got = await owners(engine)
     assert got["x1"] != got["x2"]
+
+
+async def test_a_newer_revision_replaces_the_item_and_an_older_one_is_ignored(
+    engine: AsyncEngine,
+) -> None:
+    writer = TimelineWriter(engine)
+
+    def contact(rev: str, queue: str, *extra: tuple[str, str]) -> CanonicalEvent:
+        return event(
+            "connect:c-1",
+            ("phone", "+14155550100"),
+            *extra,
+            channel="call_centre",
+            kind="call_completed",
+            attributes={"revision": rev, "queue": queue},
+        )
+
+    first = await writer.write([contact("2026-03-01T09:05:00.000000Z", "Billing")])
+    newer = await writer.write(
+        [
+            contact("2026-03-01T09:07:00.000000Z", "Sales", ("email", "ann@shop.io")),
+            contact("2026-03-01T09:06:00.000000Z", "Stale"),
+        ]
+    )
+    older = await writer.write([contact("2026-03-01T09:04:00.000000Z", "Older")])
+    assert (first.written, newer.revised, newer.written, older.revised) == (1, 1, 0, 0)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sa.select(timeline_events.c.attributes))).scalars().all()
+        count = (await conn.execute(sa.select(customer_channels.c.event_count))).scalar_one()
+        owners_of = (await conn.execute(sa.select(identifiers.c.customer_id))).scalars().all()
+    assert [r["queue"] for r in rows] == ["Sales"]
+    assert count == 1, "a revision updates the item, it does not add a contact"
+    assert len(set(owners_of)) == 1 and len(owners_of) == 2, "new identifiers join the owner"
+
+
+async def test_survey_scores_fill_cx_latest_first_and_survive_a_merge(engine: AsyncEngine) -> None:
+    writer = TimelineWriter(engine)
+
+    def survey(
+        eid: str, minutes: int, metric: str, score: int, who: tuple[str, str]
+    ) -> CanonicalEvent:
+        return event(
+            eid,
+            who,
+            minutes=minutes,
+            channel="survey",
+            kind="survey_response",
+            attributes={
+                "metric": metric,
+                "score": score,
+                "scale_max": 10 if metric == "nps" else 5,
+            },
+        )
+
+    await writer.write([survey("s2", 20, "nps", 3, ("email", "ann@shop.io"))])
+    await writer.write([survey("s1", 10, "nps", 9, ("email", "ann@shop.io"))])
+    await writer.write([survey("s3", 5, "csat", 4, ("phone", "+14155550100"))])
+    await writer.write(
+        [event("link", ("email", "ann@shop.io"), ("phone", "+14155550100"), minutes=30)]
+    )
+    async with engine.connect() as conn:
+        cx = (
+            await conn.execute(sa.select(customers.c.cx).where(customers.c.merged_into.is_(None)))
+        ).scalar_one()
+    assert cx["nps"]["score"] == 3 and cx["nps"]["event_id"] == "s2"
+    assert cx["csat"]["score"] == 4
