@@ -16,6 +16,7 @@ from schemas.identifiers import REFERENCE_TYPES, Identifier
 RULE_SEEN_TOGETHER = "seen_together"
 RULE_REFERENCE = "reference"
 RULE_NEW_CUSTOMER = "new_customer"
+RULE_REFERENCE_CLAIMED = "reference_claimed"
 
 DEFAULT_BLOCKED_VALUES = frozenset(
     {"unknown", "null", "none", "undefined", "n/a", "na", "test", "anonymous", "0", "-"}
@@ -70,6 +71,9 @@ class KnownCustomer:
 
     customer_id: str
     created_at: datetime
+    #: Known only by reference ids (an agent's chat reply before the customer wrote, an
+    #: order update before the order): the first person to claim the reference absorbs it.
+    placeholder: bool = False
 
     @property
     def rank(self) -> tuple[datetime, str]:
@@ -109,15 +113,18 @@ class Resolution:
 
 
 class _Forest:
-    """Union-find over customer ids, the older customer always the root."""
+    """Union-find over customer ids: the older real customer is always the root."""
 
     def __init__(self, customers: Mapping[str, KnownCustomer]) -> None:
         self.customers = dict(customers)
         self.parent: dict[str, str] = {}
-        self.cause: dict[str, tuple[str, tuple[Identifier, ...]]] = {}
+        self.cause: dict[str, tuple[str, str, tuple[Identifier, ...]]] = {}
+        self.placeholders = {c for c, k in customers.items() if k.placeholder}
 
-    def add(self, customer: KnownCustomer) -> None:
+    def add(self, customer: KnownCustomer, placeholder: bool) -> None:
         self.customers[customer.customer_id] = customer
+        if placeholder:
+            self.placeholders.add(customer.customer_id)
 
     def find(self, cid: str) -> str:
         root = cid
@@ -130,10 +137,13 @@ class _Forest:
 
     def union(self, ids: Iterable[str], event_id: str, idents: tuple[Identifier, ...]) -> str:
         roots = {self.find(c) for c in ids}
-        survivor = min(roots, key=lambda c: self.customers[c].rank)
+        survivor = min(roots, key=lambda c: (c in self.placeholders, self.customers[c].rank))
         for root in roots - {survivor}:
             self.parent[root] = survivor
-            self.cause[root] = (event_id, idents)
+            rule = RULE_REFERENCE_CLAIMED if root in self.placeholders else RULE_SEEN_TOGETHER
+            self.cause[root] = (event_id, rule, idents)
+        if idents:
+            self.placeholders.discard(survivor)
         return survivor
 
 
@@ -162,15 +172,21 @@ def resolve_batch(
         )
         references = tuple(i for i in s.identifiers if rules.is_reference(i))
         owners = {owner[i] for i in linking if i in owner}
-        if not linking:
+        found = {forest.find(owner[i]) for i in references if i in owner}
+        if linking:
+            # A reference never links two people, but a placeholder known only by that
+            # reference was this person all along.
+            owners |= found & forest.placeholders
+        elif found:
             # Only reference ids (an order update, say): they find the customer, never link.
-            found = {forest.find(owner[i]) for i in references if i in owner}
-            owners = {min(found, key=lambda c: forest.customers[c].rank)} if found else set()
+            owners = {
+                min(found, key=lambda c: (c in forest.placeholders, forest.customers[c].rank))
+            }
         if owners:
             cid = forest.union(owners, s.event_id, linking)
         else:
             created = new_customer()
-            forest.add(created)
+            forest.add(created, placeholder=not linking)
             fresh.append(created)
             cid = created.customer_id
         for ident in (*linking, *references):
@@ -188,7 +204,7 @@ def resolve_batch(
     for cid in sorted(customers):
         root = forest.find(cid)
         if root != cid:
-            event_id, idents = forest.cause[cid]
-            resolution.merges.append(Merge(cid, root, event_id, RULE_SEEN_TOGETHER, idents))
+            event_id, rule, idents = forest.cause[cid]
+            resolution.merges.append(Merge(cid, root, event_id, rule, idents))
     resolution.assignments = {e: forest.find(c) for e, c in event_owner.items()}
     return resolution

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import exists
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -140,12 +141,18 @@ class TimelineWriter:
         known = {Identifier(type=t, value=v): c for t, v, c in rows}
         graph: dict[str, KnownCustomer] = {}
         if known:
+            ids = set(known.values())
+            # Placeholders: customers that hold only reference ids (see identity.KnownCustomer).
+            real = exists().where(
+                identifiers.c.customer_id == customers.c.customer_id,
+                identifiers.c.id_type.not_in(sorted(self.rules.reference_types)),
+            )
             result = await conn.execute(
-                sa.select(customers.c.customer_id, customers.c.created_at).where(
-                    customers.c.customer_id.in_(set(known.values()))
+                sa.select(customers.c.customer_id, customers.c.created_at, real).where(
+                    customers.c.customer_id.in_(ids)
                 )
             )
-            graph = {cid: KnownCustomer(cid, created) for cid, created in result}
+            graph = {cid: KnownCustomer(cid, at, not is_real) for cid, at, is_real in result}
         return known, graph
 
     async def _apply_identity(self, conn: AsyncConnection, res: Resolution, now: datetime) -> None:

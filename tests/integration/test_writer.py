@@ -265,3 +265,23 @@ async def test_survey_scores_fill_cx_latest_first_and_survive_a_merge(engine: As
         ).scalar_one()
     assert cx["nps"]["score"] == 3 and cx["nps"]["event_id"] == "s2"
     assert cx["csat"]["score"] == 4
+
+
+async def test_an_order_update_before_the_order_joins_the_buyer(engine: AsyncEngine) -> None:
+    writer = TimelineWriter(engine)
+    await writer.write([event("upd", ("order_id", "W-5001"), minutes=9, kind="order_collected")])
+    result = await writer.write(
+        [event("buy", ("email", "ann@shop.io"), ("order_id", "W-5001"), kind="order_placed")]
+    )
+    got = await owners(engine)
+    assert got["upd"] == got["buy"]
+    assert (result.merges, result.new_customers) == (0, 0), "the placeholder becomes the buyer"
+    await writer.write([event("buy2", ("email", "bob@shop.io"), ("order_id", "W-5002"))])
+    await writer.write([event("upd2", ("order_id", "W-5002"), minutes=5, kind="order_collected")])
+    await writer.write([event("upd3", ("order_id", "W-5003"), minutes=5, kind="order_collected")])
+    await writer.write([event("buy3", ("email", "bob@shop.io"), ("order_id", "W-5003"), minutes=6)])
+    got = await owners(engine)
+    assert got["buy2"] == got["upd2"] == got["upd3"] == got["buy3"]
+    async with engine.connect() as conn:
+        rule = (await conn.execute(sa.select(merges.c.rule))).scalar_one()
+    assert rule == "reference_claimed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import UTC, datetime, timedelta
 
@@ -37,7 +38,11 @@ class Graph:
         batch = [s for s in batch if s.event_id not in self.events]
         idents = {i for s in batch for i in s.identifiers}
         known = {i: self.owner[i] for i in idents if i in self.owner}
-        customers = {c: self.customers[c] for c in set(known.values())}
+        real = {c for i, c in self.owner.items() if not DEFAULT_RULES.is_reference(i)}
+        customers = {
+            c: dataclasses.replace(self.customers[c], placeholder=c not in real)
+            for c in set(known.values())
+        }
         res = resolve_batch(batch, known, customers, self.new_customer)
         for c in res.new_customers:
             self.customers[c.customer_id] = c
@@ -182,3 +187,31 @@ def test_any_arrival_order_batching_and_redelivery_gives_the_same_partition(
     one.apply(events)
     assert g.partition() == one.partition() == components(events)
     assert g.event_groups() == one.event_groups()
+
+
+def test_a_reference_seen_before_its_owner_joins_the_first_person_to_claim_it() -> None:
+    g = Graph()
+    g.apply([sighting("agent-reply", 0, ("conversation_id", "CH1"))])
+    placeholder = g.events["agent-reply"]
+    g.apply([sighting("customer-msg", 1, ("phone", "+14155550100"), ("conversation_id", "CH1"))])
+    assert g.events["agent-reply"] == g.events["customer-msg"]
+    assert g.merged_into.get(placeholder, placeholder) == g.events["customer-msg"]
+    # Once owned by a real person, the reference never links a second one.
+    g.apply([sighting("other", 2, ("email", "b@x.io"), ("conversation_id", "CH1"))])
+    assert g.events["other"] != g.events["customer-msg"]
+
+
+def test_a_placeholder_absorbed_in_the_same_batch_is_never_created() -> None:
+    g = Graph()
+    g.apply([sighting("ref", 0, ("order_id", "W9"))])
+    res = resolve_batch(
+        [
+            sighting("ref2", 1, ("order_id", "W8")),
+            sighting("buy", 2, ("email", "a@x.io"), ("order_id", "W8")),
+        ],
+        {},
+        {},
+        g.new_customer,
+    )
+    assert len(res.new_customers) == 1
+    assert res.assignments["ref2"] == res.assignments["buy"] == res.new_customers[0].customer_id
