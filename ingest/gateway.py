@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from base64 import b64decode
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 import structlog
 from starlette.requests import Request
 
-from ingest.http import ApiError
+from ingest.http import ApiError, key_matches
 from ingest.metrics import IngestMetrics
 from ingest.publisher import Publisher, PublishError
 from ingest.settings import IngestSettings
@@ -36,6 +37,33 @@ def get_gateway(request: Request) -> Gateway:
     gateway = request.app.state.gateway
     assert isinstance(gateway, Gateway)
     return gateway
+
+
+BAD_WRITE_KEY = "missing or invalid write key (HTTP Basic user, or Authorization: Bearer <key>)"
+
+
+def require_write_key(request: Request, *, alt_header: str | None = None) -> None:
+    """401 unless the request carries an accepted write key.
+
+    Accepted: the HTTP Basic user (as the Segment SDKs send it), `Authorization: Bearer <key>`,
+    or, where a vendor cannot send either, the key in `alt_header` (e.g. Kinesis Firehose's
+    `X-Amz-Firehose-Access-Key`).
+    """
+    candidate: bytes | None = None
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer":
+            candidate = value.strip().encode()
+        elif scheme.lower() == "basic":
+            try:
+                candidate = b64decode(value.strip(), validate=True).partition(b":")[0]
+            except ValueError:
+                raise ApiError(401, "unauthorized", BAD_WRITE_KEY) from None
+    elif alt_header is not None and request.headers.get(alt_header) is not None:
+        candidate = request.headers[alt_header].strip().encode()
+    if not candidate or not key_matches(candidate, get_gateway(request).write_keys):
+        raise ApiError(401, "unauthorized", BAD_WRITE_KEY)
 
 
 async def publish_events(request: Request, events: Sequence[CanonicalEvent]) -> None:

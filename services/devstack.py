@@ -16,12 +16,12 @@ from pathlib import Path
 from types import FrameType
 
 from profile_store import migrate
-from services.embedded import EmbeddedBroker, EmbeddedPostgres, EmbeddedStackError
+from services.embedded import EmbeddedBroker, EmbeddedPostgres, EmbeddedStackError, port_open
 from services.kafka_admin import ensure_topics
 from services.settings import DevSettings
 
 DEV_KEYS = {"agent": "dev-agent-key", "admin": "dev-admin-key", "web write key": "dev-write-key"}
-ROLES = ("worker", "ingest", "api")
+ROLES = ("worker", "ingest", "smtp", "api")
 
 
 class _Stop(Exception):
@@ -51,6 +51,9 @@ def _child_env(
         env["THREADLINE_PORT"] = str(settings.api_port)
     elif role == "ingest":
         env["THREADLINE_PORT"] = str(settings.ingest_port)
+    elif role == "smtp":
+        env["THREADLINE_SMTP_HOST"] = "127.0.0.1"
+        env["THREADLINE_SMTP_PORT"] = str(settings.smtp_port)
     return env
 
 
@@ -68,6 +71,16 @@ def _wait_ready(url: str, procs: dict[str, subprocess.Popen[bytes]], timeout: fl
             pass
         time.sleep(0.3)
     raise EmbeddedStackError(f"{url} did not answer 200 within {timeout:.0f}s")
+
+
+def _wait_listening(
+    port: int, procs: dict[str, subprocess.Popen[bytes]], timeout: float = 30
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not port_open("127.0.0.1", port):
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs.values()):
+            raise EmbeddedStackError(f"nothing listens on 127.0.0.1:{port} (SMTP)")
+        time.sleep(0.2)
 
 
 def _stop_children(procs: dict[str, subprocess.Popen[bytes]]) -> None:
@@ -116,6 +129,7 @@ def run_dev(demo: bool = False) -> int:
             )
         _wait_ready(f"http://127.0.0.1:{settings.ingest_port}/readyz", procs)
         _wait_ready(f"http://127.0.0.1:{settings.api_port}/readyz", procs)
+        _wait_listening(settings.smtp_port, procs)
         if demo:
             print("demo data: not available yet in this build", flush=True)
         _print_banner(settings)
@@ -145,6 +159,7 @@ def _print_banner(settings: DevSettings) -> None:
         "\nThreadline is running (dev mode, 127.0.0.1 only)\n"
         f"  agent console + API  http://127.0.0.1:{settings.api_port}/   (docs: /docs)\n"
         f"  ingest gateway       http://127.0.0.1:{settings.ingest_port}/   (Segment: /v1/batch)\n"
+        f"  SMTP listener        smtp://127.0.0.1:{settings.smtp_port}\n"
         f"  dev API keys         agent: {DEV_KEYS['agent']}   admin: {DEV_KEYS['admin']}\n"
         f"  web write key        {DEV_KEYS['web write key']}\n"
         "  Ctrl-C stops everything; timelines are kept in the data folder.\n",

@@ -57,6 +57,7 @@ class DevSettings(BaseSettings):
     broker_port: int = 9092
     api_port: int = 8000
     ingest_port: int = 8001
+    smtp_port: int = 2525
     partitions: int = Field(default=4, ge=1, le=64)
 
 

@@ -1,5 +1,72 @@
-"""HTTP transport of the chat adapter."""
+"""HTTP transport of the chat adapter: Twilio Conversations webhooks and generic widget events."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+import structlog
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from ingest.chat import mapping, twilio
+from ingest.chat.auth import verify_twilio
+from ingest.chat.common import TooLarge
+from ingest.gateway import get_gateway, publish_events, require_write_key
+from ingest.http import ApiError, JsonResponse, parse_json, read_body, require_json_content_type
+from schemas import InvalidEvent
+from schemas.events import utc_now
+
+log = structlog.get_logger()
+
+router = APIRouter(tags=["chat"])
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@router.post("/chat/twilio", name="twilio_conversations_webhook", response_model=None)
+async def twilio_webhook(request: Request) -> Response:
+    """A Twilio Conversations webhook: 200 once published (empty for event types not mapped)."""
+    received_at = utc_now()
+    raw = await read_body(request, twilio.MAX_BODY_BYTES)
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != FORM:
+        raise ApiError(415, "unsupported_media_type", f"Content-Type must be {FORM}")
+    try:
+        pairs = twilio.parse_form(raw)
+    except InvalidEvent as exc:
+        raise ApiError(400, "invalid_form", str(exc)) from None
+    verify_twilio(request, pairs)
+    settings = get_gateway(request).settings
+    try:
+        events = twilio.map_webhook(
+            twilio.form_fields(pairs),
+            received_at,
+            settings.default_region,
+            settings.company_domains,
+        )
+    except InvalidEvent as exc:
+        raise ApiError(422, "invalid_event", str(exc)) from None
+    if not events:
+        log.info("twilio_ignored")
+        return Response(status_code=200)
+    await publish_events(request, events)
+    log.info("twilio_accepted", kind=events[0].kind, event_id=events[0].event_id)
+    return JsonResponse({"success": True, "accepted": len(events)})
+
+
+@router.post("/chat/events", name="chat_events")
+async def chat_events(request: Request) -> JsonResponse:
+    """Generic web-chat events: one object or `{"events": [...]}`, write key required."""
+    received_at = utc_now()
+    require_write_key(request)
+    raw = await read_body(request, mapping.MAX_BODY_BYTES)
+    require_json_content_type(request)
+    body = parse_json(raw)
+    region = get_gateway(request).settings.default_region
+    try:
+        events = mapping.map_chat_events(body, received_at, region)
+    except TooLarge as exc:
+        raise ApiError(413, "payload_too_large", str(exc)) from None
+    except InvalidEvent as exc:
+        raise ApiError(422, "invalid_event", str(exc)) from None
+    await publish_events(request, events)
+    log.info("chat_events_accepted", events=len(events))
+    return JsonResponse({"success": True, "accepted": len(events)})

@@ -43,6 +43,7 @@ def dev_stack(data_dir: Path, log_path: Path) -> Iterator[dict[str, str]]:
         THREADLINE_API_PORT=str(ports["api"]),
         THREADLINE_INGEST_PORT=str(ports["ingest"]),
         THREADLINE_BROKER_PORT=str(ports["broker"]),
+        THREADLINE_SMTP_PORT=str(free_port()),
         THREADLINE_METRICS_PORT="0",
         THREADLINE_LOG_JSON="true",
     )
