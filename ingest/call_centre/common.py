@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from pydantic import ValidationError
@@ -48,19 +47,6 @@ def seconds(data: Mapping[str, Any], name: str, where: str) -> int | None:
     if value < 0 or value > 10**9:
         raise InvalidEvent(f"{where}: must be between 0 and 10^9 seconds")
     return int(value)
-
-
-def iso_timestamp(value: Any, where: str) -> datetime:
-    """An ISO-8601 string as an aware UTC datetime (naive values are taken as UTC)."""
-    if not isinstance(value, str):
-        raise InvalidEvent(f"{where}: must be an ISO-8601 string")
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise InvalidEvent(f"{where}: is not an ISO-8601 timestamp") from None
 
 
 def try_identifier(type_: str, value: Any, region: str) -> Identifier | None:

@@ -18,7 +18,6 @@ from ingest.call_centre.common import (
     build,
     clip,
     duration_text,
-    iso_timestamp,
     obj,
     seconds,
     text,
@@ -29,6 +28,7 @@ from ingest.call_centre.records import MAX_BODY_BYTES, MAX_RECORDS, parse_record
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
 from schemas.events import REVISION_KEY, make_event_id, revision_stamp
 from schemas.identifiers import EMAIL, LOYALTY_ID, ORDER_ID, PHONE, USER_ID
+from schemas.timestamps import parse_timestamp as iso_timestamp
 
 SOURCE: Final = "amazon-connect"
 MAX_CUSTOM_ATTRIBUTES: Final = 50

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Final, TypeVar
 
 import orjson
@@ -19,6 +19,7 @@ from pydantic import (
 from schemas import CanonicalEvent, Identifier, InvalidEvent, InvalidIdentifier
 from schemas.events import describe_validation_error
 from schemas.identifiers import ANONYMOUS_ID, EMAIL, LOYALTY_ID, PHONE, USER_ID
+from schemas.timestamps import iso_to_utc
 
 MAX_SUMMARY: Final = 500
 CONVERSATION_ID: Final = "conversation_id"
@@ -40,17 +41,9 @@ class TooLarge(InvalidEvent):
 
 def _utc(value: Any) -> Any:
     """ISO-8601 text to an aware UTC datetime (naive is taken as UTC); other input unchanged."""
-    if not isinstance(value, str):
-        if isinstance(value, datetime):
-            return value
-        raise ValueError("must be an ISO-8601 timestamp string")
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise ValueError("is not an ISO-8601 timestamp") from None
+    if isinstance(value, datetime):
+        return value
+    return iso_to_utc(value)
 
 
 #: A timestamp field: ISO-8601 text (offset optional, UTC assumed), normalised to UTC.

@@ -28,7 +28,6 @@ from typing import Any, Final
 from ingest.call_centre.common import (
     build,
     clip,
-    iso_timestamp,
     obj,
     text,
     try_identifier,
@@ -37,6 +36,7 @@ from ingest.call_centre.common import (
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent
 from schemas.events import REVISION_KEY, make_event_id, revision_stamp
 from schemas.identifiers import EMAIL, ORDER_ID, PHONE
+from schemas.timestamps import parse_timestamp as iso_timestamp
 
 SOURCE: Final = "shopify"
 MAX_BODY_BYTES: Final = 2 * 1024 * 1024

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import orjson
@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
 from schemas.events import describe_validation_error, make_event_id
 from schemas.identifiers import ANONYMOUS_ID, EMAIL, PHONE, USER_ID
+from schemas.timestamps import parse_timestamp
 
 SOURCE: Final = "segment"
 #: Segment's limits: 32 KB per message (and per single-call request), 500 KB per batch.
@@ -200,19 +201,6 @@ def _event_id(msg: Mapping[str, Any], loc: Loc) -> str:
     if not text or len(text) > 200:
         raise InvalidEvent(f"{loc('messageId')}: must be 1 to 200 characters")
     return make_event_id(SOURCE, text)
-
-
-def parse_timestamp(value: Any, where: str) -> datetime:
-    """An ISO-8601 string as an aware UTC datetime (naive values are taken as UTC)."""
-    if not isinstance(value, str):
-        raise InvalidEvent(f"{where}: must be an ISO-8601 string")
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise InvalidEvent(f"{where}: is not an ISO-8601 timestamp") from None
 
 
 def _occurred_at(msg: Mapping[str, Any], received_at: datetime, loc: Loc) -> datetime:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,14 +14,13 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import uvicorn
 from kafka import KafkaConsumer, TopicPartition
 
-from ingest.app import create_app
 from ingest.settings import IngestSettings
-from schemas import CanonicalEvent, topics
+from schemas import CanonicalEvent
 from schemas.events import REVISION_KEY, decode_event
 from services.embedded import free_port
+from tests.support.gateway import end_offsets, interactions_consumer, running_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -45,44 +43,14 @@ def gateway_url(kafka_bootstrap: str) -> Iterator[str]:
         shopify_webhook_secret=SECRET,
         asterisk_timezone="America/Los_Angeles",
     )
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "gateway did not start"
-        assert thread.is_alive(), "gateway thread died"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{settings.port}"
-    server.should_exit = True
-    thread.join(20)
+    with running_gateway(settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def consumer(kafka_bootstrap: str) -> Iterator[KafkaConsumer]:
-    c = KafkaConsumer(
-        bootstrap_servers=kafka_bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        session_timeout_ms=6000,
-        consumer_timeout_ms=500,
-    )
-    yield c
-    c.close()
-
-
-def end_offsets(consumer: KafkaConsumer) -> dict[TopicPartition, int]:
-    found = consumer.partitions_for_topic(topics.INTERACTIONS)
-    assert found, "interactions topic missing"
-    parts = [TopicPartition(topics.INTERACTIONS, p) for p in sorted(found)]
-    return dict(consumer.end_offsets(parts))
+    with interactions_consumer(kafka_bootstrap) as c:
+        yield c
 
 
 def read_events(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import secrets
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,15 +14,13 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import orjson
 import pytest
-import uvicorn
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer
 
-from ingest.app import create_app
 from ingest.chat.twilio import compute_signature
 from ingest.settings import IngestSettings
-from schemas import topics
 from schemas.events import CanonicalEvent, decode_event
 from services.embedded import free_port
+from tests.support.gateway import end_offsets, interactions_consumer, read_since, running_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -44,60 +41,14 @@ def gateway_url(kafka_bootstrap: str) -> Iterator[str]:
         company_domains="threadline-shop.com",
         publish_timeout_s=10,
     )
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "gateway did not start"
-        assert thread.is_alive(), "gateway thread died"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{settings.port}"
-    server.should_exit = True
-    thread.join(20)
+    with running_gateway(settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def consumer(kafka_bootstrap: str) -> Iterator[KafkaConsumer]:
-    c = KafkaConsumer(
-        bootstrap_servers=kafka_bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        session_timeout_ms=6000,
-        consumer_timeout_ms=500,
-    )
-    yield c
-    c.close()
-
-
-def end_offsets(consumer: KafkaConsumer) -> dict[TopicPartition, int]:
-    found = consumer.partitions_for_topic(topics.INTERACTIONS)
-    assert found, "interactions topic missing"
-    return dict(consumer.end_offsets([TopicPartition(topics.INTERACTIONS, p) for p in found]))
-
-
-def read_since(
-    consumer: KafkaConsumer, start: dict[TopicPartition, int], keys: set[bytes], count: int
-) -> list[Any]:
-    """Records keyed by `keys` written after `start`: waits for `count`, then a little more."""
-    consumer.assign(list(start))
-    for tp, offset in start.items():
-        consumer.seek(tp, offset)
-    records: list[Any] = []
-    deadline, settle = time.monotonic() + 15, None
-    while time.monotonic() < deadline and (settle is None or time.monotonic() < settle):
-        for batch in consumer.poll(timeout_ms=200).values():
-            records.extend(r for r in batch if r.key in keys)
-        if settle is None and len(records) >= count:
-            settle = time.monotonic() + 0.5
-    return records
+    with interactions_consumer(kafka_bootstrap) as c:
+        yield c
 
 
 def twilio_form(name: str, **changes: str) -> dict[str, str]:

@@ -14,15 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer
 
-from ingest.app import create_app
 from ingest.email.smtp import serve
 from ingest.settings import IngestSettings
-from schemas import topics
 from schemas.events import decode_event
 from services.embedded import free_port
+from tests.support.gateway import end_offsets, interactions_consumer, read_since, running_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -47,19 +45,8 @@ def gateway_url(kafka_bootstrap: str) -> Iterator[str]:
     settings = IngestSettings(
         port=free_port(), kafka_bootstrap=kafka_bootstrap, write_keys=KEY, company_domains="shop.io"
     )
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=settings.port, log_config=None
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "gateway did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{settings.port}"
-    server.should_exit = True
-    thread.join(20)
+    with running_gateway(settings) as url:
+        yield url
 
 
 def run_listener(kafka_bootstrap: str, **overrides: Any) -> Iterator[int]:
@@ -99,38 +86,8 @@ def smtp_port(kafka_bootstrap: str) -> Iterator[int]:
 
 @pytest.fixture(scope="module")
 def consumer(kafka_bootstrap: str) -> Iterator[KafkaConsumer]:
-    c = KafkaConsumer(
-        bootstrap_servers=kafka_bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=500,
-    )
-    yield c
-    c.close()
-
-
-def end_offsets(consumer: KafkaConsumer) -> dict[TopicPartition, int]:
-    found = consumer.partitions_for_topic(topics.INTERACTIONS)
-    assert found, "interactions topic missing"
-    tps = [TopicPartition(topics.INTERACTIONS, p) for p in sorted(found)]
-    return dict(consumer.end_offsets(tps))
-
-
-def read_since(
-    consumer: KafkaConsumer, start: dict[TopicPartition, int], keys: set[bytes], count: int
-) -> list[Any]:
-    """Records keyed by `keys` written after `start`: waits for `count`, then a little more."""
-    consumer.assign(list(start))
-    for tp, offset in start.items():
-        consumer.seek(tp, offset)
-    records: list[Any] = []
-    deadline, settle = time.monotonic() + 15, None
-    while time.monotonic() < deadline and (settle is None or time.monotonic() < settle):
-        for batch in consumer.poll(timeout_ms=200).values():
-            records.extend(r for r in batch if r.key in keys)
-        if settle is None and len(records) >= count:
-            settle = time.monotonic() + 0.5
-    return records
+    with interactions_consumer(kafka_bootstrap) as c:
+        yield c
 
 
 def test_http_inbound_is_on_the_topic(gateway_url: str, consumer: KafkaConsumer) -> None:

@@ -1,0 +1,93 @@
+"""Shared helpers for gateway integration tests: a real uvicorn server and a topic reader."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+from kafka import KafkaConsumer, TopicPartition
+
+from ingest.app import create_app
+from ingest.settings import IngestSettings
+from schemas import topics
+
+
+@contextmanager
+def running_gateway(settings: IngestSettings) -> Iterator[str]:
+    """The ingest gateway on `settings.port` (loopback) in a thread; yields its base URL."""
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "gateway did not start"
+        assert thread.is_alive(), "gateway thread died"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{settings.port}"
+    finally:
+        server.should_exit = True
+        thread.join(20)
+
+
+@contextmanager
+def interactions_consumer(bootstrap: str) -> Iterator[KafkaConsumer]:
+    """A group-less consumer for reading back what the gateway published."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=6000,
+        consumer_timeout_ms=500,
+    )
+    try:
+        yield consumer
+    finally:
+        consumer.close()
+
+
+def partitions(consumer: KafkaConsumer) -> list[TopicPartition]:
+    found = consumer.partitions_for_topic(topics.INTERACTIONS)
+    assert found, "interactions topic missing"
+    return [TopicPartition(topics.INTERACTIONS, p) for p in sorted(found)]
+
+
+def end_offsets(consumer: KafkaConsumer) -> dict[TopicPartition, int]:
+    return dict(consumer.end_offsets(partitions(consumer)))
+
+
+def read_since(
+    consumer: KafkaConsumer,
+    start: dict[TopicPartition, int],
+    keys: set[bytes],
+    count: int,
+    timeout: float = 15,
+) -> list[Any]:
+    """The records keyed by `keys` written after `start`: waits for `count`, then a bit more.
+
+    Filtering by key keeps tests independent of other writers to the shared topic (and of
+    Tansu 0.6's high watermark, which after a multi-record batch is that batch's base + 1).
+    """
+    consumer.assign(list(start))
+    for tp, offset in start.items():
+        consumer.seek(tp, offset)
+    records: list[Any] = []
+    deadline = time.monotonic() + timeout
+    settle: float | None = None
+    while time.monotonic() < deadline and (settle is None or time.monotonic() < settle):
+        for batch in consumer.poll(timeout_ms=200).values():
+            records.extend(r for r in batch if r.key in keys)
+        if settle is None and len(records) >= count:
+            settle = time.monotonic() + 0.7
+    return records
