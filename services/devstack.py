@@ -16,6 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 from profile_store import migrate
+from services.demo import load_demo
 from services.embedded import EmbeddedBroker, EmbeddedPostgres, EmbeddedStackError, port_open
 from services.kafka_admin import ensure_topics
 from services.settings import DevSettings
@@ -131,7 +132,8 @@ def run_dev(demo: bool = False) -> int:
         _wait_ready(f"http://127.0.0.1:{settings.api_port}/readyz", procs)
         _wait_listening(settings.smtp_port, procs)
         if demo:
-            print("demo data: not available yet in this build", flush=True)
+            sent = load_demo(f"http://127.0.0.1:{settings.ingest_port}")
+            print(f"demo data: {sent} requests sent; try the phone (415) 555-0132", flush=True)
         _print_banner(settings)
         while all(p.poll() is None for p in procs.values()):
             time.sleep(0.5)

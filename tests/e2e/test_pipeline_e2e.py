@@ -31,7 +31,7 @@ AGENT = {"Authorization": "Bearer dev-agent-key"}
 
 
 @contextmanager
-def dev_stack(data_dir: Path, log_path: Path) -> Iterator[dict[str, str]]:
+def dev_stack(data_dir: Path, log_path: Path, *flags: str) -> Iterator[dict[str, str]]:
     ports = {"api": free_port(), "ingest": free_port(), "broker": free_port()}
     env = {
         k: v
@@ -49,7 +49,7 @@ def dev_stack(data_dir: Path, log_path: Path) -> Iterator[dict[str, str]]:
     )
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "dev"],
+            [sys.executable, "-m", "services.cli", "dev", *flags],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -176,3 +176,40 @@ def test_anonymous_browsing_joins_the_customer_after_identify(tmp_path: Path) ->
     with dev_stack(data_dir, log) as urls:
         items = timeline(urls["api"], customer_id)
         assert len(items) == 3, "timelines survive a restart of the dev stack"
+
+
+def test_the_design_scenario_every_channel_in_one_view(tmp_path: Path) -> None:
+    """`threadline dev --demo` sends Maria's journey in each channel's native format; the agent
+    types her number in national format and sees the email subject, the chat and the order."""
+    with dev_stack(tmp_path / "data", tmp_path / "dev.log", "--demo") as urls:
+        api = urls["api"]
+
+        def complete() -> dict[str, Any] | None:
+            resp = httpx.get(
+                f"{api}/v1/customers/lookup",
+                params={"type": "phone", "value": "(415) 555-0132"},
+                headers=AGENT,
+            )
+            if resp.status_code != 200:
+                return None
+            profile: dict[str, Any] = resp.json()
+            wanted = {"web", "chat", "store", "email", "call_centre", "survey"}
+            return profile if wanted <= set(profile["channels"]) else None
+
+        profile = wait_until(complete, 90)
+        assert profile["traits"]["name"] == "Maria Lopez"
+        assert profile["cx"]["nps"]["score"] == 9
+        items = timeline(api, profile["customer_id"])
+        summaries = " | ".join(i["summary"] for i in items)
+        assert "Collection time for order W-5000" in summaries
+        kinds = {i["kind"] for i in items}
+        assert {"page_viewed", "identified", "chat_message", "order_placed"} <= kinds
+        assert {"email_received", "call_completed", "survey_response"} <= kinds
+        agent_reply = [i for i in items if i["kind"] == "chat_message"]
+        assert len(agent_reply) == 2, "the agent's reply joins through the conversation id"
+        others = httpx.get(
+            f"{api}/v1/customers/lookup",
+            params={"type": "phone", "value": "415-555-0177"},
+            headers=AGENT,
+        ).json()
+        assert others["customer_id"] != profile["customer_id"]
