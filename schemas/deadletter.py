@@ -36,7 +36,8 @@ class DeadLetter(BaseModel):
         """A first-time dead letter at `at`; `where` holds topic/partition/offset/key/event_id."""
         return cls(
             component=component,
-            error=error[:MAX_ERROR_LENGTH],
+            # PostgreSQL text cannot hold NUL; an error quoting the bad input must still store.
+            error=error.replace("\x00", "\\x00")[:MAX_ERROR_LENGTH],
             original=original,
             first_seen=at,
             last_seen=at,

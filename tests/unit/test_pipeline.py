@@ -10,6 +10,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from profile_store.writer import WriteResult
 from schemas import CanonicalEvent
 from schemas.deadletter import DeadLetter
+from schemas.events import utc_now
 from services.pipeline import BatchProcessor, Record
 from tests.support.events import event
 
@@ -82,3 +83,8 @@ async def test_redelivered_records_are_counted_as_duplicates(size: int) -> None:
     await run(writer, [rec(e, i) for i, e in enumerate(events)])
     dead, written = await run(writer, [rec(e, i) for i, e in enumerate(events)])
     assert (dead, written) == ([], 0)
+
+
+def test_dead_letter_errors_never_carry_nul_bytes_postgres_would_refuse() -> None:
+    letter = DeadLetter.of("worker.write", "bad \x00 input", b"\x00raw", utc_now())
+    assert "\x00" not in letter.error and letter.original == b"\x00raw"
