@@ -15,7 +15,6 @@ from schemas.identifiers import REFERENCE_TYPES, Identifier
 
 RULE_SEEN_TOGETHER = "seen_together"
 RULE_REFERENCE = "reference"
-RULE_NEW_CUSTOMER = "new_customer"
 RULE_REFERENCE_CLAIMED = "reference_claimed"
 
 DEFAULT_BLOCKED_VALUES = frozenset(

@@ -17,7 +17,6 @@ class WorkerSettings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     database_url: str | None = None
-    dev_mode: bool = False
     consumer_group: str = "threadline-stitcher"
     partitions: int = Field(default=8, ge=1, le=1024)
     replication_factor: int = Field(default=1, ge=1, le=7)
