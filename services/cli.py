@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib
+import os
 import secrets
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -80,6 +82,13 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return run_dev(demo=args.demo)
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Bulk-load a file of a native format through the ingest gateway."""
+    from services.importer import run_import
+
+    return run_import(args.format, args.file, args.gateway, args.write_key)
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     """Write (or check) the committed JSON Schema of the canonical event."""
     from schemas.jsonschema import SCHEMA_FILE, render_schema, write_schema
@@ -114,6 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help=cmd_dev.__doc__)
     dev.add_argument("--demo", action="store_true", help="load a synthetic journey set")
     dev.set_defaults(fn=cmd_dev)
+    from services.importer import FORMATS
+
+    imp = sub.add_parser("import", help=cmd_import.__doc__)
+    imp.add_argument("format", choices=sorted(FORMATS))
+    imp.add_argument("file", type=Path)
+    imp.add_argument(
+        "--gateway", default=os.environ.get("THREADLINE_GATEWAY_URL", "http://127.0.0.1:8001")
+    )
+    imp.add_argument(
+        "--write-key",
+        default=os.environ.get("THREADLINE_IMPORT_WRITE_KEY", "dev-write-key"),
+        help="write key (default: THREADLINE_IMPORT_WRITE_KEY, else the dev key)",
+    )
+    imp.set_defaults(fn=cmd_import)
     schema = sub.add_parser("schema", help=cmd_schema.__doc__)
     schema.add_argument("--check", action="store_true", help="fail if the file is stale")
     schema.set_defaults(fn=cmd_schema)

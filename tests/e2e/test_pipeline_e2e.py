@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import smtplib
 import subprocess
 import sys
 import time
@@ -17,10 +18,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from services.embedded import free_port
@@ -28,11 +32,12 @@ from services.embedded import free_port
 pytestmark = pytest.mark.e2e
 
 AGENT = {"Authorization": "Bearer dev-agent-key"}
+SAMPLES = Path(__file__).resolve().parent.parent / "unit" / "ingest"
 
 
 @contextmanager
 def dev_stack(data_dir: Path, log_path: Path, *flags: str) -> Iterator[dict[str, str]]:
-    ports = {"api": free_port(), "ingest": free_port(), "broker": free_port()}
+    ports = {"api": free_port(), "ingest": free_port(), "broker": free_port(), "smtp": free_port()}
     env = {
         k: v
         for k, v in os.environ.items()
@@ -43,7 +48,7 @@ def dev_stack(data_dir: Path, log_path: Path, *flags: str) -> Iterator[dict[str,
         THREADLINE_API_PORT=str(ports["api"]),
         THREADLINE_INGEST_PORT=str(ports["ingest"]),
         THREADLINE_BROKER_PORT=str(ports["broker"]),
-        THREADLINE_SMTP_PORT=str(free_port()),
+        THREADLINE_SMTP_PORT=str(ports["smtp"]),
         THREADLINE_METRICS_PORT="0",
         THREADLINE_LOG_JSON="true",
     )
@@ -57,6 +62,7 @@ def dev_stack(data_dir: Path, log_path: Path, *flags: str) -> Iterator[dict[str,
         urls = {
             "api": f"http://127.0.0.1:{ports['api']}",
             "ingest": f"http://127.0.0.1:{ports['ingest']}",
+            "smtp_port": str(ports["smtp"]),
         }
         try:
             wait_until(lambda: ready(urls["api"]) and ready(urls["ingest"]), 120, proc, log_path)
@@ -213,3 +219,61 @@ def test_the_design_scenario_every_channel_in_one_view(tmp_path: Path) -> None:
             headers=AGENT,
         ).json()
         assert others["customer_id"] != profile["customer_id"]
+        send_through_every_native_transport(urls)
+
+        def all_sources() -> list[dict[str, Any]] | None:
+            got = timeline(api, profile["customer_id"])
+            wanted = {"smtp", "twilio-conversations", "shopify", "asterisk"}
+            return got if wanted <= {i["source"] for i in got} else None
+
+        items = wait_until(all_sources, 60)
+        assert any(
+            i["summary"].startswith("Email") and "Leaving early" in i["summary"] for i in items
+        )
+
+
+def send_through_every_native_transport(urls: dict[str, str]) -> None:
+    """Maria again, through smtplib, a Twilio webhook, a Shopify webhook and an Asterisk CDR."""
+    mail = EmailMessage()
+    mail["From"] = "Maria Lopez <maria.lopez@example-shop.io>"
+    mail["To"] = "help@example-shop.io"
+    mail["Subject"] = "Leaving early today"
+    mail["Message-ID"] = make_msgid("e2e")
+    mail.set_content("Can someone else collect for me?")
+    with smtplib.SMTP("127.0.0.1", int(urls["smtp_port"]), timeout=15) as smtp:
+        smtp.send_message(mail)
+    ingest, key = urls["ingest"], ("dev-write-key", "")
+    twilio = {
+        "EventType": "onMessageAdded",
+        "ConversationSid": f"CH{uuid.uuid4().hex}",
+        "MessageSid": f"IM{uuid.uuid4().hex}",
+        "Index": "0",
+        "DateCreated": "2026-01-05T10:02:11.000Z",
+        "Author": "whatsapp:+14155550132",
+        "Body": "On my way to the store",
+        "Source": "WHATSAPP",
+    }
+    assert httpx.post(f"{ingest}/chat/twilio", data=twilio).status_code == 200
+    order = orjson.loads(
+        (SAMPLES / "store" / "samples" / "shopify_orders_create.json").read_bytes()
+    )
+    order.update(id=uuid.uuid4().int % 10**12, email="maria.lopez@example-shop.io", customer=None)
+    resp = httpx.post(
+        f"{ingest}/store/shopify/orders",
+        content=orjson.dumps(order),
+        headers={"Content-Type": "application/json", "X-Shopify-Topic": "orders/create"},
+    )
+    assert resp.status_code < 300, resp.text
+    row = (
+        '"","4155550132","6001","from-trunk","""Maria"" <4155550132>","PJSIP/trunk-1",'
+        '"PJSIP/6001-2","Dial","PJSIP/6001,30","2026-01-05 10:15:02","2026-01-05 10:15:09",'
+        '"2026-01-05 10:19:21",259,252,"ANSWERED","DOCUMENTATION",'
+        f'"{uuid.uuid4().int % 10**9}.1",""'
+    )
+    resp = httpx.post(
+        f"{ingest}/call-centre/asterisk-cdr",
+        content=row + "\n",
+        headers={"Content-Type": "text/csv"},
+        auth=key,
+    )
+    assert resp.status_code < 300, resp.text
