@@ -5,17 +5,21 @@ from __future__ import annotations
 import time
 from base64 import b64decode
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import structlog
 from starlette.requests import Request
 
-from ingest.http import ApiError, key_matches
+from ingest.http import ApiError, key_matches, parse_json, read_body, require_json_content_type
 from ingest.metrics import IngestMetrics
 from ingest.publisher import Publisher, PublishError
 from ingest.settings import IngestSettings
-from schemas import CanonicalEvent
+from schemas import CanonicalEvent, InvalidEvent
+from schemas.errors import EventTooLarge
+from schemas.events import utc_now
 
 log = structlog.get_logger()
 
@@ -64,6 +68,29 @@ def require_write_key(request: Request, *, alt_header: str | None = None) -> Non
         candidate = request.headers[alt_header].strip().encode()
     if not candidate or not key_matches(candidate, get_gateway(request).write_keys):
         raise ApiError(401, "unauthorized", BAD_WRITE_KEY)
+
+
+MapBody = Callable[[Any, datetime, str], list[CanonicalEvent]]
+
+
+async def accept_json_events(request: Request, max_bytes: int, map_body: MapBody) -> int:
+    """The whole life of a JSON route: write key, capped body, map (413 / 422), publish.
+
+    Returns how many events were published, after the broker acknowledged all of them.
+    """
+    received_at = utc_now()
+    require_write_key(request)
+    raw = await read_body(request, max_bytes)
+    require_json_content_type(request)
+    body = parse_json(raw)
+    try:
+        events = map_body(body, received_at, get_gateway(request).settings.default_region)
+    except EventTooLarge as exc:
+        raise ApiError(413, "payload_too_large", str(exc)) from None
+    except InvalidEvent as exc:
+        raise ApiError(422, "invalid_event", str(exc)) from None
+    await publish_events(request, events)
+    return len(events)
 
 
 async def publish_events(request: Request, events: Sequence[CanonicalEvent]) -> None:

@@ -11,3 +11,7 @@ class InvalidIdentifier(SchemasError):
 
 class InvalidEvent(SchemasError):
     """A payload is not a valid canonical event; the message names the problem."""
+
+
+class EventTooLarge(InvalidEvent):
+    """A payload is over a size or count limit (HTTP transports answer 413)."""

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from schemas import CanonicalEvent, Identifier, InvalidEvent, InvalidIdentifier
+from schemas.errors import EventTooLarge
 from schemas.events import describe_validation_error
 from schemas.identifiers import ANONYMOUS_ID, EMAIL, LOYALTY_ID, PHONE, USER_ID
 from schemas.timestamps import iso_to_utc
@@ -35,7 +36,7 @@ Label = Annotated[str, Field(max_length=256)]
 T = TypeVar("T", bound=BaseModel)
 
 
-class TooLarge(InvalidEvent):
+class TooLarge(EventTooLarge):
     """An item or request is over its size or count limit (answered 413)."""
 
 

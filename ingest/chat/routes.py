@@ -8,9 +8,8 @@ from starlette.responses import Response
 
 from ingest.chat import mapping, twilio
 from ingest.chat.auth import verify_twilio
-from ingest.chat.common import TooLarge
-from ingest.gateway import get_gateway, publish_events, require_write_key
-from ingest.http import ApiError, JsonResponse, parse_json, read_body, require_json_content_type
+from ingest.gateway import accept_json_events, get_gateway, publish_events
+from ingest.http import ApiError, JsonResponse, read_body
 from schemas import InvalidEvent
 from schemas.events import utc_now
 
@@ -55,18 +54,6 @@ async def twilio_webhook(request: Request) -> Response:
 @router.post("/chat/events", name="chat_events")
 async def chat_events(request: Request) -> JsonResponse:
     """Generic web-chat events: one object or `{"events": [...]}`, write key required."""
-    received_at = utc_now()
-    require_write_key(request)
-    raw = await read_body(request, mapping.MAX_BODY_BYTES)
-    require_json_content_type(request)
-    body = parse_json(raw)
-    region = get_gateway(request).settings.default_region
-    try:
-        events = mapping.map_chat_events(body, received_at, region)
-    except TooLarge as exc:
-        raise ApiError(413, "payload_too_large", str(exc)) from None
-    except InvalidEvent as exc:
-        raise ApiError(422, "invalid_event", str(exc)) from None
-    await publish_events(request, events)
-    log.info("chat_events_accepted", events=len(events))
-    return JsonResponse({"success": True, "accepted": len(events)})
+    accepted = await accept_json_events(request, mapping.MAX_BODY_BYTES, mapping.map_chat_events)
+    log.info("chat_events_accepted", events=accepted)
+    return JsonResponse({"success": True, "accepted": accepted})

@@ -11,6 +11,7 @@ import orjson
 from pydantic import ValidationError
 
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
+from schemas.errors import EventTooLarge
 from schemas.events import describe_validation_error, make_event_id
 from schemas.identifiers import ANONYMOUS_ID, EMAIL, PHONE, USER_ID
 from schemas.timestamps import parse_timestamp
@@ -39,7 +40,7 @@ _PAGE_KEPT: Final = ("url", "path", "title", "referrer", "search")
 Loc = Callable[[str], str]
 
 
-class MessageTooLarge(InvalidEvent):
+class MessageTooLarge(EventTooLarge):
     """A message or request is over Segment's size limits."""
 
 
