@@ -11,7 +11,8 @@ from api.auth import AgentPrincipal
 from api.deps import EngineDep, SettingsDep, read_snapshot
 from api.errors import ErrorBody, NotFound
 from profile_store import queries
-from profile_store.read_models import Profile, TimelinePage
+from profile_store.lineage import load_lineage
+from profile_store.read_models import Lineage, Profile, TimelinePage
 from schemas import Channel, normalise_identifier
 
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
@@ -96,6 +97,23 @@ async def get_customer(
     if profile is None:
         raise NotFound("customer not found")
     return profile
+
+
+@router.get(
+    "/customers/{customer_id}/links",
+    response_model=Lineage,
+    summary="Why the profile holds each identifier, and whom it absorbed",
+    responses=_NOT_FOUND,
+)
+async def get_links(
+    principal: AgentPrincipal, engine: EngineDep, customer_id: CustomerId
+) -> Lineage:
+    """Each identifier with the rule and event that linked it; each merge with its cause."""
+    async with read_snapshot(engine) as db:
+        lineage = await load_lineage(db, customer_id)
+    if lineage is None:
+        raise NotFound("customer not found")
+    return lineage
 
 
 @router.get(

@@ -61,7 +61,7 @@ class MergeChainBroken(QueryError):
 
 
 @asynccontextmanager
-async def _connection(db: Db) -> AsyncIterator[AsyncConnection]:
+async def use_connection(db: Db) -> AsyncIterator[AsyncConnection]:
     """Use the given connection, or check one out of the engine for the duration."""
     if isinstance(db, AsyncConnection):
         yield db
@@ -128,7 +128,7 @@ async def _resolve(conn: AsyncConnection, customer_id: str) -> Any | None:
 
 async def resolve_customer_id(db: Db, customer_id: str) -> str | None:
     """The canonical id for `customer_id` (itself unless merged away); None if unknown."""
-    async with _connection(db) as conn:
+    async with use_connection(db) as conn:
         row = await _resolve(conn, customer_id)
     return None if row is None else str(row.customer_id)
 
@@ -140,7 +140,7 @@ async def find_customer_by_identifier(db: Db, id_type: str, value: str) -> str |
         .join(customers, customers.c.customer_id == identifiers.c.customer_id)
         .where(identifiers.c.id_type == id_type, identifiers.c.id_value == value)
     )
-    async with _connection(db) as conn:
+    async with use_connection(db) as conn:
         row = (await conn.execute(stmt)).first()
         if row is None:
             return None
@@ -152,7 +152,7 @@ async def find_customer_by_identifier(db: Db, id_type: str, value: str) -> str |
 
 async def load_profile(db: Db, customer_id: str) -> Profile | None:
     """The unified profile of `customer_id` (following merges to the survivor), or None."""
-    async with _connection(db) as conn:
+    async with use_connection(db) as conn:
         row = await _resolve(conn, customer_id)
         if row is None:
             return None
@@ -282,7 +282,7 @@ async def timeline_page(
         limit=limit,
         after=after,
     )
-    async with _connection(db) as conn:
+    async with use_connection(db) as conn:
         rows = (await conn.execute(stmt)).all()
     page, more = rows[:limit], len(rows) > limit
     items = [

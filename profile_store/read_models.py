@@ -121,3 +121,47 @@ class TimelinePage(BaseModel):
     next_cursor: str | None = Field(
         default=None, description="Opaque; pass it back as `cursor` for the next page."
     )
+
+
+class IdentifierRef(BaseModel):
+    """An identifier as a merge record names it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    value: str
+
+
+class LinkOut(BaseModel):
+    """Why the profile holds one identifier: the rule and the event that attached it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    value: str
+    rule: str = Field(description="seen_together, reference, ...")
+    event_id: str = Field(description="The event that first showed this identifier.")
+    first_seen: UtcDatetime
+
+
+class MergeOut(BaseModel):
+    """A customer absorbed into this profile, with the event, rule and identifiers that did it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    merged_id: str
+    survivor_id: str
+    rule: str = Field(description="seen_together or reference_claimed")
+    event_id: str
+    identifiers: list[IdentifierRef] = Field(default_factory=list)
+    merged_at: UtcDatetime
+
+
+class Lineage(BaseModel):
+    """The explanation of a profile: every identifier link and every merge into it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str = Field(description="The canonical (surviving) customer id.")
+    links: list[LinkOut] = Field(default_factory=list)
+    merges: list[MergeOut] = Field(default_factory=list)
