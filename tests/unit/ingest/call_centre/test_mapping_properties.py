@@ -17,26 +17,13 @@ from hypothesis import strategies as st
 from ingest.call_centre import asterisk, connect
 from schemas import InvalidEvent
 from schemas.events import decode_event
+from tests.support.strategies import json_values
 
 SAMPLES = Path(__file__).with_name("samples")
 RECEIVED = datetime(2024, 11, 23, 17, 0, tzinfo=UTC)
 VOICE = orjson.loads((SAMPLES / "connect_voice_inbound.json").read_bytes())
 CDR_ROW = next(csv.reader(io.StringIO((SAMPLES / "asterisk_master.csv").read_text())))
 
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=30)
-)
-json_values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
-    ),
-    max_leaves=20,
-)
 timestamps = st.one_of(
     st.datetimes().map(lambda d: d.isoformat()),
     st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),

@@ -15,30 +15,13 @@ from ingest.chat.mapping import map_chat_events
 from ingest.chat.twilio import MAPPED, form_fields, map_webhook, parse_form
 from schemas import CanonicalEvent, InvalidEvent
 from schemas.events import decode_event
+from tests.support.strategies import finite_json_values as json_values
+from tests.support.strategies import timestamps
 
 RECEIVED = datetime(2024, 11, 23, 12, 0, tzinfo=UTC)
 SAMPLES = Path(__file__).with_name("samples")
 BASE = form_fields(parse_form((SAMPLES / "on_message_added_whatsapp.form").read_bytes()))
 
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=40)
-)
-json_values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
-    ),
-    max_leaves=20,
-)
-timestamps = st.one_of(
-    st.datetimes().map(lambda d: d.isoformat()),
-    st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
-    st.text(max_size=30),
-)
 sids = st.one_of(
     st.from_regex(r"CH[0-9a-f]{32}", fullmatch=True),
     st.from_regex(r"IM[0-9a-f]{32}", fullmatch=True),

@@ -14,26 +14,13 @@ from hypothesis import strategies as st
 from ingest.store import receipts, shopify
 from schemas import CanonicalEvent, InvalidEvent
 from schemas.events import decode_event
+from tests.support.strategies import json_values
 
 SAMPLES = Path(__file__).with_name("samples")
 RECEIVED = datetime(2024, 11, 26, 9, 0, tzinfo=UTC)
 ORDER = orjson.loads((SAMPLES / "shopify_orders_create.json").read_bytes())
 RECEIPT = orjson.loads((SAMPLES / "receipt_sale.json").read_bytes())
 
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=30)
-)
-json_values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
-    ),
-    max_leaves=20,
-)
 timestamps = st.one_of(
     st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()), json_values
 )

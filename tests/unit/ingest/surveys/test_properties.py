@@ -12,23 +12,10 @@ from hypothesis import strategies as st
 from ingest.surveys.mapping import SCALES, map_responses
 from schemas import InvalidEvent
 from schemas.events import decode_event
+from tests.support.strategies import finite_json_values as json_values
 
 RECEIVED = datetime(2024, 11, 23, 12, 0, tzinfo=UTC)
 
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=30)
-)
-json_values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
-    ),
-    max_leaves=16,
-)
 idents = st.one_of(st.emails(), st.from_regex(r"\+?[0-9 ()-]{0,16}", fullmatch=True), json_values)
 surveyish = st.fixed_dictionaries(
     {

@@ -12,28 +12,10 @@ from hypothesis import strategies as st
 from ingest.web.mapping import KINDS, map_batch, map_message
 from schemas import CanonicalEvent, InvalidEvent
 from schemas.events import decode_event
+from tests.support.strategies import json_values, timestamps
 
 RECEIVED = datetime(2024, 11, 23, 12, 0, tzinfo=UTC)
 
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=40)
-)
-json_values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
-    ),
-    max_leaves=20,
-)
-timestamps = st.one_of(
-    st.datetimes().map(lambda d: d.isoformat()),
-    st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
-    st.text(max_size=30),
-)
 ids = st.one_of(st.none(), st.text(max_size=30), st.integers(), st.booleans())
 traits = st.fixed_dictionaries(
     {},
