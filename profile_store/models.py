@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -79,6 +81,9 @@ timeline_events = Table(
     Column("attributes", JSONB, nullable=False),
     Column("identifiers", JSONB, nullable=False),
     Column("written_at", TS, nullable=False, server_default=func.now()),
+    # The customer the event was first assigned to: merges never change it, so an unmerge
+    # can give a split-off customer back its original id.
+    Column("origin_customer_id", Text, nullable=True),
     Index("ix_timeline_customer_time", "customer_id", text("occurred_at DESC"), text("id DESC")),
 )
 
@@ -125,4 +130,56 @@ dead_letters = Table(
     Column("attempts", Integer, nullable=False, server_default=text("1")),
     Column("replayed_at", TS, nullable=True),
     Index("ix_dead_letters_last_seen", "last_seen"),
+)
+
+#: Admin decisions the stitching must respect: `separate` (never in one customer, set by an
+#: unmerge) and `together` (one customer, set by a manual merge), each between two identifiers.
+identity_constraints = Table(
+    "identity_constraints",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("a_type", Text, nullable=False),
+    Column("a_value", Text, nullable=False),
+    Column("b_type", Text, nullable=False),
+    Column("b_value", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", TS, nullable=False, server_default=func.now()),
+    CheckConstraint("kind IN ('separate', 'together')", name="ck_identity_constraints_kind"),
+    UniqueConstraint(
+        "kind", "a_type", "a_value", "b_type", "b_value", name="uq_identity_constraints_pair"
+    ),
+    Index("ix_identity_constraints_a", "a_type", "a_value"),
+    Index("ix_identity_constraints_b", "b_type", "b_value"),
+)
+
+#: Identifiers an event carried that were not linked (a per-type limit or a separation made
+#: them give way): explains the profile, and tells a re-derivation whom the event touched.
+identity_conflicts = Table(
+    "identity_conflicts",
+    metadata,
+    Column("id_type", Text, nullable=False),
+    Column("id_value", Text, nullable=False),
+    Column("customer_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("recorded_at", TS, nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("id_type", "id_value", "event_id"),
+    Index("ix_identity_conflicts_customer_id", "customer_id"),
+)
+
+#: Who looked at or changed whose data: profile views, lookups, merges, erasures.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("at", TS, nullable=False, server_default=func.now()),
+    Column("actor", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("customer_id", Text, nullable=True),
+    Column("detail", JSONB, nullable=False),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_customer_id", "customer_id", "at"),
 )
