@@ -74,6 +74,13 @@ class NotFound(ApiError):
     code = "not_found"
 
 
+class Conflict(ApiError):
+    """The request conflicts with the current state (409)."""
+
+    status_code = 409
+    code = "conflict"
+
+
 class ServiceUnavailable(ApiError):
     """A dependency (database, broker) is unreachable (503)."""
 

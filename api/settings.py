@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from functools import cached_property
 from typing import Final, Literal
 
 import phonenumbers
@@ -21,6 +22,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from profile_store.db import sqlalchemy_url
+from profile_store.identity_rules import IdentityConfigError
+from profile_store.stitching_config import StitchingConfig
 
 Role = Literal["agent", "admin"]
 
@@ -102,6 +105,8 @@ class ApiSettings(BaseSettings):
     database_url: SecretStr | None = None
     kafka_bootstrap: str = "127.0.0.1:9092"
     dev_mode: bool = False
+    #: Identity rules and trait source priorities (the worker's, for admin unmerge/merge).
+    identity_rules: str = ""
     api_keys: tuple[ApiKey, ...] = ()
     default_region: str = "US"
     db_pool_size: int = Field(default=5, ge=1, le=100)
@@ -136,6 +141,10 @@ class ApiSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _fail_fast(self) -> ApiSettings:
+        try:
+            StitchingConfig.parse(self.identity_rules)
+        except IdentityConfigError as exc:
+            raise ValueError(f"identity_rules: {exc}") from exc
         names = [k.name for k in self.api_keys]
         if len(set(names)) != len(names):
             raise ValueError("api_keys names must be unique")
@@ -152,6 +161,11 @@ class ApiSettings(BaseSettings):
         if self.database_url is None:
             raise ValueError("database_url is required: set THREADLINE_DATABASE_URL")
         return self
+
+    @cached_property
+    def stitching(self) -> StitchingConfig:
+        """The parsed identity and traits rules."""
+        return StitchingConfig.parse(self.identity_rules)
 
     @property
     def bootstrap_servers(self) -> tuple[tuple[str, int], ...]:

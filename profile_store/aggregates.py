@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from profile_store.cx import fold_score
 from profile_store.merge_writer import load_documents, store_documents
 from profile_store.models import customer_channels, customers
-from profile_store.traits import merge_traits
+from profile_store.traits import DEFAULT_TRAIT_RULES, TraitRules, merge_traits
 from schemas.events import CanonicalEvent
 
 
@@ -53,7 +53,11 @@ async def widen_seen(conn: AsyncConnection, seen: dict[str, list[datetime]]) -> 
     )
 
 
-async def update_documents(conn: AsyncConnection, updates: dict[str, list[CanonicalEvent]]) -> None:
+async def update_documents(
+    conn: AsyncConnection,
+    updates: dict[str, list[CanonicalEvent]],
+    trait_rules: TraitRules = DEFAULT_TRAIT_RULES,
+) -> None:
     """Fold traits and survey scores into the customers' latest-wins documents."""
     ids = set(updates)
     traits = await load_documents(conn, "traits", ids)
@@ -63,7 +67,7 @@ async def update_documents(conn: AsyncConnection, updates: dict[str, list[Canoni
             at = iso(e.occurred_at)
             if isinstance(e.attributes.get("traits"), dict):
                 traits[cid] = merge_traits(
-                    traits.get(cid, {}), e.attributes["traits"], at, e.source
+                    traits.get(cid, {}), e.attributes["traits"], at, e.source, trait_rules
                 )
             if e.kind == "survey_response":
                 scores[cid] = fold_score(scores.get(cid, {}), e.attributes, at, e.event_id)

@@ -2,57 +2,39 @@
 
 No SQL, Kafka or web imports: the worker loads the part of the identity graph a batch
 touches, calls `resolve_batch`, and persists the returned `Resolution`.
+
+The rules, applied to events in (`occurred_at`, `event_id`) order:
+- an event belongs to the customer of its highest-priority identifier; its other identifiers
+  link to that customer, and customers holding them merge into one (the oldest survives);
+- a link or merge that would give a customer more values of a type than its limit, or put
+  two identifiers an admin separated into one customer, does not happen: the lower-priority
+  identifier gives way (stays where it is, or unlinked) and the conflict is recorded;
+- blocked values never link; reference ids (order, ticket) find a customer but never link
+  two, except that a placeholder known only by a reference is claimed by its first owner;
+- a manual merge (`Together`) joins two customers from the moment it was made.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from schemas.identifiers import REFERENCE_TYPES, Identifier
+from profile_store.identity_rules import (
+    DEFAULT_RULES,
+    NO_CONSTRAINTS,
+    Constraints,
+    IdentityRules,
+    Together,
+)
+from schemas.identifiers import Identifier
 
 RULE_SEEN_TOGETHER = "seen_together"
 RULE_REFERENCE = "reference"
 RULE_REFERENCE_CLAIMED = "reference_claimed"
-
-DEFAULT_BLOCKED_VALUES = frozenset(
-    {"unknown", "null", "none", "undefined", "n/a", "na", "test", "anonymous", "0", "-"}
-)
-DEFAULT_BLOCKED_PATTERNS = (
-    r"^(test|example|noreply|no-reply|donotreply|do-not-reply|null|none|unknown)@",
-    r"@(example\.(com|org|net)|test\.com)$",
-    # A repeated digit after an optional country code: +10000000000, 0000000, +15555555555.
-    r"^\+?\d{0,3}?(\d)\1{6,}$",
-)
-
-
-@dataclass(frozen=True)
-class IdentityRules:
-    """Configurable rules: reference types never link; blocked values are ignored for linking."""
-
-    reference_types: frozenset[str] = REFERENCE_TYPES
-    blocked_values: frozenset[str] = DEFAULT_BLOCKED_VALUES
-    blocked_patterns: tuple[str, ...] = DEFAULT_BLOCKED_PATTERNS
-    _compiled: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_compiled", tuple(re.compile(p) for p in self.blocked_patterns))
-
-    def is_blocked(self, ident: Identifier) -> bool:
-        """True for placeholder values that must never link anyone."""
-        value = ident.value.lower()
-        if value in self.blocked_values:
-            return True
-        return any(p.search(value) for p in self._compiled)
-
-    def is_reference(self, ident: Identifier) -> bool:
-        """True for ids that resolve a lookup but never link two customers."""
-        return ident.type in self.reference_types
-
-
-DEFAULT_RULES = IdentityRules()
+RULE_MANUAL = "manual_merge"
+REASON_SEPARATED = "separated"
 
 
 @dataclass(frozen=True)
@@ -73,6 +55,8 @@ class KnownCustomer:
     #: Known only by reference ids (an agent's chat reply before the customer wrote, an
     #: order update before the order): the first person to claim the reference absorbs it.
     placeholder: bool = False
+    #: How many values of each limited type the customer holds already.
+    counts: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def rank(self) -> tuple[datetime, str]:
@@ -101,6 +85,16 @@ class Merge:
     identifiers: tuple[Identifier, ...]
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """An identifier an event carried that was not linked to the event's customer, and why."""
+
+    identifier: Identifier
+    customer_id: str
+    event_id: str
+    reason: str
+
+
 @dataclass
 class Resolution:
     """What a batch changes in the identity graph, and where each event belongs."""
@@ -108,22 +102,34 @@ class Resolution:
     new_customers: list[KnownCustomer] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     merges: list[Merge] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
     assignments: dict[str, str] = field(default_factory=dict)
 
 
-class _Forest:
-    """Union-find over customer ids: the older real customer is always the root."""
+class _Graph:
+    """Union-find over customer ids plus identifier ownership, with the rules' checks."""
 
-    def __init__(self, customers: Mapping[str, KnownCustomer]) -> None:
+    def __init__(
+        self,
+        known: Mapping[Identifier, str],
+        customers: Mapping[str, KnownCustomer],
+        rules: IdentityRules,
+        constraints: Constraints,
+        new_customer: Callable[[], KnownCustomer],
+    ) -> None:
+        self.rules, self.make = rules, new_customer
         self.customers = dict(customers)
+        self.owner: dict[Identifier, str] = dict(known)
         self.parent: dict[str, str] = {}
         self.cause: dict[str, tuple[str, str, tuple[Identifier, ...]]] = {}
         self.placeholders = {c for c, k in customers.items() if k.placeholder}
-
-    def add(self, customer: KnownCustomer, placeholder: bool) -> None:
-        self.customers[customer.customer_id] = customer
-        if placeholder:
-            self.placeholders.add(customer.customer_id)
+        self.limited = {t: r.limit for t, r in rules.types.items() if r.limit is not None}
+        self.counts = {c: Counter(k.counts) for c, k in customers.items()}
+        self.partners = constraints.partners()
+        self.separate = constraints.separate
+        self.fresh: list[KnownCustomer] = []
+        self.links: list[Link] = []
+        self.conflicts: list[Conflict] = []
 
     def find(self, cid: str) -> str:
         root = cid
@@ -134,16 +140,143 @@ class _Forest:
             cid = nxt
         return root
 
-    def union(self, ids: Iterable[str], event_id: str, idents: tuple[Identifier, ...]) -> str:
-        roots = {self.find(c) for c in ids}
-        survivor = min(roots, key=lambda c: (c in self.placeholders, self.customers[c].rank))
-        for root in roots - {survivor}:
-            self.parent[root] = survivor
-            rule = RULE_REFERENCE_CLAIMED if root in self.placeholders else RULE_SEEN_TOGETHER
-            self.cause[root] = (event_id, rule, idents)
-        if idents:
+    def root_of(self, ident: Identifier) -> str | None:
+        cid = self.owner.get(ident)
+        return None if cid is None else self.find(cid)
+
+    def survivor_key(self, cid: str) -> tuple[bool, datetime, str]:
+        return (cid in self.placeholders, *self.customers[cid].rank)
+
+    def create(self, placeholder: bool) -> str:
+        created = self.make()
+        self.customers[created.customer_id] = created
+        self.counts[created.customer_id] = Counter()
+        if placeholder:
+            self.placeholders.add(created.customer_id)
+        self.fresh.append(created)
+        return created.customer_id
+
+    def refusal(self, root: str, idents: Sequence[Identifier]) -> str | None:
+        """Why `idents` cannot join `root` (limit or separation), or None if they can."""
+        extra = Counter(i.type for i in idents)
+        for type_, n in extra.items():
+            limit = self.limited.get(type_)
+            if limit is not None and self.counts[root][type_] + n > limit:
+                return f"limit:{type_}"
+        for ident in idents:
+            if any(self.root_of(p) == root for p in self.partners.get(ident, ())):
+                return REASON_SEPARATED
+        return None
+
+    def union_refusal(self, a: str, b: str) -> str | None:
+        """Why customers `a` and `b` cannot be one (limit or separation), or None."""
+        for type_, limit in self.limited.items():
+            if self.counts[a][type_] + self.counts[b][type_] > limit:
+                return f"limit:{type_}"
+        for pair in self.separate:
+            x, y = tuple(pair)
+            if {self.root_of(x), self.root_of(y)} == {a, b}:
+                return REASON_SEPARATED
+        return None
+
+    def union(
+        self, a: str, b: str, event_id: str, rule: str, idents: tuple[Identifier, ...]
+    ) -> str:
+        if a == b:
+            return a
+        survivor, loser = sorted((a, b), key=self.survivor_key)
+        self.parent[loser] = survivor
+        self.counts[survivor] += self.counts.pop(loser)
+        if loser in self.placeholders and rule == RULE_SEEN_TOGETHER:
+            rule = RULE_REFERENCE_CLAIMED
+        self.cause[loser] = (event_id, rule, idents)
+        if survivor in self.placeholders and loser not in self.placeholders:
             self.placeholders.discard(survivor)
         return survivor
+
+    def attach(self, ident: Identifier, root: str, event_id: str, rule: str) -> None:
+        self.owner[ident] = root
+        self.counts[root][ident.type] += 1
+        self.links.append(Link(ident, root, event_id, rule))
+
+    def give_way(self, ident: Identifier, root: str, event_id: str, reason: str) -> None:
+        self.conflicts.append(Conflict(ident, root, event_id, reason))
+
+    def attach_or_give_way(self, ident: Identifier, root: str, s: Sighting) -> None:
+        reason = self.refusal(root, [ident])
+        if reason is None:
+            self.attach(ident, root, s.event_id, RULE_SEEN_TOGETHER)
+        else:
+            self.give_way(ident, root, s.event_id, reason)
+
+    def apply(self, s: Sighting) -> str:
+        """Place one event: returns its customer (a root at this point)."""
+        linking = sorted(
+            {i for i in s.identifiers if not self.rules.is_reference(i)}
+            - {i for i in s.identifiers if self.rules.is_blocked(i)},
+            key=self.rules.rank,
+        )
+        references = sorted(
+            {i for i in s.identifiers if self.rules.is_reference(i)}, key=self.rules.rank
+        )
+        found = {r for i in references if (r := self.root_of(i)) is not None}
+        anchor: str | None = None
+        if not linking and found:
+            # Only reference ids (an order update, say): they find the customer, never link.
+            anchor = min(found, key=self.survivor_key)
+        pending: list[Identifier] = []
+        for ident in linking:
+            owned = self.root_of(ident)
+            if owned is None:
+                if anchor is None:
+                    pending.append(ident)
+                else:
+                    self.attach_or_give_way(ident, anchor, s)
+            elif anchor is None:
+                if self.refusal(owned, pending) is None:
+                    anchor = owned
+                    for p in pending:
+                        self.attach(p, anchor, s.event_id, RULE_SEEN_TOGETHER)
+                else:
+                    anchor = self.create(placeholder=False)
+                    for p in pending:
+                        self.attach_or_give_way(p, anchor, s)
+                    anchor = self.merge_or_give_way(anchor, owned, ident, s, linking)
+            elif owned != anchor:
+                anchor = self.merge_or_give_way(anchor, owned, ident, s, linking)
+        if anchor is None:
+            anchor = self.create(placeholder=not linking)
+            for p in pending:
+                self.attach_or_give_way(p, anchor, s)
+        if linking:
+            # A reference never links two people, but a placeholder known only by that
+            # reference was this person all along.
+            for ph in sorted(found & self.placeholders):
+                anchor = self.union(
+                    anchor, self.find(ph), s.event_id, RULE_REFERENCE_CLAIMED, tuple(linking)
+                )
+        for ref in references:
+            if ref not in self.owner:
+                self.attach(ref, anchor, s.event_id, RULE_REFERENCE)
+        return anchor
+
+    def merge_or_give_way(
+        self, anchor: str, owned: str, ident: Identifier, s: Sighting, linking: list[Identifier]
+    ) -> str:
+        reason = self.union_refusal(anchor, owned)
+        if reason is not None:
+            self.give_way(ident, anchor, s.event_id, reason)
+            return anchor
+        return self.union(anchor, owned, s.event_id, RULE_SEEN_TOGETHER, tuple(linking))
+
+    def apply_together(self, t: Together) -> None:
+        """An admin's manual merge: joins the two customers, limits notwithstanding."""
+        a, b = self.root_of(t.a), self.root_of(t.b)
+        if a is None or b is None or a == b:
+            return
+        if any({self.root_of(x), self.root_of(y)} == {a, b} for x, y in map(tuple, self.separate)):
+            return
+        self.union(a, b, f"manual:{t.a.type}:{t.b.type}", RULE_MANUAL, (t.a, t.b))
 
 
 def resolve_batch(
@@ -152,58 +285,42 @@ def resolve_batch(
     customers: Mapping[str, KnownCustomer],
     new_customer: Callable[[], KnownCustomer],
     rules: IdentityRules = DEFAULT_RULES,
+    constraints: Constraints = NO_CONSTRAINTS,
 ) -> Resolution:
-    """Decide links, merges and event assignments for a batch.
+    """Decide links, merges, conflicts and event assignments for a batch.
 
-    `known` maps every identifier of the batch that is already stored to its canonical
-    customer; `customers` describes those customers. Events are applied in
-    (`occurred_at`, `event_id`) order so the outcome does not depend on arrival order.
+    `known` maps every identifier of the batch that is already stored, and every stored
+    identifier named in `constraints`, to its canonical customer; `customers` describes
+    those customers. Events (and manual merges) apply in time order, so the outcome does not
+    depend on the order they arrived in.
     """
-    forest = _Forest(customers)
-    owner: dict[Identifier, str] = dict(known)
-    fresh: list[KnownCustomer] = []
-    event_owner: dict[str, str] = {}
-    links: list[Link] = []
-
-    for s in sorted(sightings, key=lambda s: (s.occurred_at, s.event_id)):
-        linking = tuple(
-            i for i in s.identifiers if not rules.is_reference(i) and not rules.is_blocked(i)
-        )
-        references = tuple(i for i in s.identifiers if rules.is_reference(i))
-        owners = {owner[i] for i in linking if i in owner}
-        found = {forest.find(owner[i]) for i in references if i in owner}
-        if linking:
-            # A reference never links two people, but a placeholder known only by that
-            # reference was this person all along.
-            owners |= found & forest.placeholders
-        elif found:
-            # Only reference ids (an order update, say): they find the customer, never link.
-            owners = {
-                min(found, key=lambda c: (c in forest.placeholders, forest.customers[c].rank))
-            }
-        if owners:
-            cid = forest.union(owners, s.event_id, linking)
-        else:
-            created = new_customer()
-            forest.add(created, placeholder=not linking)
-            fresh.append(created)
-            cid = created.customer_id
-        for ident in (*linking, *references):
-            if ident not in owner:
-                owner[ident] = cid
-                rule = RULE_REFERENCE if ident in references else RULE_SEEN_TOGETHER
-                links.append(Link(ident, cid, s.event_id, rule))
-        event_owner[s.event_id] = cid
-
-    resolution = Resolution()
-    resolution.new_customers = [c for c in fresh if forest.find(c.customer_id) == c.customer_id]
-    resolution.links = [
-        Link(lk.identifier, forest.find(lk.customer_id), lk.event_id, lk.rule) for lk in links
+    graph = _Graph(known, customers, rules, constraints, new_customer)
+    steps: list[tuple[datetime, str, Sighting | Together]] = [
+        (s.occurred_at, s.event_id, s) for s in sightings
     ]
+    steps += [(t.at, f"\uffff{t.a}{t.b}", t) for t in constraints.together]
+    event_owner: dict[str, str] = {}
+    for _, _, step in sorted(steps, key=lambda x: (x[0], x[1])):
+        if isinstance(step, Together):
+            graph.apply_together(step)
+        else:
+            event_owner[step.event_id] = graph.apply(step)
+
+    find = graph.find
+    resolution = Resolution(
+        new_customers=[c for c in graph.fresh if find(c.customer_id) == c.customer_id],
+        links=[
+            Link(lk.identifier, find(lk.customer_id), lk.event_id, lk.rule) for lk in graph.links
+        ],
+        conflicts=[
+            Conflict(c.identifier, find(c.customer_id), c.event_id, c.reason)
+            for c in graph.conflicts
+        ],
+        assignments={e: find(c) for e, c in event_owner.items()},
+    )
     for cid in sorted(customers):
-        root = forest.find(cid)
+        root = find(cid)
         if root != cid:
-            event_id, rule, idents = forest.cause[cid]
+            event_id, rule, idents = graph.cause[cid]
             resolution.merges.append(Merge(cid, root, event_id, rule, idents))
-    resolution.assignments = {e: forest.find(c) for e, c in event_owner.items()}
     return resolution

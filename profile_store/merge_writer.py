@@ -9,8 +9,15 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from profile_store.identity import Resolution
-from profile_store.models import customer_channels, customers, identifiers, merges, timeline_events
-from profile_store.traits import combine_stored
+from profile_store.models import (
+    customer_channels,
+    customers,
+    identifiers,
+    identity_conflicts,
+    merges,
+    timeline_events,
+)
+from profile_store.traits import DEFAULT_TRAIT_RULES, TraitRules, combine_stored
 
 #: Per-customer JSON documents whose entries carry an "at" and merge latest-wins.
 LATEST_WINS_COLUMNS = ("traits", "cx")
@@ -41,7 +48,9 @@ async def store_documents(
     )
 
 
-async def apply_merges(conn: AsyncConnection, res: Resolution) -> None:
+async def apply_merges(
+    conn: AsyncConnection, res: Resolution, trait_rules: TraitRules = DEFAULT_TRAIT_RULES
+) -> None:
     """Move everything of each merged customer to its survivor, and record why."""
     pairs = [(m.merged_id, m.survivor_id) for m in res.merges]
     mapping = (
@@ -52,7 +61,7 @@ async def apply_merges(conn: AsyncConnection, res: Resolution) -> None:
         .table_valued("loser", "survivor")
         .render_derived(name="mapping")
     )
-    for table in (identifiers, timeline_events):
+    for table in (identifiers, identity_conflicts, timeline_events):
         await conn.execute(
             sa.update(table)
             .where(table.c.customer_id == mapping.c.loser)
@@ -104,7 +113,9 @@ async def apply_merges(conn: AsyncConnection, res: Resolution) -> None:
     for column in LATEST_WINS_COLUMNS:
         docs = await load_documents(conn, column, everyone)
         for loser, survivor in pairs:
-            docs[survivor] = combine_stored(docs.get(survivor, {}), docs.get(loser, {}))
+            docs[survivor] = combine_stored(
+                docs.get(survivor, {}), docs.get(loser, {}), trait_rules
+            )
             docs[loser] = {}
         await store_documents(conn, column, docs)
     for loser, survivor in pairs:

@@ -47,3 +47,13 @@ def current_revision(database_url: str) -> str | None:
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     finally:
         engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest migration shipped with this code."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config("postgresql://unused/")).get_current_head()
+    if head is None:
+        raise RuntimeError("no migrations found")
+    return head

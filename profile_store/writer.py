@@ -1,41 +1,61 @@
 """Batch writer: stitches a batch of canonical events and appends them to timelines, idempotently.
 
-One transaction per batch. The identity rules live in `profile_store.identity`; this module
-only loads the part of the graph the batch touches and persists the decision.
+One transaction per batch, under per-customer and per-identifier locks (`profile_store.locks`),
+so workers on different partitions write in parallel and agree on every merge. The identity
+rules live in `profile_store.identity`; this module loads the part of the graph the batch
+touches, and either applies the batch incrementally or, when events arrived too late for
+that to be right, re-derives the affected customers in time order (`profile_store.rederive`).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import exists
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from profile_store import ProfileStoreError
 from profile_store.aggregates import update_documents, upsert_channel_counts, widen_seen
-from profile_store.identity import (
-    DEFAULT_RULES,
-    IdentityRules,
-    KnownCustomer,
-    Resolution,
-    Sighting,
-    resolve_batch,
+from profile_store.graph_store import (
+    Scope,
+    load_constraints,
+    load_customers,
+    load_scope,
 )
+from profile_store.identity import KnownCustomer, Resolution, Sighting, resolve_batch
+from profile_store.identity_rows import insert_conflicts, insert_links
+from profile_store.identity_rules import DEFAULT_RULES, IdentityRules
+from profile_store.locks import acquire, lock_keys, release_all, release_connection
 from profile_store.merge_writer import apply_merges
-from profile_store.models import customers, identifiers, timeline_events
+from profile_store.models import customers, timeline_events
+from profile_store.rederive_store import load_affected, rebuild, refresh_aggregates
+from profile_store.traits import DEFAULT_TRAIT_RULES, TraitRules
 from schemas.events import REVISION_KEY, CanonicalEvent, utc_now
 from schemas.identifiers import Identifier
 
-#: Serialises identity-graph updates between workers. Merges move rows between customers,
-#: so two batches must not stitch the same people at once; one lock keeps that simple and
-#: deadlock-free at the cost of serialising the (short) write transactions.
-IDENTITY_LOCK_KEY = 7_391_004_212
+log = logging.getLogger(__name__)
+
+#: Rounds of "lock, re-read, need more" before giving up on a batch as busy (transient).
+MAX_LOCK_ROUNDS = 50
+
+#: Decides, inside the batch's locked transaction, which new events must not be written
+#: (an erased person's tombstone, say): returns their event ids.
+EventFilter = Callable[[AsyncConnection, Sequence[CanonicalEvent]], Awaitable[set[str]]]
+
+
+class WriterError(ProfileStoreError):
+    """Base class of the writer's own errors."""
+
+
+class IdentityBusy(WriterError):
+    """The customers a batch touches kept changing under it; retry the batch."""
 
 
 def new_customer_id() -> str:
@@ -52,11 +72,23 @@ class WriteResult:
     new_customers: int
     merges: int
     revised: int = 0
+    conflicts: int = 0
+    #: Customers rebuilt because events arrived too late to apply incrementally.
+    rederived: int = 0
+    erased: int = 0
 
     @property
     def written(self) -> int:
         """How many timeline rows the batch added."""
         return len(self.written_ids)
+
+
+@dataclass
+class _Batch:
+    fresh: list[CanonicalEvent]
+    revised: list[CanonicalEvent]
+    sightings: list[Sighting]
+    scope: Scope
 
 
 class TimelineWriter:
@@ -68,15 +100,81 @@ class TimelineWriter:
         rules: IdentityRules = DEFAULT_RULES,
         make_id: Callable[[], str] = new_customer_id,
         clock: Callable[[], datetime] = utc_now,
+        trait_rules: TraitRules = DEFAULT_TRAIT_RULES,
+        exclude: EventFilter | None = None,
     ) -> None:
         self.engine, self.rules, self.make_id, self.clock = engine, rules, make_id, clock
+        self.trait_rules, self.exclude = trait_rules, exclude
 
     async def write(self, events: Sequence[CanonicalEvent]) -> WriteResult:
         """Write a batch in one transaction; events already stored are skipped (idempotent),
         unless they carry a newer revision, which replaces the stored timeline item."""
         unique = _newest_per_event_id(events)
-        async with self.engine.begin() as conn:
-            await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(IDENTITY_LOCK_KEY)))
+        async with self.engine.connect() as conn:
+            try:
+                result = await self._write(conn, unique, len(events))
+                await conn.commit()
+                return result
+            finally:
+                await release_connection(conn)
+
+    async def _write(
+        self, conn: AsyncConnection, unique: list[CanonicalEvent], total: int
+    ) -> WriteResult:
+        batch = await self._lock(conn, unique)
+        if batch is None:
+            return WriteResult(frozenset(), total, 0, 0)
+        erased: set[str] = set()
+        if self.exclude is not None and batch.fresh:
+            erased = await self.exclude(conn, batch.fresh)
+            if erased:
+                batch.fresh = [e for e in batch.fresh if e.event_id not in erased]
+                batch.sightings = [s for s in batch.sightings if s.event_id not in erased]
+        if not batch.fresh and not batch.revised:
+            return WriteResult(frozenset(), total - len(erased), 0, 0, erased=len(erased))
+        now = self.clock()
+
+        def make_customer() -> KnownCustomer:
+            return KnownCustomer(self.make_id(), now)
+
+        if batch.scope.rederive:
+            return await self._rederive(conn, batch, total, erased, make_customer, now)
+        owners = batch.scope.owners
+        known_customers = await load_customers(conn, set(owners.values()), self.rules)
+        constraints, named = await load_constraints(
+            conn, known_customers.keys(), batch.scope.identifiers
+        )
+        resolution = resolve_batch(
+            batch.sightings,
+            {**named, **owners},
+            known_customers,
+            make_customer,
+            self.rules,
+            constraints,
+        )
+        await self._apply_identity(conn, resolution, now)
+        written = await _insert_timeline(conn, batch.fresh, resolution.assignments)
+        updated = await _replace_revised(conn, batch.revised)
+        await self._update_aggregates(
+            conn,
+            [e for e in batch.fresh if e.event_id in written],
+            [e for e in (*batch.fresh, *batch.revised) if e.event_id in written | updated],
+            resolution,
+        )
+        return WriteResult(
+            written_ids=frozenset(written),
+            duplicates=total - len(written) - len(updated) - len(erased),
+            new_customers=len(resolution.new_customers),
+            merges=len(resolution.merges),
+            revised=len(updated),
+            conflicts=len(resolution.conflicts),
+            erased=len(erased),
+        )
+
+    async def _lock(self, conn: AsyncConnection, unique: list[CanonicalEvent]) -> _Batch | None:
+        """Lock everything the batch may touch; re-read under the locks until it is enough."""
+        locked: frozenset[int] = frozenset()
+        for _ in range(MAX_LOCK_ROUNDS):
             stored = await _stored_versions(conn, [e.event_id for e in unique])
             fresh = [e for e in unique if e.event_id not in stored]
             revised = [
@@ -85,75 +183,56 @@ class TimelineWriter:
                 if e.event_id in stored and (_revision(e) or "") > stored[e.event_id][0]
             ]
             if not fresh and not revised:
-                return WriteResult(frozenset(), len(events), 0, 0)
-            now = self.clock()
+                return None
             sightings = [Sighting(e.event_id, e.occurred_at, e.identifiers) for e in fresh]
             # A new revision keeps the identifiers of the stored one, so it stays with its owner.
             sightings += [
                 Sighting(e.event_id, e.occurred_at, (*e.identifiers, *stored[e.event_id][1]))
                 for e in revised
             ]
-            known, graph = await self._load_graph(conn, sightings)
+            settled = {
+                e.event_id for e in revised if set(e.identifiers) <= set(stored[e.event_id][1])
+            }
+            scope = await load_scope(conn, sightings, self.rules, settled)
+            needed = lock_keys(scope.customers, scope.identifiers)
+            if needed <= locked:
+                if scope.closure_too_large:
+                    log.warning("identity closure too large to re-derive; applied incrementally")
+                return _Batch(fresh, revised, sightings, scope)
+            if locked:
+                await release_all(conn)
+            locked |= needed
+            await acquire(conn, locked)
+        raise IdentityBusy(f"identity scope kept changing over {MAX_LOCK_ROUNDS} rounds")
 
-            def make_customer() -> KnownCustomer:
-                return KnownCustomer(self.make_id(), now)
-
-            resolution = resolve_batch(sightings, known, graph, make_customer, self.rules)
-            await self._apply_identity(conn, resolution, now)
-            written = await self._insert_timeline(conn, fresh, resolution.assignments)
-            updated = await _replace_revised(conn, revised)
-            await self._update_aggregates(
-                conn,
-                [e for e in fresh if e.event_id in written],
-                [e for e in unique if e.event_id in written or e.event_id in updated],
-                resolution,
-            )
+    async def _rederive(
+        self,
+        conn: AsyncConnection,
+        batch: _Batch,
+        total: int,
+        erased: set[str],
+        make_customer: Callable[[], KnownCustomer],
+        now: datetime,
+    ) -> WriteResult:
+        affected = await load_affected(conn, batch.scope.customers)
+        late = min(batch.sightings, key=lambda s: (s.occurred_at, s.event_id))
+        out = await rebuild(
+            conn, affected, batch.sightings, self.rules, make_customer, late.event_id, now
+        )
+        written = await _insert_timeline(conn, batch.fresh, out.assignments)
+        updated = await _replace_revised(conn, batch.revised)
+        final = out.kept | {c.customer_id for c in out.created}
+        await refresh_aggregates(conn, final, self.trait_rules)
         return WriteResult(
             written_ids=frozenset(written),
-            duplicates=len(events) - len(written) - len(updated),
-            new_customers=len(resolution.new_customers),
-            merges=len(resolution.merges),
+            duplicates=total - len(written) - len(updated) - len(erased),
+            new_customers=len(out.created),
+            merges=len([c for c in out.retired if c not in affected.merged_into]),
             revised=len(updated),
+            conflicts=len(out.conflicts),
+            rederived=len(final),
+            erased=len(erased),
         )
-
-    async def _load_graph(
-        self, conn: AsyncConnection, sightings: Sequence[Sighting]
-    ) -> tuple[dict[Identifier, str], dict[str, KnownCustomer]]:
-        idents = {i for s in sightings for i in s.identifiers}
-        if not idents:
-            return {}, {}
-        pairs = (
-            sa.func.unnest(
-                sa.cast(sa.literal([i.type for i in idents]), ARRAY(sa.Text)),
-                sa.cast(sa.literal([i.value for i in idents]), ARRAY(sa.Text)),
-            )
-            .table_valued("t", "v")
-            .render_derived(name="pairs")
-        )
-        rows = await conn.execute(
-            sa.select(
-                identifiers.c.id_type, identifiers.c.id_value, identifiers.c.customer_id
-            ).join(
-                pairs,
-                sa.and_(identifiers.c.id_type == pairs.c.t, identifiers.c.id_value == pairs.c.v),
-            )
-        )
-        known = {Identifier(type=t, value=v): c for t, v, c in rows}
-        graph: dict[str, KnownCustomer] = {}
-        if known:
-            ids = set(known.values())
-            # Placeholders: customers that hold only reference ids (see identity.KnownCustomer).
-            real = exists().where(
-                identifiers.c.customer_id == customers.c.customer_id,
-                identifiers.c.id_type.not_in(sorted(self.rules.reference_types)),
-            )
-            result = await conn.execute(
-                sa.select(customers.c.customer_id, customers.c.created_at, real).where(
-                    customers.c.customer_id.in_(ids)
-                )
-            )
-            graph = {cid: KnownCustomer(cid, at, not is_real) for cid, at, is_real in result}
-        return known, graph
 
     async def _apply_identity(self, conn: AsyncConnection, res: Resolution, now: datetime) -> None:
         if res.new_customers:
@@ -165,35 +244,9 @@ class TimelineWriter:
                 ],
             )
         if res.merges:
-            await apply_merges(conn, res)
-        if res.links:
-            await conn.execute(
-                insert(identifiers).on_conflict_do_nothing(),
-                [
-                    {
-                        "id_type": lk.identifier.type,
-                        "id_value": lk.identifier.value,
-                        "customer_id": lk.customer_id,
-                        "event_id": lk.event_id,
-                        "rule": lk.rule,
-                        "first_seen": now,
-                    }
-                    for lk in res.links
-                ],
-            )
-
-    async def _insert_timeline(
-        self, conn: AsyncConnection, events: Sequence[CanonicalEvent], owners: dict[str, str]
-    ) -> set[str]:
-        if not events:
-            return set()
-        rows = [
-            {"event_id": e.event_id, "customer_id": owners[e.event_id], **_row_values(e)}
-            for e in events
-        ]
-        stmt = insert(timeline_events).on_conflict_do_nothing(index_elements=["event_id"])
-        result = await conn.execute(stmt.returning(timeline_events.c.event_id), rows)
-        return set(result.scalars())
+            await apply_merges(conn, res, self.trait_rules)
+        await insert_links(conn, res.links, now)
+        await insert_conflicts(conn, res.conflicts)
 
     async def _update_aggregates(
         self,
@@ -223,7 +276,26 @@ class TimelineWriter:
         if seen:
             await widen_seen(conn, seen)
         if by_customer:
-            await update_documents(conn, by_customer)
+            await update_documents(conn, by_customer, self.trait_rules)
+
+
+async def _insert_timeline(
+    conn: AsyncConnection, events: Sequence[CanonicalEvent], owners: dict[str, str]
+) -> set[str]:
+    if not events:
+        return set()
+    rows = [
+        {
+            "event_id": e.event_id,
+            "customer_id": owners[e.event_id],
+            "origin_customer_id": owners[e.event_id],
+            **_row_values(e),
+        }
+        for e in events
+    ]
+    stmt = insert(timeline_events).on_conflict_do_nothing(index_elements=["event_id"])
+    result = await conn.execute(stmt.returning(timeline_events.c.event_id), rows)
+    return set(result.scalars())
 
 
 def _revision(event: CanonicalEvent) -> str | None:

@@ -12,6 +12,14 @@ DEAD_LETTERS = Counter(
 )
 MERGES = Counter("threadline_worker_merges_total", "Customers merged into another")
 CUSTOMERS_CREATED = Counter("threadline_worker_customers_created_total", "New customers")
+IDENTITY_CONFLICTS = Counter(
+    "threadline_worker_identity_conflicts_total",
+    "Identifiers not linked because of a per-type limit or an admin separation",
+)
+CUSTOMERS_REDERIVED = Counter(
+    "threadline_worker_customers_rederived_total",
+    "Customers rebuilt in time order because an event arrived too late to apply incrementally",
+)
 DB_RETRIES = Counter(
     "threadline_worker_db_retries_total", "Batch writes retried after a transient error"
 )

@@ -16,7 +16,7 @@ from typing import TypeVar
 import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from profile_store.writer import TimelineWriter, WriteResult
+from profile_store.writer import IdentityBusy, TimelineWriter, WriteResult
 from schemas.deadletter import DeadLetter
 from schemas.errors import InvalidEvent
 from schemas.events import CanonicalEvent, decode_event, utc_now
@@ -50,7 +50,7 @@ class BatchOutcome:
 
 def is_transient(exc: BaseException) -> bool:
     """Errors worth retrying: the database is unreachable or restarting, not the data."""
-    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError | IdentityBusy):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
@@ -144,6 +144,8 @@ class BatchProcessor:
     def _observe(self, result: WriteResult, events: list[CanonicalEvent]) -> None:
         metrics.MERGES.inc(result.merges)
         metrics.CUSTOMERS_CREATED.inc(result.new_customers)
+        metrics.IDENTITY_CONFLICTS.inc(result.conflicts)
+        metrics.CUSTOMERS_REDERIVED.inc(result.rederived)
         if result.written:
             now = utc_now()
             for e in events:

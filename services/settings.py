@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from profile_store.identity_rules import IdentityConfigError
+from profile_store.stitching_config import StitchingConfig
 
 _CONFIG = SettingsConfigDict(env_prefix="THREADLINE_", frozen=True, extra="ignore")
 
@@ -29,14 +33,25 @@ class WorkerSettings(BaseSettings):
     rebalance_timeout_s: float = Field(default=20.0, ge=1, le=600)
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9101, ge=0, le=65535)
+    #: Identity rules and trait source priorities: inline JSON or `@/path/rules.json`.
+    identity_rules: str = ""
 
     @model_validator(mode="after")
     def _check(self) -> WorkerSettings:
         if not self.database_url:
             raise ValueError("THREADLINE_DATABASE_URL is required")
+        try:
+            StitchingConfig.parse(self.identity_rules)
+        except IdentityConfigError as exc:
+            raise ValueError(f"THREADLINE_IDENTITY_RULES: {exc}") from exc
         if self.heartbeat_interval_s * 3 > self.session_timeout_s:
             raise ValueError("heartbeat_interval_s must be at most a third of session_timeout_s")
         return self
+
+    @cached_property
+    def stitching(self) -> StitchingConfig:
+        """The parsed identity and traits rules."""
+        return StitchingConfig.parse(self.identity_rules)
 
     @property
     def dsn(self) -> str:

@@ -60,7 +60,9 @@ def create_app(settings: WorkerSettings) -> faust.App:
     async def store_dead(letters: Sequence[DeadLetter]) -> None:
         await record_dead_letters(engine, letters)
 
-    processor = BatchProcessor(TimelineWriter(engine), store_dead, publish_dead)
+    stitching = settings.stitching
+    writer = TimelineWriter(engine, stitching.identity, trait_rules=stitching.traits)
+    processor = BatchProcessor(writer, store_dead, publish_dead)
 
     @app.agent(interactions, name="stitch")
     async def stitch(stream: Any) -> None:

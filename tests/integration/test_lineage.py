@@ -8,11 +8,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.app import create_app
-from api.settings import ApiSettings, hash_key
-from profile_store.db import make_async_engine
 from profile_store.writer import TimelineWriter
-from services.embedded import free_port
+from tests.support.api import api_client
 from tests.support.events import event
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -21,24 +18,8 @@ KEY = "lineage-agent-key"
 
 
 @pytest.fixture
-async def engine(clean_db: str) -> AsyncIterator[AsyncEngine]:
-    eng = make_async_engine(clean_db, pool_size=2)
-    yield eng
-    await eng.dispose()
-
-
-@pytest.fixture
 async def client(clean_db: str, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    settings = ApiSettings(
-        database_url=clean_db,
-        kafka_bootstrap=f"127.0.0.1:{free_port()}",
-        api_keys=[{"name": "desk", "role": "agent", "sha256": hash_key(KEY)}],
-    )
-    app = create_app(settings, engine=engine)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://api.test", headers={"Authorization": f"Bearer {KEY}"}
-    ) as c:
+    async with api_client(clean_db, engine, {KEY: ("desk", "agent")}, KEY) as c:
         yield c
 
 

@@ -9,7 +9,7 @@ from schemas import topics
 
 
 def test_database_is_migrated_to_head(database_url: str) -> None:
-    assert migrate.current_revision(database_url) == "0002"
+    assert migrate.current_revision(database_url) == migrate.head_revision()
     engine = make_sync_engine(database_url)
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
@@ -22,3 +22,19 @@ def test_broker_has_the_topics(kafka_bootstrap: str) -> None:
         assert set(topics.ALL_TOPICS) <= set(admin.list_topics())
     finally:
         admin.close()
+
+
+def test_migrations_build_exactly_the_tables_the_code_declares(database_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from profile_store.db import make_sync_engine
+    from profile_store.models import metadata
+
+    engine = make_sync_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    finally:
+        engine.dispose()
+    assert diff == []

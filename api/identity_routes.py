@@ -1,0 +1,110 @@
+"""`/v1` admin identity routes: split a wrong merge, merge two customers by hand."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import AdminPrincipal
+from api.deps import EngineDep, SettingsDep
+from api.errors import Conflict, ErrorBody, NotFound
+from api.routes import CustomerId
+from profile_store import identity_admin
+from profile_store.identity_admin import Actor, AdminOutcome, IdentityAdminError, UnknownCustomer
+
+_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    401: {"model": ErrorBody, "description": "Missing or invalid API key."},
+    403: {"model": ErrorBody, "description": "Only admin keys may change identity."},
+    404: {"model": ErrorBody, "description": "Unknown customer."},
+    409: {"model": ErrorBody, "description": "Not possible in the current state (named)."},
+    422: {"model": ErrorBody, "description": "The body is invalid (named in the message)."},
+    503: {"model": ErrorBody, "description": "The database is unavailable."},
+}
+
+router = APIRouter(prefix="/v1", tags=["identity"], responses=_ERRORS)
+
+OtherId = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class UnmergeRequest(BaseModel):
+    """Which merged-away customer to split back out."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_extra={"examples": [{"merged_id": "cus_b"}]}
+    )
+    merged_id: OtherId
+
+
+class MergeRequest(BaseModel):
+    """Which other customer is the same person."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", json_schema_extra={"examples": [{"other_id": "cus_b"}]}
+    )
+    other_id: OtherId
+
+
+class IdentityChange(BaseModel):
+    """The canonical customers after the change, and every customer rebuilt."""
+
+    model_config = ConfigDict(frozen=True)
+    customer_id: str
+    other_id: str
+    rebuilt: list[str]
+
+    @classmethod
+    def of(cls, out: AdminOutcome) -> IdentityChange:
+        """From the store's outcome."""
+        return cls(customer_id=out.customer_id, other_id=out.other_id, rebuilt=list(out.rebuilt))
+
+
+async def _run(call: Any) -> IdentityChange:
+    try:
+        return IdentityChange.of(await call)
+    except UnknownCustomer as exc:
+        raise NotFound(str(exc)) from exc
+    except IdentityAdminError as exc:
+        raise Conflict(str(exc)) from exc
+
+
+@router.post(
+    "/customers/{customer_id}/unmerge",
+    response_model=IdentityChange,
+    summary="Split a wrongly merged customer back out (admin)",
+    description=(
+        "Re-derives the affected customers from their stored events with the two kept apart "
+        "for good; the split-off customer gets its id and every one of its events back."
+    ),
+)
+async def unmerge_customer(
+    principal: AdminPrincipal,
+    engine: EngineDep,
+    settings: SettingsDep,
+    customer_id: CustomerId,
+    body: UnmergeRequest,
+) -> IdentityChange:
+    actor = Actor(principal.name, principal.role)
+    return await _run(
+        identity_admin.unmerge(engine, customer_id, body.merged_id, actor, settings.stitching)
+    )
+
+
+@router.post(
+    "/customers/{customer_id}/merge",
+    response_model=IdentityChange,
+    summary="Merge another customer into this one by hand (admin)",
+    description="The two become one customer (the older id survives) from now on.",
+)
+async def merge_customers(
+    principal: AdminPrincipal,
+    engine: EngineDep,
+    settings: SettingsDep,
+    customer_id: CustomerId,
+    body: MergeRequest,
+) -> IdentityChange:
+    actor = Actor(principal.name, principal.role)
+    return await _run(
+        identity_admin.manual_merge(engine, customer_id, body.other_id, actor, settings.stitching)
+    )

@@ -1,0 +1,233 @@
+"""Reading the part of the identity graph a batch touches: owners, scope, closure, constraints."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from profile_store.identity import KnownCustomer, Sighting
+from profile_store.identity_rules import (
+    KIND_SEPARATE,
+    KIND_TOGETHER,
+    Constraints,
+    IdentityRules,
+    Together,
+)
+from schemas.identifiers import Identifier
+
+#: A re-derivation rebuilds at most this many customers / events at once; a larger closure
+#: (a kiosk's device id seen with thousands of people) is written incrementally instead.
+MAX_CLOSURE_CUSTOMERS = 500
+MAX_CLOSURE_EVENTS = 50_000
+
+
+def _pairs(idents: Iterable[Identifier]) -> dict[str, list[str]]:
+    items = sorted({(i.type, i.value) for i in idents})
+    return {"types": [t for t, _ in items], "vals": [v for _, v in items]}
+
+
+def linkable(s: Sighting, rules: IdentityRules) -> tuple[Identifier, ...]:
+    """The identifiers of a sighting that take part in stitching (not blocked)."""
+    return tuple(i for i in s.identifiers if not rules.is_blocked(i))
+
+
+@dataclass
+class Scope:
+    """Whom a batch may touch, and whether it must re-derive them."""
+
+    identifiers: set[Identifier]
+    owners: dict[Identifier, str]
+    customers: set[str]
+    rederive: bool = False
+    closure_too_large: bool = False
+    conflicted: set[Identifier] = field(default_factory=set)
+
+
+async def owners_of(conn: AsyncConnection, idents: Collection[Identifier]) -> dict[Identifier, str]:
+    """`{identifier: canonical customer}` for the stored ones."""
+    if not idents:
+        return {}
+    rows = await conn.execute(
+        sa.text(
+            "SELECT i.id_type, i.id_value, i.customer_id FROM identifiers i JOIN "
+            "unnest(CAST(:types AS text[]), CAST(:vals AS text[])) AS p(t, v) "
+            "ON i.id_type = p.t AND i.id_value = p.v"
+        ),
+        _pairs(idents),
+    )
+    return {Identifier(type=t, value=v): c for t, v, c in rows}
+
+
+async def load_scope(
+    conn: AsyncConnection,
+    sightings: Sequence[Sighting],
+    rules: IdentityRules,
+    settled: Collection[str] = (),
+) -> Scope:
+    """Owners of the batch's identifiers, and whether an event arrived too late for them.
+
+    An event is late when a customer it touches already has an event at or after its time.
+    Late events that only add to one customer change nothing in the graph; any other late
+    event makes the writer re-derive the affected customers in time order. `settled` events
+    (new revisions that add no identifier) are placed already and never late.
+    """
+    idents = {i for s in sightings for i in linkable(s, rules)}
+    owners = await owners_of(conn, idents)
+    conflicted: dict[Identifier, set[str]] = {}
+    if idents:
+        rows = await conn.execute(
+            sa.text(
+                "SELECT DISTINCT c.id_type, c.id_value, c.customer_id FROM identity_conflicts c "
+                "JOIN unnest(CAST(:types AS text[]), CAST(:vals AS text[])) AS p(t, v) "
+                "ON c.id_type = p.t AND c.id_value = p.v"
+            ),
+            _pairs(idents),
+        )
+        for t, v, c in rows:
+            conflicted.setdefault(Identifier(type=t, value=v), set()).add(c)
+    touched = set(owners.values()) | {c for cs in conflicted.values() for c in cs}
+    scope = Scope(idents, owners, touched, conflicted=set(conflicted))
+    if not touched:
+        return scope
+    rows = await conn.execute(
+        sa.text("SELECT customer_id, last_seen FROM customers WHERE customer_id = ANY(:ids)"),
+        {"ids": sorted(touched)},
+    )
+    last_seen: dict[str, datetime | None] = dict(rows.tuples().all())
+    for s in sightings:
+        if s.event_id in settled:
+            continue
+        if _is_late(s, owners, conflicted, last_seen, rules) and not _adds_to_one(
+            s, owners, conflicted, rules
+        ):
+            scope.rederive = True
+            break
+    if scope.rederive:
+        closure = await expand_closure(conn, touched)
+        if closure is None:
+            scope.rederive, scope.closure_too_large = False, True
+        else:
+            scope.customers = closure
+    return scope
+
+
+def _is_late(
+    s: Sighting,
+    owners: dict[Identifier, str],
+    conflicted: dict[Identifier, set[str]],
+    last_seen: dict[str, datetime | None],
+    rules: IdentityRules,
+) -> bool:
+    cids = {owners[i] for i in linkable(s, rules) if i in owners}
+    cids |= {c for i in linkable(s, rules) for c in conflicted.get(i, ())}
+    return any((seen := last_seen.get(c)) is not None and seen >= s.occurred_at for c in cids)
+
+
+def _adds_to_one(
+    s: Sighting,
+    owners: dict[Identifier, str],
+    conflicted: dict[Identifier, set[str]],
+    rules: IdentityRules,
+) -> bool:
+    """All its linking identifiers already belong to one customer, its references to it or
+    nobody, and none of them was ever refused: placing it early changes no decision."""
+    idents = linkable(s, rules)
+    if any(i in conflicted for i in idents):
+        return False
+    links = [i for i in idents if not rules.is_reference(i)]
+    holders = {owners.get(i) for i in links}
+    if len(holders) != 1 or None in holders:
+        return False
+    (cid,) = holders
+    return all(owners.get(i) in (None, cid) for i in idents if rules.is_reference(i))
+
+
+async def expand_closure(conn: AsyncConnection, start: set[str]) -> set[str] | None:
+    """Customers connected to `start` through identifiers in their events (owned or
+    refused); None when that grows past the re-derivation limits."""
+    closure = set(start)
+    while True:
+        rows = await conn.execute(
+            sa.text(
+                "WITH s AS (SELECT DISTINCT x->>'type' AS t, x->>'value' AS v "
+                "FROM timeline_events te CROSS JOIN LATERAL jsonb_array_elements(te.identifiers) x "
+                "WHERE te.customer_id = ANY(:ids)) "
+                "SELECT i.customer_id FROM identifiers i JOIN s ON i.id_type = s.t "
+                "AND i.id_value = s.v UNION SELECT c.customer_id FROM identity_conflicts c "
+                "JOIN s ON c.id_type = s.t AND c.id_value = s.v"
+            ),
+            {"ids": sorted(closure)},
+        )
+        grown = closure | set(rows.scalars())
+        if len(grown) > MAX_CLOSURE_CUSTOMERS:
+            return None
+        if grown == closure:
+            break
+        closure = grown
+    count = await conn.scalar(
+        sa.text("SELECT count(*) FROM timeline_events WHERE customer_id = ANY(:ids)"),
+        {"ids": sorted(closure)},
+    )
+    return None if (count or 0) > MAX_CLOSURE_EVENTS else closure
+
+
+async def load_customers(
+    conn: AsyncConnection, ids: Collection[str], rules: IdentityRules
+) -> dict[str, KnownCustomer]:
+    """Customers with their placeholder flag and counts of limited identifier types."""
+    if not ids:
+        return {}
+    refs = sorted(t for t, r in rules.types.items() if r.reference)
+    limited = sorted(rules.limited_types())
+    rows = await conn.execute(
+        sa.text(
+            "SELECT c.customer_id, c.created_at, "
+            "EXISTS (SELECT 1 FROM identifiers i WHERE i.customer_id = c.customer_id "
+            "AND NOT (i.id_type = ANY(:refs))) AS real, "
+            "COALESCE((SELECT jsonb_object_agg(g.id_type, g.n) FROM (SELECT id_type, count(*) n "
+            "FROM identifiers i WHERE i.customer_id = c.customer_id AND i.id_type = ANY(:limited) "
+            "GROUP BY id_type) g), '{}'::jsonb) AS counts "
+            "FROM customers c WHERE c.customer_id = ANY(:ids)"
+        ),
+        {"ids": sorted(ids), "refs": refs, "limited": limited},
+    )
+    return {
+        cid: KnownCustomer(cid, at, not real, {k: int(n) for k, n in counts.items()})
+        for cid, at, real, counts in rows
+    }
+
+
+async def load_constraints(
+    conn: AsyncConnection, customers: Collection[str], idents: Collection[Identifier]
+) -> tuple[Constraints, dict[Identifier, str]]:
+    """Admin constraints naming the batch's identifiers or those the customers hold, and
+    the owners of every identifier they name."""
+    if not await conn.scalar(sa.text("SELECT EXISTS (SELECT 1 FROM identity_constraints)")):
+        return Constraints(), {}
+    rows = await conn.execute(
+        sa.text(
+            "WITH held AS (SELECT id_type AS t, id_value AS v FROM identifiers "
+            "WHERE customer_id = ANY(:ids) UNION SELECT t, v FROM "
+            "unnest(CAST(:types AS text[]), CAST(:vals AS text[])) AS p(t, v)) "
+            "SELECT kind, a_type, a_value, b_type, b_value, created_at "
+            "FROM identity_constraints k "
+            "WHERE EXISTS (SELECT 1 FROM held WHERE held.t = k.a_type AND held.v = k.a_value) "
+            "OR EXISTS (SELECT 1 FROM held WHERE held.t = k.b_type AND held.v = k.b_value)"
+        ),
+        {"ids": sorted(customers), **_pairs(idents)},
+    )
+    separate: list[tuple[Identifier, Identifier]] = []
+    together: list[Together] = []
+    named: set[Identifier] = set()
+    for kind, at_, av, bt, bv, created in rows:
+        a, b = Identifier(type=at_, value=av), Identifier(type=bt, value=bv)
+        named |= {a, b}
+        if kind == KIND_SEPARATE:
+            separate.append((a, b))
+        elif kind == KIND_TOGETHER:
+            together.append(Together(a, b, created))
+    return Constraints.of(separate, together), await owners_of(conn, named)

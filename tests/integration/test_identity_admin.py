@@ -1,0 +1,122 @@
+"""Admin unmerge and manual merge through the API, against real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from profile_store.writer import TimelineWriter
+from tests.support.api import api_client
+from tests.support.events import event
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+ADMIN, AGENT = "identity-admin-key", "identity-agent-key"
+PHONE = "+14155550100"
+
+
+@pytest.fixture
+async def client(clean_db: str, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_client(
+        clean_db, engine, {ADMIN: ("ops", "admin"), AGENT: ("desk", "agent")}, ADMIN
+    ) as c:
+        yield c
+
+
+async def profile_of(client: httpx.AsyncClient, t: str, v: str) -> dict[str, object]:
+    resp = await client.get("/v1/customers/lookup", params={"type": t, "value": v})
+    assert resp.status_code == 200, resp.text
+    body: dict[str, object] = resp.json()
+    return body
+
+
+async def timeline_ids(client: httpx.AsyncClient, cid: str) -> set[str]:
+    resp = await client.get(f"/v1/customers/{cid}/timeline", params={"limit": 100})
+    assert resp.status_code == 200, resp.text
+    return {item["event_id"] for item in resp.json()["items"]}
+
+
+async def family_phone_merge(engine: AsyncEngine) -> None:
+    """Ann and Bob (no accounts) share a home phone: the phone merges them, wrongly."""
+    writer = TimelineWriter(engine)
+    await writer.write([event("ann-1", ("email", "ann@shop.io"), ("phone", PHONE), minutes=0)])
+    await writer.write([event("bob-1", ("email", "bob@shop.io"), minutes=1, channel="email")])
+    await writer.write([event("bob-2", ("email", "bob@shop.io"), minutes=2, channel="chat")])
+    await writer.write([event("bob-call", ("phone", PHONE), ("email", "bob@shop.io"), minutes=3)])
+
+
+async def test_unmerge_restores_both_customers_with_all_their_events(
+    engine: AsyncEngine, client: httpx.AsyncClient
+) -> None:
+    await family_phone_merge(engine)
+    ann = await profile_of(client, "email", "ann@shop.io")
+    (bob_id,) = ann["merged_ids"]  # type: ignore[misc]
+    ann_id = str(ann["customer_id"])
+    assert await timeline_ids(client, ann_id) == {"ann-1", "bob-1", "bob-2", "bob-call"}
+
+    resp = await client.post(f"/v1/customers/{ann_id}/unmerge", json={"merged_id": bob_id})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["customer_id"] == ann_id and resp.json()["other_id"] == bob_id
+
+    assert await timeline_ids(client, ann_id) == {"ann-1"}
+    assert await timeline_ids(client, bob_id) == {"bob-1", "bob-2", "bob-call"}
+    bob = await profile_of(client, "email", "bob@shop.io")
+    assert bob["customer_id"] == bob_id and bob["merged_ids"] == []
+    assert (await profile_of(client, "phone", PHONE))["customer_id"] == ann_id
+    # Aggregates are rebuilt from the timelines on both sides.
+    counts = {c: v["count"] for c, v in bob["channels"].items()}  # type: ignore[attr-defined]
+    assert counts == {"email": 1, "chat": 1, "web": 1}
+    ann = await profile_of(client, "email", "ann@shop.io")
+    assert {c: v["count"] for c, v in ann["channels"].items()} == {"web": 1}  # type: ignore[attr-defined]
+    assert (ann["first_seen"], ann["last_seen"]) == ("2026-03-01T09:00:00Z",) * 2
+
+    # The separation holds for later events: the shared phone with Bob's email again.
+    writer = TimelineWriter(engine)
+    await writer.write([event("bob-call-2", ("phone", PHONE), ("email", "bob@shop.io"), minutes=9)])
+    assert await timeline_ids(client, bob_id) == {"bob-1", "bob-2", "bob-call", "bob-call-2"}
+    assert await timeline_ids(client, ann_id) == {"ann-1"}
+    async with engine.connect() as conn:
+        audit = (
+            await conn.execute(sa.text("SELECT actor, action, customer_id FROM audit_log"))
+        ).all()
+    assert audit == [("ops", "identity.unmerge", ann_id)]
+
+
+async def test_manual_merge_joins_two_customers_and_later_events_follow(
+    engine: AsyncEngine, client: httpx.AsyncClient
+) -> None:
+    writer = TimelineWriter(engine)
+    await writer.write([event("w", ("email", "cara@work.io"), minutes=0)])
+    await writer.write([event("h", ("email", "cara@home.io"), minutes=1)])
+    work = str((await profile_of(client, "email", "cara@work.io"))["customer_id"])
+    home = str((await profile_of(client, "email", "cara@home.io"))["customer_id"])
+    resp = await client.post(f"/v1/customers/{home}/merge", json={"other_id": work})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["customer_id"] == work  # the older id survives
+    assert await timeline_ids(client, home) == {"w", "h"}
+    await writer.write([event("h2", ("email", "cara@home.io"), minutes=5)])
+    assert await timeline_ids(client, work) == {"w", "h", "h2"}
+    again = await client.post(f"/v1/customers/{home}/merge", json={"other_id": work})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+
+
+async def test_identity_changes_need_an_admin_key_and_name_the_problem(
+    engine: AsyncEngine, client: httpx.AsyncClient
+) -> None:
+    await family_phone_merge(engine)
+    ann_id = str((await profile_of(client, "email", "ann@shop.io"))["customer_id"])
+    as_agent = {"Authorization": f"Bearer {AGENT}"}
+    denied = await client.post(
+        f"/v1/customers/{ann_id}/unmerge", json={"merged_id": "x"}, headers=as_agent
+    )
+    assert denied.status_code == 403
+    unknown = await client.post("/v1/customers/cus_nobody/unmerge", json={"merged_id": ann_id})
+    assert unknown.status_code == 404
+    not_merged = await client.post(f"/v1/customers/{ann_id}/unmerge", json={"merged_id": ann_id})
+    assert not_merged.status_code == 409
+    bad = await client.post(f"/v1/customers/{ann_id}/unmerge", json={"merged": ann_id})
+    assert bad.status_code == 422

@@ -1,0 +1,210 @@
+"""Identity resolution through the real writer and PostgreSQL: order, redelivery, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections.abc import Sequence
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from profile_store.db import make_async_engine
+from profile_store.identity import Sighting
+from profile_store.identity_rules import DEFAULT_RULES
+from profile_store.models import metadata
+from profile_store.writer import TimelineWriter
+from schemas import CanonicalEvent, Identifier
+from tests.support.events import event
+from tests.support.identity_graph import POOL, Graph
+
+pytestmark = pytest.mark.integration
+
+
+event_sets = st.lists(
+    st.tuples(st.integers(0, 50), st.lists(st.sampled_from(POOL), min_size=1, max_size=3)),
+    min_size=1,
+    max_size=10,
+).map(lambda evs: [event(f"e{n}", *ids, minutes=m) for n, (m, ids) in enumerate(evs)])
+
+
+async def truncate(engine: AsyncEngine) -> None:
+    names = ", ".join(t.name for t in metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+def expected(events: Sequence[CanonicalEvent]) -> Graph:
+    g = Graph()
+    g.apply([Sighting(e.event_id, e.occurred_at, e.identifiers) for e in events])
+    return g
+
+
+async def stored(engine: AsyncEngine) -> tuple[set[frozenset[Identifier]], set[frozenset[str]]]:
+    """The partition of linking identifiers and the grouping of events, as stored."""
+    async with engine.connect() as conn:
+        idents = (
+            await conn.execute(sa.text("SELECT id_type, id_value, customer_id FROM identifiers"))
+        ).all()
+        rows = (
+            await conn.execute(sa.text("SELECT event_id, customer_id FROM timeline_events"))
+        ).all()
+    groups: dict[str, set[Identifier]] = {}
+    for t, v, c in idents:
+        i = Identifier(type=t, value=v)
+        if not DEFAULT_RULES.is_reference(i):
+            groups.setdefault(c, set()).add(i)
+    events: dict[str, set[str]] = {}
+    for e, c in rows:
+        events.setdefault(c, set()).add(e)
+    return {frozenset(g) for g in groups.values()}, {frozenset(g) for g in events.values()}
+
+
+async def check_consistency(engine: AsyncEngine) -> None:
+    """Every row on a canonical customer; counts and merged ids agree with the timelines."""
+    async with engine.connect() as conn:
+        bad_rows = await conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM timeline_events t JOIN customers c USING (customer_id) "
+                "WHERE c.merged_into IS NOT NULL"
+            )
+        )
+        chains = await conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM customers a JOIN customers b "
+                "ON a.merged_into = b.customer_id WHERE b.merged_into IS NOT NULL"
+            )
+        )
+        counts = (
+            await conn.execute(
+                sa.text(
+                    "SELECT customer_id, channel, count(*) FROM timeline_events GROUP BY 1, 2 "
+                    "EXCEPT SELECT customer_id, channel, event_count FROM customer_channels"
+                )
+            )
+        ).all()
+        stray = await conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM identifiers i JOIN customers c USING (customer_id) "
+                "WHERE c.merged_into IS NOT NULL"
+            )
+        )
+    assert (bad_rows, chains, counts, stray) == (0, 0, [], 0)
+
+
+def split(stream: list[CanonicalEvent], cuts: list[int]) -> list[list[CanonicalEvent]]:
+    return [stream[lo:hi] for lo, hi in itertools.pairwise([0, *cuts, len(stream)])]
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(events=event_sets, data=st.data())
+async def test_any_arrival_order_batching_and_redelivery_gives_the_same_graph(
+    engine: AsyncEngine, events: list[CanonicalEvent], data: st.DataObject
+) -> None:
+    await truncate(engine)
+    order = data.draw(st.permutations(events))
+    redelivered = data.draw(st.lists(st.sampled_from(events), max_size=4))
+    stream = list(order) + redelivered
+    cuts = sorted(data.draw(st.sets(st.integers(1, max(1, len(stream) - 1)), max_size=4)))
+    writer = TimelineWriter(engine)
+    for batch in split(stream, cuts):
+        await writer.write(batch)
+    want = expected(events)
+    partition, groups = await stored(engine)
+    assert partition == want.partition()
+    assert groups == want.event_groups()
+    await check_consistency(engine)
+
+
+def journeys(seed: int, people: int = 40) -> list[CanonicalEvent]:
+    """Random people touching shared devices, a family phone and each other's orders."""
+    rng = random.Random(seed)
+    out: list[CanonicalEvent] = []
+    for p in range(people):
+        mine = [("user_id", f"u{p}"), ("email", f"p{p}@x.io"), ("anonymous_id", f"d{p}")]
+        shared = [("phone", f"+1415555{p // 3:04d}"), ("anonymous_id", f"kiosk{p % 4}")]
+        for k in range(rng.randint(2, 6)):
+            ids = rng.sample(mine, rng.randint(1, 2))
+            if rng.random() < 0.3:
+                ids.append(rng.choice(shared))
+            if rng.random() < 0.2:
+                ids.append(("order_id", f"W{rng.randint(0, people)}"))
+            out.append(event(f"s{seed}p{p}k{k}", *ids, minutes=rng.randint(0, 300)))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_two_concurrent_writers_agree_with_one(
+    engine: AsyncEngine, clean_db: str, seed: int
+) -> None:
+    events = journeys(seed)
+    rng = random.Random(seed)
+    stream = events + rng.sample(events, 20)
+    rng.shuffle(stream)
+    halves = [stream[0::2], stream[1::2]]
+    engines = [make_async_engine(clean_db) for _ in range(2)]
+    try:
+
+        async def run(part: list[CanonicalEvent], eng: AsyncEngine) -> None:
+            writer = TimelineWriter(eng)
+            for lo in range(0, len(part), 7):
+                await writer.write(part[lo : lo + 7])
+
+        await asyncio.wait_for(
+            asyncio.gather(*(run(h, e) for h, e in zip(halves, engines, strict=True))), 120
+        )
+    finally:
+        for e in engines:
+            await e.dispose()
+    want = expected(events)
+    partition, groups = await stored(engine)
+    assert groups == want.event_groups()
+    assert partition == want.partition()
+    await check_consistency(engine)
+
+
+async def test_a_late_event_that_changes_the_outcome_rebuilds_the_customers(
+    engine: AsyncEngine,
+) -> None:
+    writer = TimelineWriter(engine)
+    await writer.write([event("x", ("email", "a@x.io"), ("user_id", "u1"), minutes=0)])
+    await writer.write([event("f", ("email", "b@x.io"), ("user_id", "u2"), minutes=3)])
+    await writer.write([event("g", ("email", "a@x.io"), ("email", "b@x.io"), minutes=5)])
+    # u1 and u2 stay apart; now an event from minute 1 arrives late linking a and b...
+    late = await writer.write(
+        [event("late", ("email", "b@x.io"), ("phone", "+14155550100"), minutes=1)]
+    )
+    assert late.rederived >= 1
+    want = expected(
+        [
+            event("x", ("email", "a@x.io"), ("user_id", "u1"), minutes=0),
+            event("f", ("email", "b@x.io"), ("user_id", "u2"), minutes=3),
+            event("g", ("email", "a@x.io"), ("email", "b@x.io"), minutes=5),
+            event("late", ("email", "b@x.io"), ("phone", "+14155550100"), minutes=1),
+        ]
+    )
+    partition, groups = await stored(engine)
+    assert (partition, groups) == (want.partition(), want.event_groups())
+    await check_consistency(engine)
+
+
+async def test_conflicts_are_recorded_with_their_reason(engine: AsyncEngine) -> None:
+    writer = TimelineWriter(engine)
+    await writer.write([event("a", ("user_id", "u1"), ("phone", "+14155550100"))])
+    result = await writer.write(
+        [event("b", ("user_id", "u2"), ("phone", "+14155550100"), minutes=1)]
+    )
+    assert (result.conflicts, result.merges, result.new_customers) == (1, 0, 1)
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(sa.text("SELECT id_type, event_id, reason FROM identity_conflicts"))
+        ).all()
+    assert rows == [("phone", "b", "limit:user_id")]

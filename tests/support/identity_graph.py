@@ -1,0 +1,110 @@
+"""An in-memory identity graph that stores resolutions as the writer does (for tests)."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from profile_store.identity import KnownCustomer, Sighting, resolve_batch
+from profile_store.identity_rules import DEFAULT_RULES, Constraints, IdentityRules
+from profile_store.rederive import StoredEvent, rederive
+from schemas import Identifier
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+#: Identifiers random journeys draw from: people, a shared phone, devices, references.
+POOL = [("email", f"p{i}@x.io") for i in range(4)] + [("anonymous_id", f"d{i}") for i in range(3)]
+POOL += [("user_id", f"u{i}") for i in range(3)] + [("phone", "+14155550100")]
+POOL += [("order_id", "W1"), ("conversation_id", "CH1")]
+
+
+class Graph:
+    """An in-memory identity graph that stores resolutions as the writer does: batches
+    apply incrementally, and a batch with an event older than what is stored re-derives."""
+
+    def __init__(
+        self, rules: IdentityRules = DEFAULT_RULES, constraints: Constraints | None = None
+    ) -> None:
+        self.rules = rules
+        self.constraints = constraints or Constraints()
+        self.owner: dict[Identifier, str] = {}
+        self.customers: dict[str, KnownCustomer] = {}
+        self.events: dict[str, str] = {}
+        self.origin: dict[str, str] = {}
+        self.sightings: dict[str, Sighting] = {}
+        self.merged_into: dict[str, str] = {}
+        self.seq = itertools.count()
+
+    def new_customer(self) -> KnownCustomer:
+        n = next(self.seq)
+        return KnownCustomer(f"c{n:04d}", T0 + timedelta(seconds=n))
+
+    def known_customer(self, cid: str) -> KnownCustomer:
+        held = [i for i, c in self.owner.items() if c == cid]
+        counts = Counter(i.type for i in held if i.type in self.rules.limited_types())
+        base = self.customers[cid]
+        placeholder = all(self.rules.is_reference(i) for i in held)
+        return KnownCustomer(cid, base.created_at, placeholder, dict(counts))
+
+    def apply(self, batch: list[Sighting]) -> None:
+        batch = [s for s in batch if s.event_id not in self.events]
+        if not batch:
+            return
+        latest = max((s.occurred_at for s in self.sightings.values()), default=None)
+        self.sightings.update({s.event_id: s for s in batch})
+        if latest is not None and min(s.occurred_at for s in batch) <= latest:
+            self.rederive_all()
+            return
+        idents = {i for s in batch for i in s.identifiers}
+        named = {i for pair in self.constraints.separate for i in pair}
+        known = {i: self.owner[i] for i in idents | named if i in self.owner}
+        customers = {c: self.known_customer(c) for c in set(known.values())}
+        res = resolve_batch(
+            batch, known, customers, self.new_customer, self.rules, self.constraints
+        )
+        for c in res.new_customers:
+            self.customers[c.customer_id] = c
+        for m in res.merges:
+            for i, c in self.owner.items():
+                if c == m.merged_id:
+                    self.owner[i] = m.survivor_id
+            for e, c in self.events.items():
+                if c == m.merged_id:
+                    self.events[e] = m.survivor_id
+            self.merged_into[m.merged_id] = m.survivor_id
+        for lk in res.links:
+            self.owner.setdefault(lk.identifier, lk.customer_id)
+        self.events.update(res.assignments)
+        for e, c in res.assignments.items():
+            self.origin.setdefault(e, c)
+
+    def rederive_all(self) -> None:
+        stored = [
+            StoredEvent(s, self.events.get(e), self.origin.get(e))
+            for e, s in self.sightings.items()
+        ]
+        existing = {c: k.created_at for c, k in self.customers.items()}
+        out = rederive(
+            stored, existing, self.merged_into, self.rules, self.constraints, self.new_customer
+        )
+        for c in out.created:
+            self.customers[c.customer_id] = c
+        self.merged_into = dict(out.retired)
+        self.owner = {lk.identifier: lk.customer_id for lk in out.links}
+        self.events = dict(out.assignments)
+        for e, c in out.assignments.items():
+            self.origin.setdefault(e, c)
+
+    def partition(self) -> set[frozenset[Identifier]]:
+        groups: dict[str, set[Identifier]] = {}
+        for i, c in self.owner.items():
+            if not self.rules.is_reference(i):
+                groups.setdefault(c, set()).add(i)
+        return {frozenset(g) for g in groups.values()}
+
+    def event_groups(self) -> set[frozenset[str]]:
+        groups: dict[str, set[str]] = {}
+        for e, c in self.events.items():
+            groups.setdefault(c, set()).add(e)
+        return {frozenset(g) for g in groups.values()}
