@@ -17,6 +17,7 @@ from profile_store.identity_rules import (
     IdentityRules,
     Together,
 )
+from profile_store.locks import lock_keys
 from schemas.identifiers import Identifier
 
 #: A re-derivation rebuilds at most this many customers / events at once; a larger closure
@@ -45,6 +46,21 @@ class Scope:
     rederive: bool = False
     closure_too_large: bool = False
     conflicted: set[Identifier] = field(default_factory=set)
+    #: Identifiers nobody holds yet that the batch (or a re-derivation) may give an owner.
+    unowned: set[Identifier] = field(default_factory=set)
+
+    def lock_keys(self) -> frozenset[int]:
+        """Customers, and identifiers without an owner: an owned identifier only moves
+        under its owner's lock."""
+        return lock_keys(self.customers, self.unowned)
+
+
+@dataclass(frozen=True)
+class Closure:
+    """Customers connected through their events' identifiers, and those with no owner."""
+
+    customers: set[str]
+    unowned: set[Identifier]
 
 
 async def owners_of(conn: AsyncConnection, idents: Collection[Identifier]) -> dict[Identifier, str]:
@@ -90,7 +106,7 @@ async def load_scope(
         for t, v, c in rows:
             conflicted.setdefault(Identifier(type=t, value=v), set()).add(c)
     touched = set(owners.values()) | {c for cs in conflicted.values() for c in cs}
-    scope = Scope(idents, owners, touched, conflicted=set(conflicted))
+    scope = Scope(idents, owners, touched, conflicted=set(conflicted), unowned=idents - set(owners))
     if not touched:
         return scope
     rows = await conn.execute(
@@ -111,7 +127,8 @@ async def load_scope(
         if closure is None:
             scope.rederive, scope.closure_too_large = False, True
         else:
-            scope.customers = closure
+            scope.customers = closure.customers
+            scope.unowned |= closure.unowned
     return scope
 
 
@@ -146,7 +163,7 @@ def _adds_to_one(
     return all(owners.get(i) in (None, cid) for i in idents if rules.is_reference(i))
 
 
-async def expand_closure(conn: AsyncConnection, start: set[str]) -> set[str] | None:
+async def expand_closure(conn: AsyncConnection, start: set[str]) -> Closure | None:
     """Customers connected to `start` through identifiers in their events (owned or
     refused); None when that grows past the re-derivation limits."""
     closure = set(start)
@@ -172,7 +189,18 @@ async def expand_closure(conn: AsyncConnection, start: set[str]) -> set[str] | N
         sa.text("SELECT count(*) FROM timeline_events WHERE customer_id = ANY(:ids)"),
         {"ids": sorted(closure)},
     )
-    return None if (count or 0) > MAX_CLOSURE_EVENTS else closure
+    if (count or 0) > MAX_CLOSURE_EVENTS:
+        return None
+    rows = await conn.execute(
+        sa.text(
+            "SELECT DISTINCT x->>'type', x->>'value' FROM timeline_events te "
+            "CROSS JOIN LATERAL jsonb_array_elements(te.identifiers) x "
+            "WHERE te.customer_id = ANY(:ids) AND NOT EXISTS (SELECT 1 FROM identifiers i "
+            "WHERE i.id_type = x->>'type' AND i.id_value = x->>'value')"
+        ),
+        {"ids": sorted(closure)},
+    )
+    return Closure(closure, {Identifier(type=t, value=v) for t, v in rows})
 
 
 async def load_customers(

@@ -158,9 +158,9 @@ async def _lock_closure(conn: AsyncConnection, start: set[str]) -> set[str]:
         closure = await expand_closure(conn, current)
         if closure is None:
             raise TooLarge("too many connected customers to rebuild at once")
-        keys = lock_keys(closure, ())
+        keys = lock_keys(closure.customers, closure.unowned)
         if keys <= locked:
-            return closure
+            return closure.customers
         if locked:
             await release_all(conn)
         locked |= keys

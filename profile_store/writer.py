@@ -32,7 +32,7 @@ from profile_store.graph_store import (
 from profile_store.identity import KnownCustomer, Resolution, Sighting, resolve_batch
 from profile_store.identity_rows import insert_conflicts, insert_links
 from profile_store.identity_rules import DEFAULT_RULES, IdentityRules
-from profile_store.locks import acquire, lock_keys, release_all, release_connection
+from profile_store.locks import acquire, release_all, release_connection
 from profile_store.merge_writer import apply_merges
 from profile_store.models import customers, timeline_events
 from profile_store.rederive_store import load_affected, rebuild, refresh_aggregates
@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 
 #: Rounds of "lock, re-read, need more" before giving up on a batch as busy (transient).
 MAX_LOCK_ROUNDS = 50
+#: Larger batches are written as several transactions of at most this many events (in time
+#: order), which bounds the advisory locks one transaction holds (see the README on
+#: `max_locks_per_transaction`).
+MAX_EVENTS_PER_TRANSACTION = 1000
 
 #: Decides, inside the batch's locked transaction, which new events must not be written
 #: (an erased person's tombstone, say): returns their event ids.
@@ -109,6 +113,28 @@ class TimelineWriter:
     async def write(self, events: Sequence[CanonicalEvent]) -> WriteResult:
         """Write a batch in one transaction; events already stored are skipped (idempotent),
         unless they carry a newer revision, which replaces the stored timeline item."""
+        if len(events) <= MAX_EVENTS_PER_TRANSACTION:
+            return await self._write_one(events)
+        ordered = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+        size = MAX_EVENTS_PER_TRANSACTION
+        parts = [await self._write_one(ordered[i : i + size]) for i in range(0, len(ordered), size)]
+        return WriteResult(
+            written_ids=frozenset().union(*(p.written_ids for p in parts)),
+            **{
+                name: sum(getattr(p, name) for p in parts)
+                for name in (
+                    "duplicates",
+                    "new_customers",
+                    "merges",
+                    "revised",
+                    "conflicts",
+                    "rederived",
+                    "erased",
+                )
+            },
+        )
+
+    async def _write_one(self, events: Sequence[CanonicalEvent]) -> WriteResult:
         unique = _newest_per_event_id(events)
         async with self.engine.connect() as conn:
             try:
@@ -194,7 +220,7 @@ class TimelineWriter:
                 e.event_id for e in revised if set(e.identifiers) <= set(stored[e.event_id][1])
             }
             scope = await load_scope(conn, sightings, self.rules, settled)
-            needed = lock_keys(scope.customers, scope.identifiers)
+            needed = scope.lock_keys()
             if needed <= locked:
                 if scope.closure_too_large:
                     log.warning("identity closure too large to re-derive; applied incrementally")

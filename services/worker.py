@@ -74,7 +74,12 @@ def create_app(settings: WorkerSettings) -> faust.App:
             except asyncio.CancelledError:
                 await _drain(task, settings.drain_timeout_s)
                 raise
-            log.debug("batch_done", size=len(records), written=outcome.written)
+            log.debug(
+                "batch_done",
+                size=len(records),
+                written=outcome.written,
+                partitions=sorted({r.partition for r in records if r.partition is not None}),
+            )
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def _close_db(app: Any, **_: Any) -> None:  # pragma: no cover - shutdown path
@@ -109,6 +114,9 @@ def main(log_level: str = "INFO") -> None:
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.metrics_host)
     app = create_app(settings)
-    worker = faust.Worker(app, loglevel=log_level, quiet=True, redirect_stdouts=False)
+    # Keep our JSON logging: Faust would otherwise install its own text formatter.
+    worker = faust.Worker(
+        app, loglevel=log_level, quiet=True, redirect_stdouts=False, override_logging=False
+    )
     log.info("worker_starting", group=settings.consumer_group, batch_size=settings.batch_size)
     worker.execute_from_commandline()

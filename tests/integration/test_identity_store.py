@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-from collections.abc import Sequence
 
 import pytest
 import sqlalchemy as sa
@@ -14,13 +13,12 @@ from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from profile_store.db import make_async_engine
-from profile_store.identity import Sighting
-from profile_store.identity_rules import DEFAULT_RULES
 from profile_store.models import metadata
 from profile_store.writer import TimelineWriter
-from schemas import CanonicalEvent, Identifier
+from schemas import CanonicalEvent
 from tests.support.events import event
-from tests.support.identity_graph import POOL, Graph
+from tests.support.identity_db import check_consistency, stored
+from tests.support.identity_graph import POOL, expected, journeys
 
 pytestmark = pytest.mark.integration
 
@@ -36,64 +34,6 @@ async def truncate(engine: AsyncEngine) -> None:
     names = ", ".join(t.name for t in metadata.sorted_tables)
     async with engine.begin() as conn:
         await conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-
-
-def expected(events: Sequence[CanonicalEvent]) -> Graph:
-    g = Graph()
-    g.apply([Sighting(e.event_id, e.occurred_at, e.identifiers) for e in events])
-    return g
-
-
-async def stored(engine: AsyncEngine) -> tuple[set[frozenset[Identifier]], set[frozenset[str]]]:
-    """The partition of linking identifiers and the grouping of events, as stored."""
-    async with engine.connect() as conn:
-        idents = (
-            await conn.execute(sa.text("SELECT id_type, id_value, customer_id FROM identifiers"))
-        ).all()
-        rows = (
-            await conn.execute(sa.text("SELECT event_id, customer_id FROM timeline_events"))
-        ).all()
-    groups: dict[str, set[Identifier]] = {}
-    for t, v, c in idents:
-        i = Identifier(type=t, value=v)
-        if not DEFAULT_RULES.is_reference(i):
-            groups.setdefault(c, set()).add(i)
-    events: dict[str, set[str]] = {}
-    for e, c in rows:
-        events.setdefault(c, set()).add(e)
-    return {frozenset(g) for g in groups.values()}, {frozenset(g) for g in events.values()}
-
-
-async def check_consistency(engine: AsyncEngine) -> None:
-    """Every row on a canonical customer; counts and merged ids agree with the timelines."""
-    async with engine.connect() as conn:
-        bad_rows = await conn.scalar(
-            sa.text(
-                "SELECT count(*) FROM timeline_events t JOIN customers c USING (customer_id) "
-                "WHERE c.merged_into IS NOT NULL"
-            )
-        )
-        chains = await conn.scalar(
-            sa.text(
-                "SELECT count(*) FROM customers a JOIN customers b "
-                "ON a.merged_into = b.customer_id WHERE b.merged_into IS NOT NULL"
-            )
-        )
-        counts = (
-            await conn.execute(
-                sa.text(
-                    "SELECT customer_id, channel, count(*) FROM timeline_events GROUP BY 1, 2 "
-                    "EXCEPT SELECT customer_id, channel, event_count FROM customer_channels"
-                )
-            )
-        ).all()
-        stray = await conn.scalar(
-            sa.text(
-                "SELECT count(*) FROM identifiers i JOIN customers c USING (customer_id) "
-                "WHERE c.merged_into IS NOT NULL"
-            )
-        )
-    assert (bad_rows, chains, counts, stray) == (0, 0, [], 0)
 
 
 def split(stream: list[CanonicalEvent], cuts: list[int]) -> list[list[CanonicalEvent]]:
@@ -122,23 +62,6 @@ async def test_any_arrival_order_batching_and_redelivery_gives_the_same_graph(
     assert partition == want.partition()
     assert groups == want.event_groups()
     await check_consistency(engine)
-
-
-def journeys(seed: int, people: int = 40) -> list[CanonicalEvent]:
-    """Random people touching shared devices, a family phone and each other's orders."""
-    rng = random.Random(seed)
-    out: list[CanonicalEvent] = []
-    for p in range(people):
-        mine = [("user_id", f"u{p}"), ("email", f"p{p}@x.io"), ("anonymous_id", f"d{p}")]
-        shared = [("phone", f"+1415555{p // 3:04d}"), ("anonymous_id", f"kiosk{p % 4}")]
-        for k in range(rng.randint(2, 6)):
-            ids = rng.sample(mine, rng.randint(1, 2))
-            if rng.random() < 0.3:
-                ids.append(rng.choice(shared))
-            if rng.random() < 0.2:
-                ids.append(("order_id", f"W{rng.randint(0, people)}"))
-            out.append(event(f"s{seed}p{p}k{k}", *ids, minutes=rng.randint(0, 300)))
-    return out
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from profile_store.identity import KnownCustomer, Sighting, resolve_batch
 from profile_store.identity_rules import DEFAULT_RULES, Constraints, IdentityRules
 from profile_store.rederive import StoredEvent, rederive
-from schemas import Identifier
+from schemas import CanonicalEvent, Identifier
+from tests.support.events import event
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -108,3 +110,31 @@ class Graph:
         for e, c in self.events.items():
             groups.setdefault(c, set()).add(e)
         return {frozenset(g) for g in groups.values()}
+
+
+def journeys(seed: int, people: int = 40, tag: str = "") -> list[CanonicalEvent]:
+    """Random people touching shared devices, a family phone and each other's orders."""
+    rng = random.Random(seed)
+    out: list[CanonicalEvent] = []
+    for p in range(people):
+        mine = [
+            ("user_id", f"{tag}u{p}"),
+            ("email", f"{tag}p{p}@x.io"),
+            ("anonymous_id", f"{tag}d{p}"),
+        ]
+        shared = [("phone", f"+1415555{p // 3:04d}"), ("anonymous_id", f"{tag}kiosk{p % 4}")]
+        for k in range(rng.randint(2, 6)):
+            ids = rng.sample(mine, rng.randint(1, 2))
+            if rng.random() < 0.3:
+                ids.append(rng.choice(shared))
+            if rng.random() < 0.2:
+                ids.append(("order_id", f"{tag}W{rng.randint(0, people)}"))
+            out.append(event(f"{tag}s{seed}p{p}k{k}", *ids, minutes=rng.randint(0, 300)))
+    return out
+
+
+def expected(events: list[CanonicalEvent]) -> Graph:
+    """The graph one worker builds from these events in one go."""
+    g = Graph()
+    g.apply([Sighting(e.event_id, e.occurred_at, e.identifiers) for e in events])
+    return g
