@@ -206,22 +206,21 @@ async def expand_closure(conn: AsyncConnection, start: set[str]) -> Closure | No
 async def load_customers(
     conn: AsyncConnection, ids: Collection[str], rules: IdentityRules
 ) -> dict[str, KnownCustomer]:
-    """Customers with their placeholder flag and counts of limited identifier types."""
+    """Customers with their placeholder flag and their counts per identifier type."""
     if not ids:
         return {}
     refs = sorted(t for t, r in rules.types.items() if r.reference)
-    limited = sorted(rules.limited_types())
     rows = await conn.execute(
         sa.text(
             "SELECT c.customer_id, c.created_at, "
             "EXISTS (SELECT 1 FROM identifiers i WHERE i.customer_id = c.customer_id "
             "AND NOT (i.id_type = ANY(:refs))) AS real, "
             "COALESCE((SELECT jsonb_object_agg(g.id_type, g.n) FROM (SELECT id_type, count(*) n "
-            "FROM identifiers i WHERE i.customer_id = c.customer_id AND i.id_type = ANY(:limited) "
-            "GROUP BY id_type) g), '{}'::jsonb) AS counts "
+            "FROM identifiers i WHERE i.customer_id = c.customer_id GROUP BY id_type) g), "
+            "'{}'::jsonb) AS counts "
             "FROM customers c WHERE c.customer_id = ANY(:ids)"
         ),
-        {"ids": sorted(ids), "refs": refs, "limited": limited},
+        {"ids": sorted(ids), "refs": refs},
     )
     return {
         cid: KnownCustomer(cid, at, not real, {k: int(n) for k, n in counts.items()})

@@ -9,6 +9,9 @@ The rules, applied to events in (`occurred_at`, `event_id`) order:
 - a link or merge that would give a customer more values of a type than its limit, or put
   two identifiers an admin separated into one customer, does not happen: the lower-priority
   identifier gives way (stays where it is, or unlinked) and the conflict is recorded;
+- a weak identifier (household phone, shared device) never merges two customers that each
+  hold a strong identifier of the same type (two emails, two accounts): weak evidence does
+  not override two established identities, though it joins complementary ones;
 - blocked values never link; reference ids (order, ticket) find a customer but never link
   two, except that a placeholder known only by a reference is claimed by its first owner;
 - a manual merge (`Together`) joins two customers from the moment it was made.
@@ -55,7 +58,7 @@ class KnownCustomer:
     #: Known only by reference ids (an agent's chat reply before the customer wrote, an
     #: order update before the order): the first person to claim the reference absorbs it.
     placeholder: bool = False
-    #: How many values of each limited type the customer holds already.
+    #: How many values of each identifier type the customer holds already.
     counts: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -168,8 +171,11 @@ class _Graph:
                 return REASON_SEPARATED
         return None
 
-    def union_refusal(self, a: str, b: str) -> str | None:
-        """Why customers `a` and `b` cannot be one (limit or separation), or None."""
+    def strong_types(self, root: str) -> set[str]:
+        return {t for t, n in self.counts[root].items() if n and self.rules.is_strong(t)}
+
+    def union_refusal(self, a: str, b: str, via: Identifier | None = None) -> str | None:
+        """Why customers `a` and `b` cannot be one (limit, separation, weak link), or None."""
         for type_, limit in self.limited.items():
             if self.counts[a][type_] + self.counts[b][type_] > limit:
                 return f"limit:{type_}"
@@ -177,6 +183,9 @@ class _Graph:
             x, y = tuple(pair)
             if {self.root_of(x), self.root_of(y)} == {a, b}:
                 return REASON_SEPARATED
+        weak = via is not None and self.rules.rule(via.type).weak
+        if weak and via and self.strong_types(a) & self.strong_types(b):
+            return f"weak:{via.type}"
         return None
 
     def union(
@@ -263,7 +272,7 @@ class _Graph:
     def merge_or_give_way(
         self, anchor: str, owned: str, ident: Identifier, s: Sighting, linking: list[Identifier]
     ) -> str:
-        reason = self.union_refusal(anchor, owned)
+        reason = self.union_refusal(anchor, owned, ident)
         if reason is not None:
             self.give_way(ident, anchor, s.event_id, reason)
             return anchor

@@ -33,6 +33,10 @@ class TypeRule:
     limit: int | None = None
     #: Resolves a lookup but never links two customers (order and ticket ids).
     reference: bool = False
+    #: Weak evidence (a household phone, a shared device): links activity to a customer, but
+    #: never merges two customers that each hold a strong (not weak, not reference)
+    #: identifier of the same type.
+    weak: bool = False
 
 
 DEFAULT_TYPE_RULES: Mapping[str, TypeRule] = MappingProxyType(
@@ -40,8 +44,8 @@ DEFAULT_TYPE_RULES: Mapping[str, TypeRule] = MappingProxyType(
         "user_id": TypeRule(priority=100, limit=1),
         "loyalty_id": TypeRule(priority=90, limit=1),
         "email": TypeRule(priority=80, limit=3),
-        "phone": TypeRule(priority=70, limit=3),
-        "anonymous_id": TypeRule(priority=20),
+        "phone": TypeRule(priority=70, limit=3, weak=True),
+        "anonymous_id": TypeRule(priority=20, weak=True),
         **{t: TypeRule(priority=0, reference=True) for t in sorted(REFERENCE_TYPES)},
     }
 )
@@ -95,6 +99,11 @@ class IdentityRules:
         """True for ids that resolve a lookup but never link two customers."""
         return self.rule(ident.type).reference
 
+    def is_strong(self, type_: str) -> bool:
+        """A type that identifies a person on its own (not weak, not a reference)."""
+        rule = self.rule(type_)
+        return not rule.weak and not rule.reference
+
     def limited_types(self) -> frozenset[str]:
         """Types with a per-customer limit."""
         return frozenset(t for t, r in self.types.items() if r.limit is not None)
@@ -121,15 +130,21 @@ class IdentityRules:
             raise IdentityConfigError(f"unknown identity rule keys: {sorted(unknown)}")
         types = dict(DEFAULT_TYPE_RULES)
         for name, spec in dict(config.get("types", {})).items():
-            if not isinstance(spec, Mapping) or set(spec) - {"priority", "limit", "reference"}:
+            if not isinstance(spec, Mapping) or set(spec) - {
+                "priority",
+                "limit",
+                "reference",
+                "weak",
+            }:
                 raise IdentityConfigError(
-                    f"types.{name} must be an object of priority, limit, reference"
+                    f"types.{name} must be an object of priority, limit, reference, weak"
                 )
             try:
                 types[name] = TypeRule(
                     priority=int(spec.get("priority", 10)),
                     limit=None if spec.get("limit") is None else int(spec["limit"]),
                     reference=bool(spec.get("reference", False)),
+                    weak=bool(spec.get("weak", False)),
                 )
             except (TypeError, ValueError) as exc:
                 raise IdentityConfigError(f"types.{name}: {exc}") from exc

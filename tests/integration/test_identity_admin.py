@@ -16,7 +16,7 @@ from tests.support.events import event
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 ADMIN, AGENT = "identity-admin-key", "identity-agent-key"
-PHONE = "+14155550100"
+HOME = ("email", "home@family.io")
 
 
 @pytest.fixture
@@ -40,19 +40,19 @@ async def timeline_ids(client: httpx.AsyncClient, cid: str) -> set[str]:
     return {item["event_id"] for item in resp.json()["items"]}
 
 
-async def family_phone_merge(engine: AsyncEngine) -> None:
-    """Ann and Bob (no accounts) share a home phone: the phone merges them, wrongly."""
+async def household_merge(engine: AsyncEngine) -> None:
+    """Ann and Bob share a household address: it merges them, wrongly."""
     writer = TimelineWriter(engine)
-    await writer.write([event("ann-1", ("email", "ann@shop.io"), ("phone", PHONE), minutes=0)])
+    await writer.write([event("ann-1", ("email", "ann@shop.io"), HOME, minutes=0)])
     await writer.write([event("bob-1", ("email", "bob@shop.io"), minutes=1, channel="email")])
     await writer.write([event("bob-2", ("email", "bob@shop.io"), minutes=2, channel="chat")])
-    await writer.write([event("bob-call", ("phone", PHONE), ("email", "bob@shop.io"), minutes=3)])
+    await writer.write([event("bob-call", HOME, ("email", "bob@shop.io"), minutes=3)])
 
 
 async def test_unmerge_restores_both_customers_with_all_their_events(
     engine: AsyncEngine, client: httpx.AsyncClient
 ) -> None:
-    await family_phone_merge(engine)
+    await household_merge(engine)
     ann = await profile_of(client, "email", "ann@shop.io")
     (bob_id,) = ann["merged_ids"]  # type: ignore[misc]
     ann_id = str(ann["customer_id"])
@@ -66,7 +66,7 @@ async def test_unmerge_restores_both_customers_with_all_their_events(
     assert await timeline_ids(client, bob_id) == {"bob-1", "bob-2", "bob-call"}
     bob = await profile_of(client, "email", "bob@shop.io")
     assert bob["customer_id"] == bob_id and bob["merged_ids"] == []
-    assert (await profile_of(client, "phone", PHONE))["customer_id"] == ann_id
+    assert (await profile_of(client, *HOME))["customer_id"] == ann_id
     # Aggregates are rebuilt from the timelines on both sides.
     counts = {c: v["count"] for c, v in bob["channels"].items()}  # type: ignore[attr-defined]
     assert counts == {"email": 1, "chat": 1, "web": 1}
@@ -74,9 +74,9 @@ async def test_unmerge_restores_both_customers_with_all_their_events(
     assert {c: v["count"] for c, v in ann["channels"].items()} == {"web": 1}  # type: ignore[attr-defined]
     assert (ann["first_seen"], ann["last_seen"]) == ("2026-03-01T09:00:00Z",) * 2
 
-    # The separation holds for later events: the shared phone with Bob's email again.
+    # The separation holds for later events: the shared address with Bob's again.
     writer = TimelineWriter(engine)
-    await writer.write([event("bob-call-2", ("phone", PHONE), ("email", "bob@shop.io"), minutes=9)])
+    await writer.write([event("bob-call-2", HOME, ("email", "bob@shop.io"), minutes=9)])
     assert await timeline_ids(client, bob_id) == {"bob-1", "bob-2", "bob-call", "bob-call-2"}
     assert await timeline_ids(client, ann_id) == {"ann-1"}
     async with engine.connect() as conn:
@@ -107,7 +107,7 @@ async def test_manual_merge_joins_two_customers_and_later_events_follow(
 async def test_identity_changes_need_an_admin_key_and_name_the_problem(
     engine: AsyncEngine, client: httpx.AsyncClient
 ) -> None:
-    await family_phone_merge(engine)
+    await household_merge(engine)
     ann_id = str((await profile_of(client, "email", "ann@shop.io"))["customer_id"])
     as_agent = {"Authorization": f"Bearer {AGENT}"}
     denied = await client.post(

@@ -44,7 +44,7 @@ class Graph:
 
     def known_customer(self, cid: str) -> KnownCustomer:
         held = [i for i, c in self.owner.items() if c == cid]
-        counts = Counter(i.type for i in held if i.type in self.rules.limited_types())
+        counts = Counter(i.type for i in held)
         base = self.customers[cid]
         placeholder = all(self.rules.is_reference(i) for i in held)
         return KnownCustomer(cid, base.created_at, placeholder, dict(counts))

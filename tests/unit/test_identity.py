@@ -312,13 +312,26 @@ def test_a_manual_merge_joins_two_customers_from_its_time_on() -> None:
 
 def test_unmerge_gives_the_split_off_customer_back_its_id_and_events() -> None:
     g = Graph()
-    g.apply([sighting("e1", 0, ("email", "a@x.io"), ("phone", "+14155550100"))])
-    g.apply([sighting("e2", 1, ("email", "b@x.io"))])
+    g.apply([sighting("e1", 0, ("email", "ann@x.io"), ("email", "home@x.io"))])
+    g.apply([sighting("e2", 1, ("email", "bob@x.io"))])
     alice, bob = g.events["e1"], g.events["e2"]
-    g.apply([sighting("e3", 2, ("phone", "+14155550100"), ("email", "b@x.io"))])
+    # A shared household address merges Bob into Ann (two strong identifiers, within limits).
+    g.apply([sighting("e3", 2, ("email", "home@x.io"), ("email", "bob@x.io"))])
     assert g.events["e2"] == alice and g.merged_into == {bob: alice}
-    g.constraints = Constraints.of([(ident("email", "a@x.io"), ident("email", "b@x.io"))])
+    g.constraints = Constraints.of([(ident("email", "ann@x.io"), ident("email", "bob@x.io"))])
     g.rederive_all()
     assert g.events["e1"] == alice
     assert g.events["e2"] == g.events["e3"] == bob
     assert g.merged_into == {}
+
+
+def test_a_weak_identifier_never_merges_two_established_identities() -> None:
+    g = Graph()
+    g.apply([sighting("e1", 0, ("email", "ann@x.io"), ("phone", "+14155550100"))])
+    g.apply([sighting("e2", 1, ("email", "bob@x.io"))])
+    g.apply([sighting("e3", 2, ("phone", "+14155550100"), ("email", "bob@x.io"))])
+    assert g.events["e3"] == g.events["e2"] != g.events["e1"]
+    # ...but it still joins activity known only by weak identifiers to a person.
+    g.apply([sighting("e4", 3, ("phone", "+14155550199"), ("anonymous_id", "d1"))])
+    g.apply([sighting("e5", 4, ("phone", "+14155550199"), ("email", "cara@x.io"))])
+    assert g.events["e4"] == g.events["e5"]

@@ -1,5 +1,10 @@
 """Latest-wins profile documents (pure): traits and survey scores."""
 
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from profile_store.cx import fold_score
 from profile_store.traits import combine_stored, flatten, merge_traits
 
@@ -31,3 +36,42 @@ def test_responses_without_a_numeric_score_or_known_metric_change_nothing() -> N
     assert fold_score({}, {"metric": "nps", "score": "9"}, LATE, "s") == {}
     assert fold_score({}, {"metric": "nps", "score": True}, LATE, "s") == {}
     assert fold_score({}, {"metric": "stars", "score": 5}, LATE, "s") == {}
+
+
+def test_a_trusted_source_wins_over_a_later_untrusted_one() -> None:
+    from profile_store.traits import TraitRules
+
+    rules = TraitRules({"crm": 90, "twilio": 30})
+    crm = merge_traits({}, {"name": "Ana Lima"}, EARLY, "crm", rules)
+    chat = merge_traits(crm, {"name": "ana l", "mood": "ok"}, LATE, "twilio", rules)
+    assert flatten(chat) == {"name": "Ana Lima", "mood": "ok"}
+    assert flatten(
+        combine_stored(merge_traits({}, {"name": "ana l"}, LATE, "twilio", rules), crm, rules)
+    ) == {"name": "Ana Lima"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["crm", "shopify", "twilio", "segment"]),
+            st.sampled_from([EARLY, LATE]),
+            st.sampled_from(["A", "B", "C"]),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_traits_do_not_depend_on_arrival_order(
+    updates: list[tuple[str, str, str]], rnd: random.Random
+) -> None:
+    def fold(items: list[tuple[str, str, str]]) -> dict[str, object]:
+        doc: dict[str, object] = {}
+        for source, at, value in items:
+            doc = merge_traits(doc, {"name": value}, at, source)
+        return flatten(doc)
+
+    shuffled = list(updates)
+    rnd.shuffle(shuffled)
+    assert fold(updates) == fold(shuffled)
