@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from profile_store.models import customers, identifiers, merges
+from profile_store.models import customers, identifiers, identity_conflicts, merges
 from profile_store.queries import Db, resolve_customer_id, use_connection
-from profile_store.read_models import IdentifierRef, Lineage, LinkOut, MergeOut
+from profile_store.read_models import ConflictOut, IdentifierRef, Lineage, LinkOut, MergeOut
 
 
 async def load_lineage(db: Db, customer_id: str) -> Lineage | None:
@@ -33,6 +33,17 @@ async def load_lineage(db: Db, customer_id: str) -> Lineage | None:
             .where(sa.or_(merges.c.survivor_id == canonical, merges.c.survivor_id.in_(absorbed)))
             .order_by(merges.c.merged_at, merges.c.id)
         )
+        refused = await conn.execute(
+            sa.select(
+                identity_conflicts.c.id_type,
+                identity_conflicts.c.id_value,
+                identity_conflicts.c.event_id,
+                identity_conflicts.c.reason,
+            )
+            .where(identity_conflicts.c.customer_id == canonical)
+            .order_by(identity_conflicts.c.recorded_at, identity_conflicts.c.event_id)
+            .limit(500)
+        )
         return Lineage(
             customer_id=canonical,
             links=[
@@ -49,5 +60,8 @@ async def load_lineage(db: Db, customer_id: str) -> Lineage | None:
                     merged_at=m.merged_at,
                 )
                 for m in rows
+            ],
+            conflicts=[
+                ConflictOut(type=t, value=v, event_id=e, reason=r) for t, v, e, r in refused
             ],
         )

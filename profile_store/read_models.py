@@ -157,6 +157,17 @@ class MergeOut(BaseModel):
     merged_at: UtcDatetime
 
 
+class ConflictOut(BaseModel):
+    """An identifier an event of this profile carried that was not linked to it, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str
+    value: str
+    event_id: str
+    reason: str = Field(description="limit:<type>, weak:<type> or separated.")
+
+
 class Lineage(BaseModel):
     """The explanation of a profile: every identifier link and every merge into it."""
 
@@ -165,3 +176,6 @@ class Lineage(BaseModel):
     customer_id: str = Field(description="The canonical (surviving) customer id.")
     links: list[LinkOut] = Field(default_factory=list)
     merges: list[MergeOut] = Field(default_factory=list)
+    conflicts: list[ConflictOut] = Field(
+        default_factory=list, description="Identifiers refused by a limit or a separation."
+    )

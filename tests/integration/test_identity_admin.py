@@ -120,3 +120,16 @@ async def test_identity_changes_need_an_admin_key_and_name_the_problem(
     assert not_merged.status_code == 409
     bad = await client.post(f"/v1/customers/{ann_id}/unmerge", json={"merged": ann_id})
     assert bad.status_code == 422
+
+
+async def test_links_explain_refused_identifiers(
+    engine: AsyncEngine, client: httpx.AsyncClient
+) -> None:
+    writer = TimelineWriter(engine)
+    await writer.write([event("a", ("user_id", "u1"), ("phone", "+14155550100"))])
+    await writer.write([event("b", ("user_id", "u2"), ("phone", "+14155550100"), minutes=1)])
+    second = str((await profile_of(client, "user_id", "u2"))["customer_id"])
+    lineage = (await client.get(f"/v1/customers/{second}/links")).json()
+    assert lineage["conflicts"] == [
+        {"type": "phone", "value": "+14155550100", "event_id": "b", "reason": "limit:user_id"}
+    ]
