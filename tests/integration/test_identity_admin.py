@@ -43,8 +43,12 @@ async def timeline_ids(client: httpx.AsyncClient, cid: str) -> set[str]:
 async def household_merge(engine: AsyncEngine) -> None:
     """Ann and Bob share a household address: it merges them, wrongly."""
     writer = TimelineWriter(engine)
-    await writer.write([event("ann-1", ("email", "ann@shop.io"), HOME, minutes=0)])
-    await writer.write([event("bob-1", ("email", "bob@shop.io"), minutes=1, channel="email")])
+    ann = {"traits": {"name": "Ann Lee", "city": "Lyon"}}
+    bob = {"traits": {"name": "Bob Lee"}}
+    await writer.write([event("ann-1", ("email", "ann@shop.io"), HOME, attributes=ann)])
+    await writer.write(
+        [event("bob-1", ("email", "bob@shop.io"), minutes=1, channel="email", attributes=bob)]
+    )
     await writer.write([event("bob-2", ("email", "bob@shop.io"), minutes=2, channel="chat")])
     await writer.write([event("bob-call", HOME, ("email", "bob@shop.io"), minutes=3)])
 
@@ -73,6 +77,10 @@ async def test_unmerge_restores_both_customers_with_all_their_events(
     ann = await profile_of(client, "email", "ann@shop.io")
     assert {c: v["count"] for c, v in ann["channels"].items()} == {"web": 1}  # type: ignore[attr-defined]
     assert (ann["first_seen"], ann["last_seen"]) == ("2026-03-01T09:00:00Z",) * 2
+    assert (ann["traits"], bob["traits"]) == (
+        {"name": "Ann Lee", "city": "Lyon"},
+        {"name": "Bob Lee"},
+    )
 
     # The separation holds for later events: the shared address with Bob's again.
     writer = TimelineWriter(engine)
