@@ -4,15 +4,12 @@ latest-wins traits and survey scores."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from profile_store.bulk import store_documents
 from profile_store.cx import fold_score
-from profile_store.merge_writer import load_documents, store_documents
-from profile_store.models import customer_channels, customers
+from profile_store.merge_writer import load_documents
 from profile_store.traits import DEFAULT_TRAIT_RULES, TraitRules, merge_traits
 from schemas.events import CanonicalEvent
 
@@ -20,37 +17,6 @@ from schemas.events import CanonicalEvent
 def iso(ts: datetime) -> str:
     """Fixed-precision ISO text: stored `at` values compare correctly as strings."""
     return ts.isoformat(timespec="microseconds")
-
-
-async def upsert_channel_counts(
-    conn: AsyncConnection, counts: dict[tuple[str, str], list[Any]]
-) -> None:
-    upsert = insert(customer_channels)
-    await conn.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["customer_id", "channel"],
-            set_={
-                "event_count": customer_channels.c.event_count + upsert.excluded.event_count,
-                "last_at": sa.func.greatest(customer_channels.c.last_at, upsert.excluded.last_at),
-            },
-        ),
-        [
-            {"customer_id": c, "channel": ch, "event_count": n, "last_at": last}
-            for (c, ch), (n, last) in counts.items()
-        ],
-    )
-
-
-async def widen_seen(conn: AsyncConnection, seen: dict[str, list[datetime]]) -> None:
-    await conn.execute(
-        sa.update(customers)
-        .where(customers.c.customer_id == sa.bindparam("cid"))
-        .values(
-            first_seen=sa.func.least(customers.c.first_seen, sa.bindparam("first")),
-            last_seen=sa.func.greatest(customers.c.last_seen, sa.bindparam("last")),
-        ),
-        [{"cid": c, "first": f, "last": last} for c, (f, last) in seen.items()],
-    )
 
 
 async def update_documents(

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy.dialects.postgresql import insert
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from profile_store.identity import Conflict, Link
-from profile_store.models import identifiers, identity_conflicts
 
 
 async def insert_links(
@@ -23,18 +22,20 @@ async def insert_links(
         return
     held = first_seen or {}
     await conn.execute(
-        insert(identifiers).on_conflict_do_nothing(),
-        [
-            {
-                "id_type": lk.identifier.type,
-                "id_value": lk.identifier.value,
-                "customer_id": lk.customer_id,
-                "event_id": lk.event_id,
-                "rule": lk.rule,
-                "first_seen": held.get((lk.identifier.type, lk.identifier.value), now),
-            }
-            for lk in links
-        ],
+        sa.text(
+            "INSERT INTO identifiers (id_type, id_value, customer_id, event_id, rule, first_seen) "
+            "SELECT * FROM unnest(CAST(:t AS text[]), CAST(:v AS text[]), CAST(:c AS text[]), "
+            "CAST(:e AS text[]), CAST(:r AS text[]), CAST(:f AS timestamptz[])) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {
+            "t": [lk.identifier.type for lk in links],
+            "v": [lk.identifier.value for lk in links],
+            "c": [lk.customer_id for lk in links],
+            "e": [lk.event_id for lk in links],
+            "r": [lk.rule for lk in links],
+            "f": [held.get((lk.identifier.type, lk.identifier.value), now) for lk in links],
+        },
     )
 
 
@@ -43,15 +44,16 @@ async def insert_conflicts(conn: AsyncConnection, conflicts: Sequence[Conflict])
     if not conflicts:
         return
     await conn.execute(
-        insert(identity_conflicts).on_conflict_do_nothing(),
-        [
-            {
-                "id_type": c.identifier.type,
-                "id_value": c.identifier.value,
-                "customer_id": c.customer_id,
-                "event_id": c.event_id,
-                "reason": c.reason,
-            }
-            for c in conflicts
-        ],
+        sa.text(
+            "INSERT INTO identity_conflicts (id_type, id_value, customer_id, event_id, reason) "
+            "SELECT * FROM unnest(CAST(:t AS text[]), CAST(:v AS text[]), CAST(:c AS text[]), "
+            "CAST(:e AS text[]), CAST(:r AS text[])) ON CONFLICT DO NOTHING"
+        ),
+        {
+            "t": [c.identifier.type for c in conflicts],
+            "v": [c.identifier.value for c in conflicts],
+            "c": [c.customer_id for c in conflicts],
+            "e": [c.event_id for c in conflicts],
+            "r": [c.reason for c in conflicts],
+        },
     )

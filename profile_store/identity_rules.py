@@ -70,6 +70,7 @@ class IdentityRules:
     blocked_values: frozenset[str] = DEFAULT_BLOCKED_VALUES
     blocked_patterns: tuple[str, ...] = DEFAULT_BLOCKED_PATTERNS
     _compiled: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    _blocked_cache: dict[str, bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         try:
@@ -79,6 +80,7 @@ class IdentityRules:
                 f"blocked pattern is not a regular expression: {exc}"
             ) from exc
         object.__setattr__(self, "_compiled", compiled)
+        object.__setattr__(self, "_blocked_cache", {})
         object.__setattr__(self, "types", MappingProxyType(dict(self.types)))
         for name, rule in self.types.items():
             if rule.limit is not None and rule.limit < 1:
@@ -89,11 +91,16 @@ class IdentityRules:
         return self.types.get(type_, self.default)
 
     def is_blocked(self, ident: Identifier) -> bool:
-        """True for placeholder values that must never link anyone."""
-        value = ident.value.lower()
-        if value in self.blocked_values:
-            return True
-        return any(p.search(value) for p in self._compiled)
+        """True for placeholder values that must never link anyone (memoised, bounded)."""
+        cache = self._blocked_cache
+        hit = cache.get(ident.value)
+        if hit is None:
+            value = ident.value.lower()
+            hit = value in self.blocked_values or any(p.search(value) for p in self._compiled)
+            if len(cache) >= 100_000:
+                cache.clear()
+            cache[ident.value] = hit
+        return hit
 
     def is_reference(self, ident: Identifier) -> bool:
         """True for ids that resolve a lookup but never link two customers."""

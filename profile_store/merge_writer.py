@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from profile_store.bulk import store_documents
 from profile_store.identity import Resolution
 from profile_store.models import (
     customer_channels,
@@ -32,20 +33,6 @@ async def load_documents(
         sa.select(customers.c.customer_id, col).where(customers.c.customer_id.in_(ids))
     )
     return {cid: dict(doc or {}) for cid, doc in result}
-
-
-async def store_documents(
-    conn: AsyncConnection, column: str, docs: dict[str, dict[str, Any]]
-) -> None:
-    """Write back a latest-wins JSON column for several customers."""
-    if not docs:
-        return
-    await conn.execute(
-        sa.update(customers)
-        .where(customers.c.customer_id == sa.bindparam("cid"))
-        .values({column: sa.bindparam("doc", type_=JSONB)}),
-        [{"cid": c, "doc": d} for c, d in docs.items()],
-    )
 
 
 async def apply_merges(

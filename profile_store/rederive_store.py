@@ -12,12 +12,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from profile_store.aggregates import iso
+from profile_store.bulk import store_documents
 from profile_store.cx import fold_score
 from profile_store.graph_store import load_constraints
 from profile_store.identity import KnownCustomer, Sighting
 from profile_store.identity_rows import insert_conflicts, insert_links
 from profile_store.identity_rules import IdentityRules
-from profile_store.merge_writer import store_documents
 from profile_store.models import customers, merges
 from profile_store.rederive import Rederivation, StoredEvent, rederive
 from profile_store.traits import TraitRules, merge_traits

@@ -22,7 +22,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from profile_store import ProfileStoreError
-from profile_store.aggregates import update_documents, upsert_channel_counts, widen_seen
+from profile_store.aggregates import update_documents
+from profile_store.bulk import insert_timeline_rows, upsert_channel_counts, widen_seen
 from profile_store.graph_store import (
     Scope,
     load_constraints,
@@ -308,20 +309,11 @@ class TimelineWriter:
 async def _insert_timeline(
     conn: AsyncConnection, events: Sequence[CanonicalEvent], owners: dict[str, str]
 ) -> set[str]:
-    if not events:
-        return set()
     rows = [
-        {
-            "event_id": e.event_id,
-            "customer_id": owners[e.event_id],
-            "origin_customer_id": owners[e.event_id],
-            **_row_values(e),
-        }
+        {"event_id": e.event_id, "customer_id": owners[e.event_id], **_row_values(e)}
         for e in events
     ]
-    stmt = insert(timeline_events).on_conflict_do_nothing(index_elements=["event_id"])
-    result = await conn.execute(stmt.returning(timeline_events.c.event_id), rows)
-    return set(result.scalars())
+    return await insert_timeline_rows(conn, rows)
 
 
 def _revision(event: CanonicalEvent) -> str | None:
