@@ -1,4 +1,5 @@
-"""`/v1` unified view routes: identifier lookup, profile, timeline (role agent or admin)."""
+"""`/v1` unified view routes: identifier lookup, profile, links, timeline (role agent or admin);
+every read is audited."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, StringConstraints
 
+from api.audit import AuditDep
 from api.auth import AgentPrincipal
 from api.deps import EngineDep, SettingsDep, read_snapshot
 from api.errors import ErrorBody, NotFound
@@ -49,6 +51,7 @@ Kind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,62}$")]
 )
 async def lookup_customer(
     principal: AgentPrincipal,
+    audit: AuditDep,
     engine: EngineDep,
     settings: SettingsDep,
     id_type: Annotated[
@@ -77,6 +80,8 @@ async def lookup_customer(
     async with read_snapshot(engine) as db:
         customer_id = await queries.find_customer_by_identifier(db, id_type, normalised)
         profile = None if customer_id is None else await queries.load_profile(db, customer_id)
+    found = profile.customer_id if profile is not None else None
+    await audit.record("lookup", found, {"type": id_type, "found": found is not None})
     if profile is None:
         raise NotFound("no customer has this identifier")
     return profile
@@ -89,13 +94,14 @@ async def lookup_customer(
     responses=_NOT_FOUND,
 )
 async def get_customer(
-    principal: AgentPrincipal, engine: EngineDep, customer_id: CustomerId
+    principal: AgentPrincipal, audit: AuditDep, engine: EngineDep, customer_id: CustomerId
 ) -> Profile:
     """Identifiers, merged ids, traits, first/last seen, per-channel counts and CX scores."""
     async with read_snapshot(engine) as db:
         profile = await queries.load_profile(db, customer_id)
     if profile is None:
         raise NotFound("customer not found")
+    await audit.record("profile_view", profile.customer_id)
     return profile
 
 
@@ -106,13 +112,14 @@ async def get_customer(
     responses=_NOT_FOUND,
 )
 async def get_links(
-    principal: AgentPrincipal, engine: EngineDep, customer_id: CustomerId
+    principal: AgentPrincipal, audit: AuditDep, engine: EngineDep, customer_id: CustomerId
 ) -> Lineage:
     """Each identifier with the rule and event that linked it; each merge with its cause."""
     async with read_snapshot(engine) as db:
         lineage = await load_lineage(db, customer_id)
     if lineage is None:
         raise NotFound("customer not found")
+    await audit.record("links_view", lineage.customer_id)
     return lineage
 
 
@@ -127,6 +134,7 @@ async def get_links(
 )
 async def get_timeline(
     principal: AgentPrincipal,
+    audit: AuditDep,
     engine: EngineDep,
     customer_id: CustomerId,
     channel: Annotated[
@@ -169,7 +177,7 @@ async def get_timeline(
         canonical = await queries.resolve_customer_id(db, customer_id)
         if canonical is None:
             raise NotFound("customer not found")
-        return await queries.timeline_page(
+        page = await queries.timeline_page(
             db,
             canonical,
             channel=[c.value for c in channel] if channel else None,
@@ -179,3 +187,9 @@ async def get_timeline(
             limit=limit,
             cursor=cursor,
         )
+    detail = {
+        "page": "next" if cursor else "first",
+        "channel": sorted(c.value for c in channel or ()),
+    }
+    await audit.record("timeline_view", canonical, detail)
+    return page

@@ -106,6 +106,13 @@ class ApiSettings(BaseSettings):
     default_region: str = "US"
     db_pool_size: int = Field(default=5, ge=1, le=100)
     readiness_timeout: float = Field(default=1.0, gt=0, le=30, description="Seconds per check.")
+    stream_poll_interval: float = Field(
+        default=1.0, ge=0.05, le=30, description="Seconds between a live stream's checks."
+    )
+    stream_heartbeat: float = Field(
+        default=15.0, ge=1, le=300, description="Seconds between keep-alive comments."
+    )
+    max_streams: int = Field(default=200, ge=1, le=10_000, description="Live streams per process.")
 
     @field_validator("default_region")
     @classmethod
