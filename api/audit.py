@@ -17,8 +17,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.auth import AdminPrincipal, Principal, current_principal
-from api.deps import EngineDep, read_snapshot
+from api.deps import EngineDep, read_snapshot, reject_unknown_query
 from api.errors import ErrorBody
+from api.params import PRINTABLE
+from api.settings import KEY_NAME_PATTERN
 from profile_store.audit import list_audit, record_audit
 from profile_store.view_models import AuditEntryOut, AuditPage
 
@@ -62,6 +64,7 @@ AuditDep = Annotated[Auditor, Depends(get_auditor)]
 router = APIRouter(
     prefix="/v1",
     tags=["audit"],
+    dependencies=[Depends(reject_unknown_query)],
     responses={
         401: {"model": ErrorBody, "description": "Missing or invalid API key."},
         403: {"model": ErrorBody, "description": "Only role admin reads the audit trail."},
@@ -77,11 +80,21 @@ async def read_audit(
     engine: EngineDep,
     customer_id: Annotated[
         str | None,
-        Query(min_length=1, max_length=200, description="Only entries about this customer."),
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=PRINTABLE,
+            description="Only entries about this customer.",
+        ),
     ] = None,
     actor: Annotated[
         str | None,
-        Query(min_length=1, max_length=64, description="Only entries by this API key name."),
+        Query(
+            min_length=1,
+            max_length=64,
+            pattern=KEY_NAME_PATTERN,
+            description="Only entries by this API key name.",
+        ),
     ] = None,
     before: Annotated[
         int | None,

@@ -7,8 +7,11 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.dependencies.utils import get_flat_params
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from api import ApiError
 from api.errors import ServiceUnavailable
 from api.settings import ApiSettings
 
@@ -43,6 +46,32 @@ async def db_connection(
     routes that should answer 4xx while the database is down use `EngineDep` instead."""
     async with read_snapshot(engine) as conn:
         yield conn
+
+
+class UnknownParameter(ApiError):
+    """A query parameter the route does not take, e.g. a misspelt filter (422)."""
+
+    status_code = 422
+    code = "validation_error"
+
+
+_KNOWN: dict[int, frozenset[str]] = {}
+
+
+def reject_unknown_query(request: Request) -> None:
+    """Refuse query parameters the route does not declare, so a misspelt filter
+    (`chanel=email`) is an error instead of silently returning everything."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _KNOWN.get(id(route))
+    if known is None:
+        known = frozenset(field.alias for field in get_flat_params(route.dependant))
+        _KNOWN[id(route)] = known
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        names = ", ".join(f"query.{name[:40]}" for name in unknown[:3])
+        raise UnknownParameter(f"{names}: unknown parameter")
 
 
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime, StringConstraints
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
 
 from api.audit import AuditDep
 from api.auth import AgentPrincipal
-from api.deps import EngineDep, SettingsDep, read_snapshot
+from api.deps import EngineDep, SettingsDep, read_snapshot, reject_unknown_query
 from api.errors import ErrorBody, NotFound
+from api.params import PRINTABLE, CustomerId, Kind
 from profile_store import queries
 from profile_store.lineage import load_lineage
 from profile_store.read_models import Lineage, Profile, TimelinePage
@@ -27,17 +28,12 @@ _NOT_FOUND: Final[dict[int | str, dict[str, Any]]] = {
     404: {"model": ErrorBody, "description": "Unknown customer."}
 }
 
-router = APIRouter(prefix="/v1", tags=["customers"], responses=_ERRORS)
-
-CustomerId = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=200,
-        description="Any customer id; a merged-away id answers with its survivor.",
-    ),
-]
-Kind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,62}$")]
+router = APIRouter(
+    prefix="/v1",
+    tags=["customers"],
+    responses=_ERRORS,
+    dependencies=[Depends(reject_unknown_query)],
+)
 
 
 @router.get(
@@ -69,6 +65,7 @@ async def lookup_customer(
         Query(
             min_length=1,
             max_length=512,
+            pattern=PRINTABLE,
             description="In any format the normaliser accepts; national phone numbers use "
             "the configured default region.",
             examples=["(415) 555-0100"],

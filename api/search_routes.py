@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
 from api.audit import AuditDep
 from api.auth import AgentPrincipal
-from api.deps import EngineDep, SettingsDep, read_snapshot
+from api.deps import EngineDep, SettingsDep, read_snapshot, reject_unknown_query
 from api.errors import ErrorBody
+from api.params import NOT_BLANK
 from api.settings import Role
 from profile_store import search
 from profile_store.view_models import SearchResults
@@ -22,7 +23,12 @@ _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     503: {"model": ErrorBody, "description": "The database is unavailable."},
 }
 
-router = APIRouter(prefix="/v1", tags=["customers"], responses=_ERRORS)
+router = APIRouter(
+    prefix="/v1",
+    tags=["customers"],
+    responses=_ERRORS,
+    dependencies=[Depends(reject_unknown_query)],
+)
 
 
 class Me(BaseModel):
@@ -58,6 +64,7 @@ async def search_customers(
         Query(
             min_length=1,
             max_length=search.MAX_QUERY_LENGTH,
+            pattern=NOT_BLANK,
             description="A phone number or email in any format, a loyalty, order or account "
             "id, or the start of a name or email address.",
             examples=["(415) 555-0132", "maria@shop.io", "W-5001", "Maria Lo"],

@@ -36,6 +36,7 @@ DEV_KEYS: Final[tuple[tuple[str, Role, str], ...]] = (
     ("dev-admin", "admin", "dev-admin-key"),
 )
 DEV_KEY_HASHES: Final = frozenset(hash_key(key) for _, _, key in DEV_KEYS)
+KEY_NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._@-]*$"
 
 
 class ApiKey(BaseModel):
@@ -43,7 +44,7 @@ class ApiKey(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+    name: str = Field(min_length=1, max_length=64, pattern=KEY_NAME_PATTERN)
     role: Role
     sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="Hex sha256 of the key.")
 

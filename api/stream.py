@@ -17,7 +17,7 @@ from typing import Annotated, Any, Final
 
 import orjson
 import structlog
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -25,9 +25,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from api import ApiError
 from api.audit import AuditDep
 from api.auth import AgentPrincipal
-from api.deps import EngineDep, SettingsDep, read_snapshot
+from api.deps import EngineDep, SettingsDep, read_snapshot, reject_unknown_query
 from api.errors import ErrorBody, NotFound
-from api.routes import CustomerId
+from api.params import CustomerId
 from profile_store import live, queries
 
 log = structlog.get_logger()
@@ -35,7 +35,7 @@ log = structlog.get_logger()
 _TRANSIENT: Final = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 _MAX_EVENT_ID: Final = 2**63 - 1
 
-router = APIRouter(prefix="/v1", tags=["customers"])
+router = APIRouter(prefix="/v1", tags=["customers"], dependencies=[Depends(reject_unknown_query)])
 
 
 class TooManyStreams(ApiError):

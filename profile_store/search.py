@@ -13,6 +13,7 @@ on `NAME_DOCUMENT` for names; exact normalised identifiers use the primary key.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -71,6 +72,8 @@ def plan_search(query: str, default_region: str = "US") -> SearchPlan:
         raise InvalidQuery("q must not be empty")
     if len(q) > MAX_QUERY_LENGTH:
         raise InvalidQuery(f"q must be at most {MAX_QUERY_LENGTH} characters")
+    if any(unicodedata.category(ch) == "Cc" and not ch.isspace() for ch in q):
+        raise InvalidQuery("q must not contain control characters")
     exact: list[tuple[str, str]] = []
     tried: list[str] = ["identifier"]
     if "@" in q:

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from profile_store import search, summary
-from profile_store.db import make_async_engine
 from profile_store.models import customers
 from profile_store.writer import TimelineWriter
 from tests.support.api import ADMIN, AGENT, api_client, api_settings, error_message, running_api
@@ -34,13 +33,6 @@ from tests.support.journey import (
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-
-
-@pytest.fixture
-async def engine(clean_db: str) -> AsyncIterator[AsyncEngine]:
-    eng = make_async_engine(clean_db, pool_size=2)
-    yield eng
-    await eng.dispose()
 
 
 @pytest.fixture
@@ -143,10 +135,8 @@ async def test_merged_away_customers_resolve_to_their_survivor(
 async def test_search_without_matches_and_bad_queries(client: httpx.AsyncClient) -> None:
     assert await _search(client, "nobody-like-this") == []
     assert await _search(client, "(212) 555-0199") == []
-    message = error_message(
-        await client.get("/v1/search", params={"q": "   "}), 400, "invalid_query"
-    )
-    assert "q" in message
+    blank = await client.get("/v1/search", params={"q": "  \t "})
+    assert "query.q" in error_message(blank, 422, "validation_error")
     too_long = await client.get("/v1/search", params={"q": "x" * 300})
     assert "query.q" in error_message(too_long, 422, "validation_error")
     error_message(await client.get("/v1/search"), 422, "validation_error")
@@ -184,6 +174,23 @@ async def test_search_and_summary_queries_use_their_indexes(
         )
         plan = await _plan_of(engine, sql, {"c": "cus_x"})
         assert index in plan and "Sort" not in plan, plan
+
+
+async def test_misspelt_or_unprintable_parameters_are_named_errors(
+    client: httpx.AsyncClient,
+) -> None:
+    maria = await _maria(client)
+    misspelt = await client.get(
+        f"/v1/customers/{maria['customer_id']}/timeline", params={"chanel": "email"}
+    )
+    assert error_message(misspelt, 422, "validation_error") == "query.chanel: unknown parameter"
+    for path, params in [
+        ("/v1/search", {"q": "maria\x00"}),
+        ("/v1/customers/lookup", {"type": "email", "value": "a\x00@b.co"}),
+        ("/v1/customers/cus%00x", {}),
+    ]:
+        response = await client.get(path, params=params)
+        assert error_message(response, 422, "validation_error"), path
 
 
 # --- profile summary -----------------------------------------------------------------------

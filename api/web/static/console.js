@@ -229,8 +229,11 @@
         recent.total + (recent.capped ? "+" : "") + " (" + parts.join(", ") + ")";
       glance.push(section("Last " + recent.days + " days", el("p", { text })));
     }
+    const order = ["email", "phone", "user_id", "loyalty_id", "order_id"];
+    const rank = (i) => (order.includes(i.type) ? order.indexOf(i.type) : order.length);
+    const sorted = [...profile.identifiers].sort((a, b) => rank(a) - rank(b));
     const ids = el("ul", { className: "plain identifiers" },
-      ...profile.identifiers.map((i) => el("li", {},
+      ...sorted.map((i) => el("li", {},
         el("span", { className: "id-type", text: i.type.replace("_", " ") }), " ",
         el("span", { className: "id-value", text: i.value }))));
     const channels = el("ul", { className: "plain channels" },
