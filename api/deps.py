@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, params
 from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -55,7 +55,18 @@ class UnknownParameter(ApiError):
     code = "validation_error"
 
 
-_KNOWN: dict[int, frozenset[str]] = {}
+def _declared(request: Request, route: APIRoute) -> frozenset[str]:
+    """The query parameter names `route` declares (cached per app, per route)."""
+    cache: dict[tuple[str, str], frozenset[str]] | None = getattr(
+        request.app.state, "declared_params", None
+    )
+    if cache is None:
+        cache = request.app.state.declared_params = {}
+    key = (route.path, ",".join(sorted(route.methods or ())))
+    if key not in cache:
+        fields = get_flat_params(route.dependant)
+        cache[key] = frozenset(f.alias for f in fields if isinstance(f.field_info, params.Query))
+    return cache[key]
 
 
 def reject_unknown_query(request: Request) -> None:
@@ -64,14 +75,11 @@ def reject_unknown_query(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
-    known = _KNOWN.get(id(route))
-    if known is None:
-        known = frozenset(field.alias for field in get_flat_params(route.dependant))
-        _KNOWN[id(route)] = known
-    unknown = sorted({name for name in request.query_params if name not in known})
-    if unknown:
-        names = ", ".join(f"query.{name[:40]}" for name in unknown[:3])
-        raise UnknownParameter(f"{names}: unknown parameter")
+    known = _declared(request, route)
+    if any(name not in known for name in request.query_params):
+        # The unknown names are not echoed: a mistyped name may be a customer's email.
+        takes = ", ".join(sorted(known)) or "no query parameters"
+        raise UnknownParameter(f"query: unknown parameter; this route takes {takes}")
 
 
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]

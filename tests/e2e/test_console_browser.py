@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from playwright.async_api import Browser, Page, Route, async_playwright, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -80,14 +81,25 @@ async def _open_console(
     return page, problems
 
 
-async def _sign_in_and_find_maria(page: Page) -> None:
+async def _sign_in_and_find_maria(page: Page) -> float:
+    """Sign in and look Maria up by her national-format number; milliseconds from pressing
+    Enter to her profile and first timeline page on screen (recorded, never asserted)."""
     await page.get_by_label("API key").fill(AGENT)
     await page.get_by_role("button", name="Sign in").click()
     search = page.get_by_label("Find a customer")
     await expect(search).to_be_focused()
+    return await _find_maria(page)
+
+
+async def _find_maria(page: Page) -> float:
+    search = page.get_by_label("Find a customer")
     await search.fill(MARIA_PHONE_NATIONAL)
+    await page.evaluate("document.getElementById('timeline').replaceChildren()")
+    started = await page.evaluate("performance.now()")
     await search.press("Enter")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Maria Lopez")
+    await expect(page.locator("#timeline li").first).to_be_visible()
+    return float(await page.evaluate("performance.now()")) - float(started)
 
 
 async def test_agent_finds_a_caller_sees_everything_and_watches_it_live(
@@ -101,7 +113,15 @@ async def test_agent_finds_a_caller_sees_everything_and_watches_it_live(
     app = create_app(api_settings(clean_db, stream_poll_interval=0.2))
     with running_api(app) as base:
         page, problems = await _open_console(browser, base, 1280, 900)
-        await _sign_in_and_find_maria(page)
+        shell_ms = await page.evaluate(
+            "performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
+        )
+        timings = {
+            "page_dom_content_loaded_ms": shell_ms,
+            "lookup_to_render_cold_ms": await _sign_in_and_find_maria(page),
+            "lookup_to_render_warm_ms": await _find_maria(page),
+        }
+        (artifacts_dir / "console-timings.json").write_bytes(orjson.dumps(timings))
         timeline = page.get_by_role("list", name="Interactions, newest first")
         items = timeline.get_by_role("listitem")
         # The email subject and the chat message, straight away, on the first page.

@@ -17,7 +17,8 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from profile_store import search, summary
+from api.stream import LiveFeed
+from profile_store import live, search, summary
 from profile_store.models import customers
 from profile_store.writer import TimelineWriter
 from tests.support.api import ADMIN, AGENT, api_client, api_settings, error_message, running_api
@@ -183,7 +184,9 @@ async def test_misspelt_or_unprintable_parameters_are_named_errors(
     misspelt = await client.get(
         f"/v1/customers/{maria['customer_id']}/timeline", params={"chanel": "email"}
     )
-    assert error_message(misspelt, 422, "validation_error") == "query.chanel: unknown parameter"
+    assert error_message(misspelt, 422, "validation_error") == (
+        "query: unknown parameter; this route takes channel, cursor, kind, limit, since, until"
+    )
     for path, params in [
         ("/v1/search", {"q": "maria\x00"}),
         ("/v1/customers/lookup", {"type": "email", "value": "a\x00@b.co"}),
@@ -346,3 +349,42 @@ async def test_stream_sends_new_items_live_follows_merges_and_ends_on_disconnect
             ) as response:
                 again = await asyncio.wait_for(_next_event(response.aiter_lines(), "timeline"), 20)
                 assert again["event_id"] == "chat:conv-3:1"
+
+
+async def test_feed_picks_up_rows_committed_out_of_id_order_exactly_once(
+    engine: AsyncEngine, now: datetime
+) -> None:
+    """Two writers may take ids 1 and 2 and commit 2 first: the feed re-reads a window below
+    its high-water mark, so the late row 1 still streams, and nothing streams twice."""
+    async with engine.connect() as conn:
+        maria_id = (
+            await conn.execute(
+                text("SELECT customer_id FROM identifiers WHERE id_type='phone' AND id_value=:v"),
+                {"v": MARIA_PHONE},
+            )
+        ).scalar_one()
+        high = await live.high_water(conn)
+    feed = LiveFeed(maria_id, high)
+
+    async def insert(row_id: int, event_id: str) -> None:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO timeline_events (id, event_id, customer_id, channel, kind, "
+                    "occurred_at, received_at, source, summary, attributes, identifiers) "
+                    "OVERRIDING SYSTEM VALUE VALUES (:id, :e, :c, 'chat', 'chat_message', "
+                    "now(), now(), 'test', :e, '{}', '[]')"
+                ),
+                {"id": row_id, "e": event_id, "c": maria_id},
+            )
+
+    async def poll() -> list[tuple[str, str | None]]:
+        async with engine.connect() as conn:
+            return [(e.event or "", e.id) for e in await feed.poll(conn)]
+
+    assert await poll() == []
+    await insert(high + 10, "late-second")
+    assert [e for e in await poll() if e[0] == "timeline"] == [("timeline", str(high + 10))]
+    await insert(high + 5, "late-first")  # took its id earlier, committed later
+    assert [e for e in await poll() if e[0] == "timeline"] == [("timeline", str(high + 5))]
+    assert [e for e in await poll() if e[0] == "timeline"] == []

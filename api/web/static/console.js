@@ -385,13 +385,16 @@
   async function openCustomer(customerId) {
     closeStream();
     setStatus("Loading…");
-    let profile;
     try {
-      profile = await api("/v1/customers/" + encodeURIComponent(customerId));
-      state.customer = profile.customer_id;
+      // Search answers canonical ids, so the profile and the first page load side by side.
+      state.customer = customerId;
       state.cursor = null;
+      const [profile] = await Promise.all([
+        api("/v1/customers/" + encodeURIComponent(customerId)),
+        loadTimeline(false),
+      ]);
+      state.customer = profile.customer_id;
       renderProfile(profile);
-      await loadTimeline(false);
     } catch (error) {
       setStatus(error.message, true);
       return;
