@@ -14,7 +14,7 @@ import orjson
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.app import create_app
 from api.stream import LiveFeed
@@ -289,6 +289,11 @@ async def test_console_page_and_assets_are_local(client: httpx.AsyncClient) -> N
 # --- live stream ---------------------------------------------------------------------------
 
 
+async def _maria_id(conn: AsyncConnection) -> str:
+    stmt = text("SELECT customer_id FROM identifiers WHERE id_type = 'phone' AND id_value = :v")
+    return str((await conn.execute(stmt, {"v": MARIA_PHONE})).scalar_one())
+
+
 async def _next_event(lines: AsyncIterator[str], wanted: str) -> dict[str, Any]:
     """Read SSE lines until an event named `wanted`; its data (and id) as a dict."""
     name, event_id = None, None
@@ -309,12 +314,7 @@ async def test_stream_sends_new_items_live_follows_merges_and_ends_on_disconnect
     app = create_app(api_settings(clean_db, stream_poll_interval=0.1, stream_heartbeat=1))
     headers = {"Authorization": f"Bearer {AGENT}"}
     async with engine.begin() as conn:
-        maria_id = (
-            await conn.execute(
-                text("SELECT customer_id FROM identifiers WHERE id_type='phone' AND id_value=:v"),
-                {"v": MARIA_PHONE},
-            )
-        ).scalar_one()
+        maria_id = await _maria_id(conn)
         await conn.execute(
             insert(customers).values(customer_id="cus_old_maria", merged_into=maria_id)
         )
@@ -357,12 +357,7 @@ async def test_feed_picks_up_rows_committed_out_of_id_order_exactly_once(
     """Two writers may take ids 1 and 2 and commit 2 first: the feed re-reads a window below
     its high-water mark, so the late row 1 still streams, and nothing streams twice."""
     async with engine.connect() as conn:
-        maria_id = (
-            await conn.execute(
-                text("SELECT customer_id FROM identifiers WHERE id_type='phone' AND id_value=:v"),
-                {"v": MARIA_PHONE},
-            )
-        ).scalar_one()
+        maria_id = await _maria_id(conn)
         high = await live.high_water(conn)
     feed = LiveFeed(maria_id, high)
 

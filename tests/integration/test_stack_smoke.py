@@ -6,10 +6,11 @@ from sqlalchemy import inspect
 from profile_store import migrate
 from profile_store.db import make_sync_engine
 from schemas import topics
+from tests.support.migrations import head_revision
 
 
 def test_database_is_migrated_to_head(database_url: str) -> None:
-    assert migrate.current_revision(database_url) == "0002"
+    assert migrate.current_revision(database_url) == head_revision()
     engine = make_sync_engine(database_url)
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
