@@ -178,6 +178,17 @@ async def test_agent_finds_a_caller_sees_everything_and_watches_it_live(
         )
         assert not overflow, "the page scrolls sideways at phone width"
         await phone.screenshot(path=artifacts_dir / "console-390-profile.png", full_page=True)
+        # A name prefix matches several customers: the agent picks one from the keyboard.
+        await phone.keyboard.press("/")
+        await phone.keyboard.type("mar")
+        await phone.keyboard.press("Enter")
+        choices = phone.get_by_role("list").filter(has_text="matched name").get_by_role("button")
+        await expect(choices).to_have_count(3)
+        await expect(choices.first).to_be_focused()
+        await phone.screenshot(path=artifacts_dir / "console-390-results.png", full_page=True)
+        await phone.keyboard.press("Tab")
+        await phone.keyboard.press("Enter")
+        await expect(phone.get_by_role("heading", level=1)).to_have_text("Marianne Dupont")
         assert problems == []
         await phone.context.close()
 

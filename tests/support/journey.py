@@ -182,7 +182,7 @@ def other_customers(now: datetime) -> list[CanonicalEvent]:
             "web",
             "identified",
             "Logged in",
-            [("email", "mario.rossi@example.org")],
+            [("email", "mario.rossi@mailhost.io")],
             traits={"name": "Mario Rossi"},
         ),
         _event(
@@ -191,7 +191,7 @@ def other_customers(now: datetime) -> list[CanonicalEvent]:
             "web",
             "identified",
             "Logged in",
-            [("email", "m.dupont@example.org"), ("loyalty_id", "L-7781")],
+            [("email", "m.dupont@mailhost.io"), ("loyalty_id", "L-7781")],
             traits={"first_name": "Marianne", "last_name": "Dupont"},
         ),
     ]
