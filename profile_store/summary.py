@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from profile_store.models import timeline_events as te
-from profile_store.read_models import (
+from profile_store.summary_models import (
     ContactOut,
     LatestOrder,
     LatestScore,

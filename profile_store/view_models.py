@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from profile_store.read_models import IdentifierRef, UtcDatetime
+from profile_store.dto_types import UtcDatetime
+from profile_store.read_models import IdentifierRef
 
 _AT = "2026-11-20T14:05:00Z"
 
