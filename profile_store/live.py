@@ -19,7 +19,7 @@ from profile_store.models import customers, timeline_events
 from profile_store.queries import TIMELINE_COLUMNS
 from profile_store.read_models import TimelineItem
 
-LOOKBACK_IDS: Final = 5000
+LOOKBACK_IDS: Final = 2000
 MAX_ROWS_PER_POLL: Final = 200
 
 
