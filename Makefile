@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export XDG_RUNTIME_DIR ?= /tmp/threadline-runtime-$(shell id -u)
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev demo test unit integration e2e lint fmt schema bench clean
+.PHONY: help install chromium dev demo test unit integration e2e lint fmt schema bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -18,7 +18,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@rm -f $(VENV)/.installed-*; touch $@
 
-install: $(STAMP) ## Create .venv and install Threadline with its dev tools
+install: $(STAMP) chromium ## Create .venv and install Threadline with its dev tools
+
+# The console's browser tests drive Debian's chromium (Playwright cannot download browsers here).
+chromium: ## Install Debian's chromium for the browser tests, when it is missing
+	@test -x /usr/bin/chromium || command -v chromium >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 dev: $(STAMP) ## Run the whole stack locally (embedded broker + PostgreSQL), Ctrl-C to stop
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
@@ -28,7 +33,7 @@ demo: $(STAMP) ## Like dev, and load a synthetic journey set
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
 	$(BIN)/threadline dev --demo
 
-test: $(STAMP) lint ## Lint, then the whole suite: unit, integration (real broker + PostgreSQL), e2e
+test: $(STAMP) chromium lint ## Lint, then the whole suite: unit, integration (real broker + PostgreSQL), e2e
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
 	$(BIN)/pytest -q -p no:cacheprovider tests
 

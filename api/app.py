@@ -11,8 +11,9 @@ import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api import ApiConfigError, health, identity_routes, routes
+from api import ApiConfigError, audit, health, identity_routes, routes, search_routes, stream
 from api.auth import KeyRing
+from api.console import install_console
 from api.errors import OrjsonResponse, install_error_handlers
 from api.middleware import Metrics, RequestContextMiddleware
 from api.settings import ApiSettings
@@ -23,7 +24,8 @@ log = structlog.get_logger()
 TITLE: Final = "Threadline unified view API"
 DESCRIPTION: Final = (
     "One customer across web, chat, email, call centre, store and surveys. Look a customer up "
-    "by any identifier in any format, then read the profile and the timeline, newest first. "
+    "by any identifier in any format (or search by identifier or name), then read the profile, "
+    "its summary and the timeline, newest first, and follow it live over Server-Sent Events. "
     'Send `Authorization: Bearer <key>`; errors are `{"error": {"code", "message"}}`.'
 )
 
@@ -75,9 +77,14 @@ def create_app(settings: ApiSettings, engine: AsyncEngine | None = None) -> Fast
     app.state.keyring = keyring
     app.state.metrics = Metrics()
     app.state.engine = engine
+    app.state.streams = stream.StreamCount()
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.include_router(search_routes.router)
     app.include_router(routes.router)
     app.include_router(identity_routes.router)
+    app.include_router(stream.router)
+    app.include_router(audit.router)
     app.include_router(health.router)
+    install_console(app)
     return app

@@ -6,9 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, params
+from fastapi.dependencies.utils import get_flat_params
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from api import ApiError
 from api.errors import ServiceUnavailable
 from api.settings import ApiSettings
 
@@ -43,6 +46,40 @@ async def db_connection(
     routes that should answer 4xx while the database is down use `EngineDep` instead."""
     async with read_snapshot(engine) as conn:
         yield conn
+
+
+class UnknownParameter(ApiError):
+    """A query parameter the route does not take, e.g. a misspelt filter (422)."""
+
+    status_code = 422
+    code = "validation_error"
+
+
+def _declared(request: Request, route: APIRoute) -> frozenset[str]:
+    """The query parameter names `route` declares (cached per app, per route)."""
+    cache: dict[tuple[str, str], frozenset[str]] | None = getattr(
+        request.app.state, "declared_params", None
+    )
+    if cache is None:
+        cache = request.app.state.declared_params = {}
+    key = (route.path, ",".join(sorted(route.methods or ())))
+    if key not in cache:
+        fields = get_flat_params(route.dependant)
+        cache[key] = frozenset(f.alias for f in fields if isinstance(f.field_info, params.Query))
+    return cache[key]
+
+
+def reject_unknown_query(request: Request) -> None:
+    """Refuse query parameters the route does not declare, so a misspelt filter
+    (`chanel=email`) is an error instead of silently returning everything."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _declared(request, route)
+    if any(name not in known for name in request.query_params):
+        # The unknown names are not echoed: a mistyped name may be a customer's email.
+        takes = ", ".join(sorted(known)) or "no query parameters"
+        raise UnknownParameter(f"query: unknown parameter; this route takes {takes}")
 
 
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]

@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import AdminPrincipal
 from api.deps import EngineDep, SettingsDep
 from api.errors import Conflict, ErrorBody, NotFound
-from api.routes import CustomerId
+from api.params import PRINTABLE, CustomerId
 from profile_store import identity_admin
 from profile_store.identity_admin import Actor, AdminOutcome, IdentityAdminError, UnknownCustomer
 
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    400: {"model": ErrorBody, "description": "The body is not JSON."},
     401: {"model": ErrorBody, "description": "Missing or invalid API key."},
     403: {"model": ErrorBody, "description": "Only admin keys may change identity."},
     404: {"model": ErrorBody, "description": "Unknown customer."},
@@ -25,7 +26,7 @@ _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
 
 router = APIRouter(prefix="/v1", tags=["identity"], responses=_ERRORS)
 
-OtherId = Annotated[str, Field(min_length=1, max_length=200)]
+OtherId = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE)]
 
 
 class UnmergeRequest(BaseModel):

@@ -1,15 +1,18 @@
-"""`/v1` unified view routes: identifier lookup, profile, timeline (role agent or admin)."""
+"""`/v1` unified view routes: identifier lookup, profile, links, timeline (role agent or admin);
+every read is audited."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime, StringConstraints
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
 
+from api.audit import AuditDep
 from api.auth import AgentPrincipal
-from api.deps import EngineDep, SettingsDep, read_snapshot
+from api.deps import EngineDep, SettingsDep, read_snapshot, reject_unknown_query
 from api.errors import ErrorBody, NotFound
+from api.params import PRINTABLE, CustomerId, Kind
 from profile_store import queries
 from profile_store.lineage import load_lineage
 from profile_store.read_models import Lineage, Profile, TimelinePage
@@ -25,17 +28,12 @@ _NOT_FOUND: Final[dict[int | str, dict[str, Any]]] = {
     404: {"model": ErrorBody, "description": "Unknown customer."}
 }
 
-router = APIRouter(prefix="/v1", tags=["customers"], responses=_ERRORS)
-
-CustomerId = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=200,
-        description="Any customer id; a merged-away id answers with its survivor.",
-    ),
-]
-Kind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,62}$")]
+router = APIRouter(
+    prefix="/v1",
+    tags=["customers"],
+    responses=_ERRORS,
+    dependencies=[Depends(reject_unknown_query)],
+)
 
 
 @router.get(
@@ -49,6 +47,7 @@ Kind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,62}$")]
 )
 async def lookup_customer(
     principal: AgentPrincipal,
+    audit: AuditDep,
     engine: EngineDep,
     settings: SettingsDep,
     id_type: Annotated[
@@ -66,6 +65,7 @@ async def lookup_customer(
         Query(
             min_length=1,
             max_length=512,
+            pattern=PRINTABLE,
             description="In any format the normaliser accepts; national phone numbers use "
             "the configured default region.",
             examples=["(415) 555-0100"],
@@ -77,6 +77,8 @@ async def lookup_customer(
     async with read_snapshot(engine) as db:
         customer_id = await queries.find_customer_by_identifier(db, id_type, normalised)
         profile = None if customer_id is None else await queries.load_profile(db, customer_id)
+    found = profile.customer_id if profile is not None else None
+    await audit.record("lookup", found, {"type": id_type, "found": found is not None})
     if profile is None:
         raise NotFound("no customer has this identifier")
     return profile
@@ -89,13 +91,14 @@ async def lookup_customer(
     responses=_NOT_FOUND,
 )
 async def get_customer(
-    principal: AgentPrincipal, engine: EngineDep, customer_id: CustomerId
+    principal: AgentPrincipal, audit: AuditDep, engine: EngineDep, customer_id: CustomerId
 ) -> Profile:
     """Identifiers, merged ids, traits, first/last seen, per-channel counts and CX scores."""
     async with read_snapshot(engine) as db:
         profile = await queries.load_profile(db, customer_id)
     if profile is None:
         raise NotFound("customer not found")
+    await audit.record("profile_view", profile.customer_id)
     return profile
 
 
@@ -106,13 +109,14 @@ async def get_customer(
     responses=_NOT_FOUND,
 )
 async def get_links(
-    principal: AgentPrincipal, engine: EngineDep, customer_id: CustomerId
+    principal: AgentPrincipal, audit: AuditDep, engine: EngineDep, customer_id: CustomerId
 ) -> Lineage:
     """Each identifier with the rule and event that linked it; each merge with its cause."""
     async with read_snapshot(engine) as db:
         lineage = await load_lineage(db, customer_id)
     if lineage is None:
         raise NotFound("customer not found")
+    await audit.record("links_view", lineage.customer_id)
     return lineage
 
 
@@ -127,6 +131,7 @@ async def get_links(
 )
 async def get_timeline(
     principal: AgentPrincipal,
+    audit: AuditDep,
     engine: EngineDep,
     customer_id: CustomerId,
     channel: Annotated[
@@ -169,7 +174,7 @@ async def get_timeline(
         canonical = await queries.resolve_customer_id(db, customer_id)
         if canonical is None:
             raise NotFound("customer not found")
-        return await queries.timeline_page(
+        page = await queries.timeline_page(
             db,
             canonical,
             channel=[c.value for c in channel] if channel else None,
@@ -179,3 +184,9 @@ async def get_timeline(
             limit=limit,
             cursor=cursor,
         )
+    detail = {
+        "page": "next" if cursor else "first",
+        "channel": sorted(c.value for c in channel or ()),
+    }
+    await audit.record("timeline_view", canonical, detail)
+    return page

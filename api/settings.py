@@ -39,6 +39,7 @@ DEV_KEYS: Final[tuple[tuple[str, Role, str], ...]] = (
     ("dev-admin", "admin", "dev-admin-key"),
 )
 DEV_KEY_HASHES: Final = frozenset(hash_key(key) for _, _, key in DEV_KEYS)
+KEY_NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._@-]*$"
 
 
 class ApiKey(BaseModel):
@@ -46,7 +47,7 @@ class ApiKey(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+    name: str = Field(min_length=1, max_length=64, pattern=KEY_NAME_PATTERN)
     role: Role
     sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="Hex sha256 of the key.")
 
@@ -111,6 +112,13 @@ class ApiSettings(BaseSettings):
     default_region: str = "US"
     db_pool_size: int = Field(default=5, ge=1, le=100)
     readiness_timeout: float = Field(default=1.0, gt=0, le=30, description="Seconds per check.")
+    stream_poll_interval: float = Field(
+        default=1.0, ge=0.05, le=30, description="Seconds between a live stream's checks."
+    )
+    stream_heartbeat: float = Field(
+        default=15.0, ge=1, le=300, description="Seconds between keep-alive comments."
+    )
+    max_streams: int = Field(default=200, ge=1, le=10_000, description="Live streams per process.")
 
     @field_validator("default_region")
     @classmethod

@@ -92,7 +92,7 @@ async def unmerge(
                 conn,
                 actor=actor.name,
                 role=actor.role,
-                action="identity.unmerge",
+                action="unmerge",
                 customer_id=survivor,
                 detail={"merged_id": merged_id, "separated_types": [a.type, b.type]},
             )
@@ -129,7 +129,7 @@ async def manual_merge(
                 conn,
                 actor=actor.name,
                 role=actor.role,
-                action="identity.merge",
+                action="manual_merge",
                 customer_id=first,
                 detail={"other_id": second, "linked_types": [a.type, b.type]},
             )

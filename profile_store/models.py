@@ -49,6 +49,17 @@ customers = Table(
     Index(
         "ix_customers_merged_into", "merged_into", postgresql_where=text("merged_into IS NOT NULL")
     ),
+    # Word-prefix search over the name traits (migration 0004).
+    Index(
+        "ix_customers_name_search",
+        text(
+            "to_tsvector('simple'::regconfig, "
+            "coalesce(traits -> 'name' ->> 'value', '') || ' ' || "
+            "coalesce(traits -> 'first_name' ->> 'value', '') || ' ' || "
+            "coalesce(traits -> 'last_name' ->> 'value', ''))"
+        ),
+        postgresql_using="gin",
+    ),
 )
 
 identifiers = Table(
@@ -63,6 +74,8 @@ identifiers = Table(
     Column("first_seen", TS, nullable=False),
     PrimaryKeyConstraint("id_type", "id_value"),
     Index("ix_identifiers_customer_id", "customer_id"),
+    # Case-insensitive exact and prefix matches on any value (migration 0004).
+    Index("ix_identifiers_value_lower", text("lower(id_value) text_pattern_ops")),
 )
 
 timeline_events = Table(
@@ -85,6 +98,24 @@ timeline_events = Table(
     # can give a split-off customer back its original id.
     Column("origin_customer_id", Text, nullable=True),
     Index("ix_timeline_customer_time", "customer_id", text("occurred_at DESC"), text("id DESC")),
+    # The profile summary's open threads and latest order (migration 0004).
+    Index(
+        "ix_timeline_conversations",
+        "customer_id",
+        text("occurred_at DESC"),
+        text("id DESC"),
+        postgresql_where=text("channel IN ('email', 'chat')"),
+    ),
+    Index(
+        "ix_timeline_orders",
+        "customer_id",
+        text("occurred_at DESC"),
+        text("id DESC"),
+        postgresql_where=text(
+            "kind IN ('order_placed', 'order_fulfilled', 'order_collected', "
+            "'order_cancelled', 'return')"
+        ),
+    ),
 )
 
 customer_channels = Table(

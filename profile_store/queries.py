@@ -29,6 +29,7 @@ from profile_store.read_models import (
     TimelineItem,
     TimelinePage,
 )
+from profile_store.summary import load_summary
 from profile_store.traits import flatten
 
 DEFAULT_LIMIT: Final = 50
@@ -42,6 +43,18 @@ _MAX_ROW_ID: Final = 2**63 - 1
 _MALFORMED: Final = "cursor is malformed: pass back a next_cursor value unchanged"
 
 Db = AsyncEngine | AsyncConnection
+#: What a timeline item is read from (plus `id`, the keyset tie-breaker).
+TIMELINE_COLUMNS: Final = (
+    timeline_events.c.id,
+    timeline_events.c.event_id,
+    timeline_events.c.channel,
+    timeline_events.c.kind,
+    timeline_events.c.occurred_at,
+    timeline_events.c.received_at,
+    timeline_events.c.source,
+    timeline_events.c.summary,
+    timeline_events.c.attributes,
+)
 
 
 class QueryError(ProfileStoreError):
@@ -150,8 +163,9 @@ async def find_customer_by_identifier(db: Db, id_type: str, value: str) -> str |
     return None if survivor is None else str(survivor.customer_id)
 
 
-async def load_profile(db: Db, customer_id: str) -> Profile | None:
-    """The unified profile of `customer_id` (following merges to the survivor), or None."""
+async def load_profile(db: Db, customer_id: str, now: datetime | None = None) -> Profile | None:
+    """The unified profile of `customer_id` (following merges to the survivor), or None;
+    its summary counts recent contacts as of `now` (default: the current time)."""
     async with use_connection(db) as conn:
         row = await _resolve(conn, customer_id)
         if row is None:
@@ -189,6 +203,7 @@ async def load_profile(db: Db, customer_id: str) -> Profile | None:
                 for c in sorted(channels, key=lambda c: c.channel)
             },
             cx=dict(row.cx or {}),
+            summary=await load_summary(conn, canonical, row.cx or {}, now or datetime.now(UTC)),
         )
 
 
@@ -227,17 +242,7 @@ def timeline_statement(
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}")
     te = timeline_events
-    stmt = select(
-        te.c.id,
-        te.c.event_id,
-        te.c.channel,
-        te.c.kind,
-        te.c.occurred_at,
-        te.c.received_at,
-        te.c.source,
-        te.c.summary,
-        te.c.attributes,
-    ).where(te.c.customer_id == customer_id)
+    stmt = select(*TIMELINE_COLUMNS).where(te.c.customer_id == customer_id)
     channels, kinds = _values("channel", channel), _values("kind", kind)
     if channels:
         stmt = stmt.where(te.c.channel.in_(channels))
@@ -285,18 +290,6 @@ async def timeline_page(
     async with use_connection(db) as conn:
         rows = (await conn.execute(stmt)).all()
     page, more = rows[:limit], len(rows) > limit
-    items = [
-        TimelineItem(
-            event_id=r.event_id,
-            channel=r.channel,
-            kind=r.kind,
-            occurred_at=r.occurred_at,
-            received_at=r.received_at,
-            source=r.source,
-            summary=r.summary,
-            attributes=r.attributes if isinstance(r.attributes, dict) else {},
-        )
-        for r in page
-    ]
+    items = [TimelineItem.from_row(r) for r in page]
     next_cursor = encode_cursor(page[-1].occurred_at, page[-1].id) if more else None
     return TimelinePage(items=items, next_cursor=next_cursor)

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-#: Timestamps are served in UTC whatever the database session's time zone.
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
+from profile_store.dto_types import UtcDatetime as UtcDatetime
+from profile_store.summary_models import SUMMARY_EXAMPLE, ProfileSummary
 
 _EXAMPLE_AT = "2026-11-20T14:05:00Z"
 
@@ -59,6 +53,7 @@ class Profile(BaseModel):
                         "web": {"count": 41, "last_at": "2026-11-19T20:11:00Z"},
                     },
                     "cx": {},
+                    "summary": SUMMARY_EXAMPLE,
                 }
             ]
         },
@@ -74,6 +69,9 @@ class Profile(BaseModel):
     last_seen: UtcDatetime | None = None
     channels: dict[str, ChannelStats] = Field(default_factory=dict)
     cx: dict[str, Any] = Field(default_factory=dict, description="Latest NPS / CSAT when known.")
+    summary: ProfileSummary | None = Field(
+        default=None, description="What's going on: last contact, open threads, latest order."
+    )
 
 
 class TimelineItem(BaseModel):
@@ -89,6 +87,20 @@ class TimelineItem(BaseModel):
     source: str
     summary: str
     attributes: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: Any) -> TimelineItem:
+        """From a `timeline_events` row (or any object with its column names)."""
+        return cls(
+            event_id=row.event_id,
+            channel=row.channel,
+            kind=row.kind,
+            occurred_at=row.occurred_at,
+            received_at=row.received_at,
+            source=row.source,
+            summary=row.summary,
+            attributes=row.attributes if isinstance(row.attributes, dict) else {},
+        )
 
 
 class TimelinePage(BaseModel):
@@ -171,7 +183,35 @@ class ConflictOut(BaseModel):
 class Lineage(BaseModel):
     """The explanation of a profile: every identifier link and every merge into it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "cus_4f0c2a",
+                    "links": [
+                        {
+                            "type": "phone",
+                            "value": "+14155550100",
+                            "rule": "seen_together",
+                            "event_id": "segment:7f1c",
+                            "first_seen": _EXAMPLE_AT,
+                        }
+                    ],
+                    "merges": [
+                        {
+                            "merged_id": "cus_9b17e3",
+                            "survivor_id": "cus_4f0c2a",
+                            "rule": "seen_together",
+                            "event_id": "segment:7f1c",
+                            "identifiers": [{"type": "anonymous_id", "value": "d-1"}],
+                            "merged_at": _EXAMPLE_AT,
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     customer_id: str = Field(description="The canonical (surviving) customer id.")
     links: list[LinkOut] = Field(default_factory=list)

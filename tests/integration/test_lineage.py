@@ -8,18 +8,17 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.app import create_app
 from profile_store.writer import TimelineWriter
-from tests.support.api import api_client
+from tests.support.api import AGENT, api_client, api_settings
 from tests.support.events import event
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
-KEY = "lineage-agent-key"
-
 
 @pytest.fixture
 async def client(clean_db: str, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(clean_db, engine, {KEY: ("desk", "agent")}, KEY) as c:
+    async with api_client(create_app(api_settings(clean_db), engine=engine), AGENT) as c:
         yield c
 
 

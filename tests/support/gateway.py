@@ -2,43 +2,24 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import uvicorn
 from kafka import KafkaConsumer, TopicPartition
 
 from ingest.app import create_app
 from ingest.settings import IngestSettings
 from schemas import topics
+from tests.support.server import serving
 
 
 @contextmanager
 def running_gateway(settings: IngestSettings) -> Iterator[str]:
     """The ingest gateway on `settings.port` (loopback) in a thread; yields its base URL."""
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "gateway did not start"
-        assert thread.is_alive(), "gateway thread died"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{settings.port}"
-    finally:
-        server.should_exit = True
-        thread.join(20)
+    with serving(create_app(settings), settings.port, "gateway") as url:
+        yield url
 
 
 @contextmanager

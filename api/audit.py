@@ -1,0 +1,111 @@
+"""Audit trail: every lookup, search and profile read is recorded (who, when, which customer),
+and admins read it back at `GET /v1/audit`.
+
+Entries never hold identifier values or names: a lookup records the identifier *type*, a
+search the kinds of match it tried. The entry is written before the answer is sent, in its
+own short transaction with `synchronous_commit` off (durable within the WAL writer's delay,
+typically under a second), so an audited read costs no extra disk flush.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.auth import AdminPrincipal, Principal, current_principal
+from api.deps import EngineDep, read_snapshot, reject_unknown_query
+from api.errors import ErrorBody
+from api.params import PRINTABLE
+from api.settings import KEY_NAME_PATTERN
+from profile_store.audit import list_audit, record_audit
+from profile_store.view_models import AuditEntryOut, AuditPage
+
+MAX_AUDIT_PAGE: Final = 500
+
+
+class Auditor:
+    """Records the current caller's reads."""
+
+    def __init__(self, engine: AsyncEngine, principal: Principal) -> None:
+        self.engine, self.principal = engine, principal
+
+    async def record(
+        self,
+        action: str,
+        customer_id: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Append one entry; raises (and so fails the request) if it cannot be stored."""
+        async with self.engine.begin() as conn:
+            await conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            await record_audit(
+                conn,
+                actor=self.principal.name,
+                role=self.principal.role,
+                action=action,
+                customer_id=customer_id,
+                detail=detail,
+            )
+
+
+def get_auditor(
+    engine: EngineDep, principal: Annotated[Principal, Depends(current_principal)]
+) -> Auditor:
+    """An `Auditor` for the authenticated caller."""
+    return Auditor(engine, principal)
+
+
+AuditDep = Annotated[Auditor, Depends(get_auditor)]
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["audit"],
+    dependencies=[Depends(reject_unknown_query)],
+    responses={
+        401: {"model": ErrorBody, "description": "Missing or invalid API key."},
+        403: {"model": ErrorBody, "description": "Only role admin reads the audit trail."},
+        422: {"model": ErrorBody, "description": "A parameter is invalid (named in the message)."},
+        503: {"model": ErrorBody, "description": "The database is unavailable."},
+    },
+)
+
+
+@router.get("/audit", response_model=AuditPage, summary="Who read which customer, newest first")
+async def read_audit(
+    principal: AdminPrincipal,
+    engine: EngineDep,
+    customer_id: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=PRINTABLE,
+            description="Only entries about this customer.",
+        ),
+    ] = None,
+    actor: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            pattern=KEY_NAME_PATTERN,
+            description="Only entries by this API key name.",
+        ),
+    ] = None,
+    before: Annotated[
+        int | None,
+        Query(ge=1, le=2**63 - 1, description="The previous page's `next_before`."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE, description="Page size.")] = 100,
+) -> AuditPage:
+    """Audit entries (role admin): lookups, searches, profile and timeline reads, streams."""
+    async with read_snapshot(engine) as conn:
+        entries = await list_audit(
+            conn, customer_id=customer_id, actor=actor, before_id=before, limit=limit
+        )
+    items = [AuditEntryOut.model_validate(e, from_attributes=True) for e in entries]
+    return AuditPage(items=items, next_before=items[-1].id if len(items) == limit else None)

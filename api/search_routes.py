@@ -1,0 +1,84 @@
+"""`GET /v1/search` (candidates by identifier or name prefix) and `GET /v1/me` (the caller)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict
+
+from api.audit import AuditDep
+from api.auth import AgentPrincipal
+from api.deps import EngineDep, SettingsDep, read_snapshot, reject_unknown_query
+from api.errors import ErrorBody
+from api.params import NOT_BLANK
+from api.settings import Role
+from profile_store import search
+from profile_store.view_models import SearchResults
+
+_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    401: {"model": ErrorBody, "description": "Missing or invalid API key."},
+    403: {"model": ErrorBody, "description": "The key's role does not allow this."},
+    422: {"model": ErrorBody, "description": "A parameter is invalid (named in the message)."},
+    503: {"model": ErrorBody, "description": "The database is unavailable."},
+}
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["customers"],
+    responses=_ERRORS,
+    dependencies=[Depends(reject_unknown_query)],
+)
+
+
+class Me(BaseModel):
+    """The caller: the API key's configured name and role."""
+
+    model_config = ConfigDict(
+        frozen=True, json_schema_extra={"examples": [{"name": "desk-7", "role": "agent"}]}
+    )
+
+    name: str
+    role: Role
+
+
+@router.get("/me", response_model=Me, summary="Who the API key belongs to")
+async def me(principal: AgentPrincipal) -> Me:
+    """The key's name and role: the console's sign-in check."""
+    return Me(name=principal.name, role=principal.role)
+
+
+@router.get(
+    "/search",
+    response_model=SearchResults,
+    summary="Candidate customers by any identifier or a name prefix",
+    responses={400: {"model": ErrorBody, "description": "The query is empty."}},
+)
+async def search_customers(
+    principal: AgentPrincipal,
+    audit: AuditDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=search.MAX_QUERY_LENGTH,
+            pattern=NOT_BLANK,
+            description="A phone number or email in any format, a loyalty, order or account "
+            "id, or the start of a name or email address.",
+            examples=["(415) 555-0132", "maria@shop.io", "W-5001", "Maria Lo"],
+        ),
+    ],
+    limit: Annotated[
+        int, Query(ge=1, le=search.MAX_RESULTS, description="At most this many candidates.")
+    ] = search.DEFAULT_RESULTS,
+) -> SearchResults:
+    """Exact identifier matches first, then names, then email prefixes; merged ids resolve to
+    their survivor."""
+    plan = search.plan_search(q, settings.default_region)  # 400 before touching the database
+    async with read_snapshot(engine) as db:
+        results = await search.search_customers(db, q, settings.default_region, limit)
+    only = results.items[0].customer_id if len(results.items) == 1 else None
+    await audit.record("search", only, {"tried": list(plan.tried), "results": len(results.items)})
+    return results
