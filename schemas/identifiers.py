@@ -47,6 +47,8 @@ def normalise_email(raw: str) -> str:
     value = value.lower()
     if not value:
         raise InvalidIdentifier("email is empty")
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise InvalidIdentifier("email contains control characters")
     if len(value) > MAX_EMAIL_LENGTH:
         raise InvalidIdentifier(f"email is longer than {MAX_EMAIL_LENGTH} characters")
     if not _EMAIL_PATTERN.match(value):

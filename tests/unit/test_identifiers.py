@@ -98,3 +98,14 @@ def test_normalisation_never_raises_anything_else(raw: str) -> None:
         except InvalidIdentifier:
             continue
         assert normalise_identifier(type_, value) == value  # idempotent
+
+
+def test_an_email_with_control_characters_is_refused() -> None:
+    import pytest
+
+    from schemas import InvalidIdentifier
+    from schemas.identifiers import normalise_email
+
+    for bad in ("ann\x00@shop.io", "ann@shop\x07.io"):
+        with pytest.raises(InvalidIdentifier, match="control characters"):
+            normalise_email(bad)
