@@ -11,10 +11,12 @@ import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api import ApiConfigError, health, routes
+from api import ApiConfigError, admin, health, privacy, routes
 from api.auth import KeyRing
 from api.errors import OrjsonResponse, install_error_handlers
 from api.middleware import Metrics, RequestContextMiddleware
+from api.ratelimit import RateLimiter
+from api.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.settings import ApiSettings
 from profile_store.db import make_async_engine
 
@@ -75,8 +77,14 @@ def create_app(settings: ApiSettings, engine: AsyncEngine | None = None) -> Fast
     app.state.keyring = keyring
     app.state.metrics = Metrics()
     app.state.engine = engine
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     install_error_handlers(app)
+    # Starlette runs the last added outermost: headers on everything, even last-resort 500s.
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(routes.router)
+    app.include_router(privacy.router)
+    app.include_router(admin.router)
     app.include_router(health.router)
     return app

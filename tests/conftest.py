@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from profile_store import migrate
-from profile_store.db import make_sync_engine
+from profile_store.db import make_async_engine, make_sync_engine
 from profile_store.models import metadata
 from services.embedded import (
     EmbeddedBroker,
@@ -74,3 +75,11 @@ def clean_db(database_url: str) -> Iterator[str]:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()
     yield database_url
+
+
+@pytest.fixture
+async def engine(clean_db: str) -> AsyncIterator[AsyncEngine]:
+    """An async engine on the emptied session database (modules may define their own)."""
+    eng = make_async_engine(clean_db, pool_size=2)
+    yield eng
+    await eng.dispose()

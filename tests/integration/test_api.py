@@ -28,6 +28,7 @@ from services.embedded import free_port
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 AGENT, ADMIN = "agent-key-for-tests", "admin-key-for-tests"
+SALT = "api-test-erasure-salt"
 CHANNELS = ("web", "chat", "email", "call_centre", "store", "survey")
 KINDS = {
     "web": "page_viewed",
@@ -149,6 +150,7 @@ def _settings(url: str, **overrides: Any) -> ApiSettings:
         "database_url": url,
         "kafka_bootstrap": f"127.0.0.1:{free_port()}",
         "readiness_timeout": 0.5,
+        "erasure_salt": SALT,
         "api_keys": [
             {"name": "desk", "role": "agent", "sha256": hash_key(AGENT)},
             {"name": "ops", "role": "admin", "sha256": hash_key(ADMIN)},

@@ -33,6 +33,7 @@ async def client(clean_db: str, engine: AsyncEngine) -> AsyncIterator[httpx.Asyn
         database_url=clean_db,
         kafka_bootstrap=f"127.0.0.1:{free_port()}",
         api_keys=[{"name": "desk", "role": "agent", "sha256": hash_key(KEY)}],
+        erasure_salt="lineage-test-erasure-salt",
     )
     app = create_app(settings, engine=engine)
     transport = httpx.ASGITransport(app=app)
