@@ -33,18 +33,7 @@ IDENTS = [
     ("user_id", "u-1"),
     ("order_id", "W-1"),
 ]
-FIELDS = [
-    "event_id",
-    "channel",
-    "kind",
-    "occurred_at",
-    "received_at",
-    "source",
-    "identifiers",
-    "summary",
-    "attributes",
-    "schema_version",
-]
+FIELDS = list(CanonicalEvent.model_fields)
 
 
 @st.composite
