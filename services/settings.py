@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from profile_store.tombstones import TombstoneConfigError, TombstonePolicy, resolve_salt
 
 _CONFIG = SettingsConfigDict(env_prefix="THREADLINE_", frozen=True, extra="ignore")
 
@@ -29,14 +31,28 @@ class WorkerSettings(BaseSettings):
     rebalance_timeout_s: float = Field(default=20.0, ge=1, le=600)
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(default=9101, ge=0, le=65535)
+    dev_mode: bool = False
+    #: Salt of erasure tombstones (the API's): required outside dev mode.
+    erasure_salt: SecretStr | None = None
+    #: `drop` every event of an erased person, or admit one with explicit new consent.
+    erasure_policy: TombstonePolicy = "drop"
 
     @model_validator(mode="after")
     def _check(self) -> WorkerSettings:
         if not self.database_url:
             raise ValueError("THREADLINE_DATABASE_URL is required")
+        try:
+            self.salt_bytes()
+        except TombstoneConfigError as exc:
+            raise ValueError(f"THREADLINE_ERASURE_SALT: {exc}") from None
         if self.heartbeat_interval_s * 3 > self.session_timeout_s:
             raise ValueError("heartbeat_interval_s must be at most a third of session_timeout_s")
         return self
+
+    def salt_bytes(self) -> bytes:
+        """The erasure salt (the dev salt only in dev mode)."""
+        secret = self.erasure_salt.get_secret_value() if self.erasure_salt else None
+        return resolve_salt(secret, self.dev_mode)
 
     @property
     def dsn(self) -> str:

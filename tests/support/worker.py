@@ -32,6 +32,7 @@ def worker_env(kafka_bootstrap: str, database_url: str, group: str, **extra: str
         "THREADLINE_METRICS_PORT": "0",
         "THREADLINE_BATCH_SIZE": "200",
         "THREADLINE_BATCH_WITHIN_S": "0.2",
+        "THREADLINE_ERASURE_SALT": "worker-test-erasure-salt",
         **extra,
     }
 

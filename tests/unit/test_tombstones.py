@@ -69,3 +69,20 @@ def test_salt_is_required_outside_dev_mode() -> None:
     for bad in (None, "", "short", DEV_SALT):
         with pytest.raises(TombstoneConfigError):
             resolve_salt(bad, dev_mode=False)
+
+
+def test_worker_settings_need_the_salt_outside_dev_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from services.settings import WorkerSettings
+
+    for name in ("THREADLINE_ERASURE_SALT", "THREADLINE_DEV_MODE", "THREADLINE_ERASURE_POLICY"):
+        monkeypatch.delenv(name, raising=False)
+    url = "postgresql://x@db/threadline"
+    with pytest.raises(ValidationError, match="THREADLINE_ERASURE_SALT: erasure_salt is required"):
+        WorkerSettings(database_url=url)
+    with pytest.raises(ValidationError):
+        WorkerSettings(database_url=url, erasure_salt="a-long-enough-salt", erasure_policy="keep")
+    settings = WorkerSettings(database_url=url, erasure_salt="a-long-enough-salt")
+    assert settings.salt_bytes() == b"a-long-enough-salt" and settings.erasure_policy == "drop"
+    assert WorkerSettings(database_url=url, dev_mode=True).salt_bytes() == DEV_SALT.encode()
