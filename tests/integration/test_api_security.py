@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -19,6 +19,7 @@ from profile_store.deadletters import record_dead_letters
 from schemas.deadletter import DeadLetter
 from services.embedded import free_port
 from tests.support.events import T0, event
+from tests.support.routes import walk
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -55,16 +56,6 @@ async def client(clean_db: str, engine: AsyncEngine) -> AsyncIterator[httpx.Asyn
     ) as c:
         c.app = app  # type: ignore[attr-defined]
         yield c
-
-
-def walk(routes: list[Any]) -> Iterator[Any]:
-    """Every route, inside included routers too (FastAPI nests them)."""
-    for route in routes:
-        nested = getattr(route, "effective_candidates", None)
-        if callable(nested):
-            yield from walk(nested())
-        else:
-            yield route
 
 
 def v1_routes(app: FastAPI) -> list[tuple[str, str]]:
