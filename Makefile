@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export XDG_RUNTIME_DIR ?= /tmp/threadline-runtime-$(shell id -u)
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium dev demo test unit integration e2e lint fmt schema bench clean
+.PHONY: help install chromium dev demo test faults unit integration e2e lint fmt schema bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -35,7 +35,12 @@ demo: $(STAMP) ## Like dev, and load a synthetic journey set
 
 test: $(STAMP) chromium lint ## Lint, then the whole suite: unit, integration (real broker + PostgreSQL), e2e
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
-	$(BIN)/pytest -q -p no:cacheprovider tests
+	$(BIN)/pytest -q -p no:cacheprovider -m "not faults" tests
+
+faults: $(STAMP) ## Fault tests (PostgreSQL restart, rebalance, kill -9, slow DB) with reconciliation figures
+	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
+	$(BIN)/pytest -q -p no:cacheprovider -rP tests/integration/test_faults.py \
+		tests/integration/test_worker.py::test_worker_killed_mid_stream_loses_and_duplicates_nothing
 
 unit: $(STAMP) ## Unit tests only (no I/O)
 	$(BIN)/pytest -q tests/unit

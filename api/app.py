@@ -11,11 +11,23 @@ import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api import ApiConfigError, audit, health, identity_routes, routes, search_routes, stream
+from api import (
+    ApiConfigError,
+    admin,
+    audit,
+    health,
+    identity_routes,
+    privacy,
+    routes,
+    search_routes,
+    stream,
+)
 from api.auth import KeyRing
 from api.console import install_console
 from api.errors import OrjsonResponse, install_error_handlers
 from api.middleware import Metrics, RequestContextMiddleware
+from api.ratelimit import RateLimiter
+from api.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.settings import ApiSettings
 from profile_store.db import make_async_engine
 
@@ -78,13 +90,19 @@ def create_app(settings: ApiSettings, engine: AsyncEngine | None = None) -> Fast
     app.state.metrics = Metrics()
     app.state.engine = engine
     app.state.streams = stream.StreamCount()
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     install_error_handlers(app)
+    # Starlette runs the last added outermost: headers on everything, even last-resort 500s.
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(search_routes.router)
     app.include_router(routes.router)
     app.include_router(identity_routes.router)
     app.include_router(stream.router)
     app.include_router(audit.router)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.include_router(privacy.router)
+    app.include_router(admin.router)
     app.include_router(health.router)
     install_console(app)
     return app

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api import ApiError
+from api.ratelimit import RateLimiter
 from api.settings import ApiKey, Role
 
 ROLE_RANK: Final[dict[Role, int]] = {"agent": 1, "admin": 2}
@@ -92,6 +93,8 @@ async def current_principal(
     keyring: KeyRing = request.app.state.keyring
     principal = keyring.authenticate(credentials.credentials if credentials else None)
     structlog.contextvars.bind_contextvars(principal=principal.name)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter.check(principal.name)
     return principal
 
 

@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.deps import SettingsDep
 from api.errors import ErrorBody, OrjsonResponse, error_response
 from api.middleware import Metrics
+from api.settings import ApiSettings
+from profile_store.deadletters import pending_depth
 
 log = structlog.get_logger()
 router = APIRouter(tags=["operations"])
@@ -57,6 +59,18 @@ async def database_reachable(engine: AsyncEngine | None, seconds: float) -> bool
         log.warning("readiness_database_down", error_type=type(exc).__name__)
         return False
     return True
+
+
+async def dead_letter_depth(engine: AsyncEngine | None, seconds: float) -> dict[str, int] | None:
+    """Pending dead letters per component, or None when the database does not answer."""
+    if engine is None:
+        return None
+    try:
+        async with asyncio.timeout(seconds), engine.connect() as conn:
+            return await pending_depth(conn)
+    except (TimeoutError, SQLAlchemyError, OSError) as exc:
+        log.warning("metrics_database_down", error_type=type(exc).__name__)
+        return None
 
 
 async def _tcp_accepts(host: str, port: int, seconds: float) -> bool:
@@ -116,7 +130,13 @@ async def readyz(request: Request, settings: SettingsDep) -> Readiness | OrjsonR
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus exposition."}},
 )
 async def metrics(request: Request) -> Response:
-    """Request latency histogram by route template, method and status."""
+    """Request latency by route template, method and status; dead-letter depth."""
     registry: Metrics = request.app.state.metrics
+    settings: ApiSettings = request.app.state.settings
+    depth = await dead_letter_depth(request.app.state.engine, settings.readiness_timeout)
+    if depth is not None:
+        registry.dead_letters.clear()
+        for component, count in depth.items():
+            registry.dead_letters.labels(component).set(count)
     body, content_type = registry.render()
     return Response(content=body, media_type=content_type)

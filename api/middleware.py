@@ -8,7 +8,13 @@ import uuid
 from typing import Final
 
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,6 +40,12 @@ class Metrics:
             "API request latency by route template, method and status.",
             ["method", "route", "status"],
             buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.dead_letters = Gauge(
+            "threadline_dead_letters_pending",
+            "Dead letters not replayed yet, by failing component (read at scrape time).",
+            ["component"],
             registry=self.registry,
         )
 

@@ -24,6 +24,7 @@ from sqlalchemy.exc import ArgumentError
 from profile_store.db import sqlalchemy_url
 from profile_store.identity_rules import IdentityConfigError
 from profile_store.stitching_config import StitchingConfig
+from profile_store.tombstones import TombstoneConfigError, resolve_salt
 
 Role = Literal["agent", "admin"]
 
@@ -119,6 +120,13 @@ class ApiSettings(BaseSettings):
         default=15.0, ge=1, le=300, description="Seconds between keep-alive comments."
     )
     max_streams: int = Field(default=200, ge=1, le=10_000, description="Live streams per process.")
+    #: Secret salt of erasure tombstones; required outside dev mode (dev has a fixed one).
+    erasure_salt: SecretStr | None = None
+    #: Token bucket per API key: sustained requests per second and burst size (0 disables).
+    rate_limit_per_s: float = Field(default=50.0, ge=0, le=100_000)
+    rate_limit_burst: int = Field(default=200, ge=1, le=1_000_000)
+    #: Largest request body any route accepts (413 beyond).
+    max_request_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
 
     @field_validator("default_region")
     @classmethod
@@ -161,13 +169,20 @@ class ApiSettings(BaseSettings):
         if self.dev_mode:
             if not is_loopback(self.host):
                 raise ValueError("dev mode binds to loopback only: set host to 127.0.0.1")
-            return self
+            return self._check_salt()
         if not self.api_keys:
             raise ValueError("api_keys is empty: set THREADLINE_API_KEYS (or use dev mode)")
         if any(k.sha256 in DEV_KEY_HASHES for k in self.api_keys):
             raise ValueError("api_keys contains a dev key, which is refused outside dev mode")
         if self.database_url is None:
             raise ValueError("database_url is required: set THREADLINE_DATABASE_URL")
+        return self._check_salt()
+
+    def _check_salt(self) -> ApiSettings:
+        try:
+            self.salt_bytes()
+        except TombstoneConfigError as exc:
+            raise ValueError(str(exc)) from None
         return self
 
     @cached_property
@@ -179,6 +194,11 @@ class ApiSettings(BaseSettings):
     def bootstrap_servers(self) -> tuple[tuple[str, int], ...]:
         """The Kafka bootstrap servers as (host, port) pairs."""
         return parse_bootstrap(self.kafka_bootstrap)
+
+    def salt_bytes(self) -> bytes:
+        """The erasure salt (the dev salt only in dev mode)."""
+        secret = self.erasure_salt.get_secret_value() if self.erasure_salt else None
+        return resolve_salt(secret, self.dev_mode)
 
     def effective_api_keys(self) -> tuple[ApiKey, ...]:
         """The configured keys, plus the dev keys in dev mode."""

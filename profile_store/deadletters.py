@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from profile_store.models import dead_letters
+from profile_store.read_models import UtcDatetime
 from schemas.deadletter import DeadLetter
+from schemas.events import utc_now
+
+MAX_LIST = 500
 
 
 def fingerprint(letter: DeadLetter) -> str:
@@ -54,3 +62,102 @@ async def record_dead_letters(engine: AsyncEngine, letters: Sequence[DeadLetter]
     )
     async with engine.begin() as conn:
         await conn.execute(stmt, list(rows.values()))
+
+
+class DeadLetterOut(BaseModel):
+    """A stored dead letter, without its bytes (those may hold PII: see `DeadLetterDetail`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    component: str
+    error: str
+    topic: str | None
+    partition: int | None
+    offset: int | None
+    event_id: str | None
+    first_seen: UtcDatetime
+    last_seen: UtcDatetime
+    attempts: int
+    replayed_at: UtcDatetime | None
+    size: int = Field(description="Length of the original record in bytes.")
+
+
+class DeadLetterDetail(DeadLetterOut):
+    """A dead letter with its original record and key, base64-encoded."""
+
+    original_b64: str
+    key_b64: str | None
+
+
+def _summary_columns() -> list[Any]:
+    return [c for c in dead_letters.c if c.name not in ("original", "key", "fingerprint")] + [
+        sa.func.octet_length(dead_letters.c.original).label("size")
+    ]
+
+
+async def list_dead_letters(
+    conn: AsyncConnection,
+    *,
+    pending_only: bool = True,
+    component: str | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[DeadLetterOut]:
+    """Newest first; `pending_only` hides replayed letters; page with `before_id`."""
+    query = (
+        sa.select(*_summary_columns())
+        .order_by(dead_letters.c.id.desc())
+        .limit(max(1, min(limit, MAX_LIST)))
+    )
+    if pending_only:
+        query = query.where(dead_letters.c.replayed_at.is_(None))
+    if component is not None:
+        query = query.where(dead_letters.c.component == component)
+    if before_id is not None:
+        query = query.where(dead_letters.c.id < before_id)
+    return [DeadLetterOut(**row._mapping) for row in await conn.execute(query)]
+
+
+async def get_dead_letter(conn: AsyncConnection, letter_id: int) -> DeadLetterDetail | None:
+    """One dead letter with its bytes, or None."""
+    row = (
+        await conn.execute(
+            sa.select(*_summary_columns(), dead_letters.c.original, dead_letters.c.key).where(
+                dead_letters.c.id == letter_id
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    data = dict(row._mapping)
+    original, key = data.pop("original"), data.pop("key")
+    return DeadLetterDetail(
+        **data,
+        original_b64=base64.b64encode(bytes(original)).decode(),
+        key_b64=base64.b64encode(bytes(key)).decode() if key is not None else None,
+    )
+
+
+async def mark_replayed(
+    conn: AsyncConnection, letter_ids: Sequence[int], at: datetime | None = None
+) -> int:
+    """Stamp `replayed_at` (a later failure of the same bytes clears it again)."""
+    if not letter_ids:
+        return 0
+    result = await conn.execute(
+        sa.update(dead_letters)
+        .where(dead_letters.c.id.in_(list(letter_ids)))
+        .values(replayed_at=at or utc_now())
+    )
+    return int(result.rowcount or 0)
+
+
+async def pending_depth(conn: AsyncConnection) -> dict[str, int]:
+    """Dead letters not replayed yet, per component."""
+    rows = await conn.execute(
+        sa.select(dead_letters.c.component, sa.func.count())
+        .where(dead_letters.c.replayed_at.is_(None))
+        .group_by(dead_letters.c.component)
+    )
+    return {str(c): int(n) for c, n in rows}

@@ -151,6 +151,22 @@ async def _canonical(conn: AsyncConnection, customer_id: str) -> str:
     return str(row.merged_into or row.customer_id)
 
 
+async def lock_customer(conn: AsyncConnection, customer_id: str) -> str:
+    """Lock the canonical customer behind `customer_id` (session lock, released by
+    `release_connection`); its canonical id. Raises `UnknownCustomer`."""
+    locked: frozenset[int] = frozenset()
+    for _ in range(MAX_ROUNDS):
+        canonical = await _canonical(conn, customer_id)
+        keys = lock_keys({canonical}, ())
+        if keys <= locked:
+            return canonical
+        if locked:
+            await release_all(conn)
+        locked |= keys
+        await acquire(conn, locked)
+    raise TooLarge("the customer kept changing; try again")
+
+
 async def _lock_closure(conn: AsyncConnection, start: set[str]) -> set[str]:
     locked: frozenset[int] = frozenset()
     for _ in range(MAX_ROUNDS):

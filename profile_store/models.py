@@ -214,3 +214,13 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_customer_id", "customer_id", "at"),
 )
+
+#: Salted hashes (HMAC-SHA256 of "type:value") of the identifiers of erased customers: events
+#: carrying one are dropped (or, by policy, start a fresh profile on explicit new consent).
+erasure_tombstones = Table(
+    "erasure_tombstones",
+    metadata,
+    Column("identifier_hash", Text, primary_key=True),
+    Column("erasure_id", Text, nullable=False),
+    Column("erased_at", TS, nullable=False, server_default=func.now()),
+)

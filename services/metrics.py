@@ -16,6 +16,10 @@ IDENTITY_CONFLICTS = Counter(
     "threadline_worker_identity_conflicts_total",
     "Identifiers not linked because of a per-type limit or an admin separation",
 )
+ERASED_DROPPED = Counter(
+    "threadline_worker_erased_events_dropped_total",
+    "Events dropped because an identifier they carry belongs to an erased person",
+)
 CUSTOMERS_REDERIVED = Counter(
     "threadline_worker_customers_rederived_total",
     "Customers rebuilt in time order because an event arrived too late to apply incrementally",

@@ -80,6 +80,9 @@ class BatchProcessor:
                 events.append((decode_event(rec.value), rec))
             except InvalidEvent as exc:
                 dead.append(self._dead("worker.decode", str(exc), rec))
+            except Exception as exc:  # a decoder bug must not lose the batch: dead-letter it
+                log.error("decode_failed_unexpectedly", error=type(exc).__name__)
+                dead.append(self._dead("worker.decode", f"unexpected {type(exc).__name__}", rec))
         written = duplicates = 0
         if events:
             results, poison = await self._write_isolating_poison(events)
@@ -145,6 +148,7 @@ class BatchProcessor:
         metrics.MERGES.inc(result.merges)
         metrics.CUSTOMERS_CREATED.inc(result.new_customers)
         metrics.IDENTITY_CONFLICTS.inc(result.conflicts)
+        metrics.ERASED_DROPPED.inc(result.erased)
         metrics.CUSTOMERS_REDERIVED.inc(result.rederived)
         if result.written:
             now = utc_now()

@@ -5,11 +5,12 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from profile_store.identity_rules import IdentityConfigError
 from profile_store.stitching_config import StitchingConfig
+from profile_store.tombstones import TombstoneConfigError, TombstonePolicy, resolve_salt
 
 _CONFIG = SettingsConfigDict(env_prefix="THREADLINE_", frozen=True, extra="ignore")
 
@@ -35,6 +36,11 @@ class WorkerSettings(BaseSettings):
     metrics_port: int = Field(default=9101, ge=0, le=65535)
     #: Identity rules and trait source priorities: inline JSON or `@/path/rules.json`.
     identity_rules: str = ""
+    dev_mode: bool = False
+    #: Salt of erasure tombstones (the API's): required outside dev mode.
+    erasure_salt: SecretStr | None = None
+    #: `drop` every event of an erased person, or admit one with explicit new consent.
+    erasure_policy: TombstonePolicy = "drop"
 
     @model_validator(mode="after")
     def _check(self) -> WorkerSettings:
@@ -44,6 +50,10 @@ class WorkerSettings(BaseSettings):
             StitchingConfig.parse(self.identity_rules)
         except IdentityConfigError as exc:
             raise ValueError(f"THREADLINE_IDENTITY_RULES: {exc}") from exc
+        try:
+            self.salt_bytes()
+        except TombstoneConfigError as exc:
+            raise ValueError(f"THREADLINE_ERASURE_SALT: {exc}") from None
         if self.heartbeat_interval_s * 3 > self.session_timeout_s:
             raise ValueError("heartbeat_interval_s must be at most a third of session_timeout_s")
         return self
@@ -52,6 +62,11 @@ class WorkerSettings(BaseSettings):
     def stitching(self) -> StitchingConfig:
         """The parsed identity and traits rules."""
         return StitchingConfig.parse(self.identity_rules)
+
+    def salt_bytes(self) -> bytes:
+        """The erasure salt (the dev salt only in dev mode)."""
+        secret = self.erasure_salt.get_secret_value() if self.erasure_salt else None
+        return resolve_salt(secret, self.dev_mode)
 
     @property
     def dsn(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import faust
@@ -19,6 +20,7 @@ from prometheus_client import start_http_server
 
 from profile_store.db import make_async_engine
 from profile_store.deadletters import record_dead_letters
+from profile_store.tombstones import tombstoned_event_ids
 from profile_store.writer import TimelineWriter
 from schemas import topics
 from schemas.deadletter import DeadLetter
@@ -61,7 +63,12 @@ def create_app(settings: WorkerSettings) -> faust.App:
         await record_dead_letters(engine, letters)
 
     stitching = settings.stitching
-    writer = TimelineWriter(engine, stitching.identity, trait_rules=stitching.traits)
+    erased = partial(
+        tombstoned_event_ids, salt=settings.salt_bytes(), policy=settings.erasure_policy
+    )
+    writer = TimelineWriter(
+        engine, stitching.identity, trait_rules=stitching.traits, exclude=erased
+    )
     processor = BatchProcessor(writer, store_dead, publish_dead)
 
     @app.agent(interactions, name="stitch")

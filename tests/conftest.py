@@ -24,6 +24,7 @@ from services.embedded import (
     with_database,
 )
 from services.kafka_admin import ensure_topics
+from tests.support.worker import Workers
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "build" / "test-artifacts"
 TEST_PARTITIONS = 4
@@ -79,7 +80,15 @@ def clean_db(database_url: str) -> Iterator[str]:
 
 @pytest.fixture
 async def engine(clean_db: str) -> AsyncIterator[AsyncEngine]:
-    """An async engine on the emptied session database, disposed after the test."""
+    """An async engine on the emptied session database (modules may define their own)."""
     eng = make_async_engine(clean_db, pool_size=2)
     yield eng
     await eng.dispose()
+
+
+@pytest.fixture
+def workers(kafka_bootstrap: str, clean_db: str, tmp_path: Path) -> Iterator[Workers]:
+    """Start `threadline worker` processes on the session broker and the emptied database."""
+    pool = Workers(kafka_bootstrap, clean_db, tmp_path)
+    yield pool
+    pool.stop_all()

@@ -11,13 +11,14 @@ import sqlalchemy as sa
 from profile_store.db import make_sync_engine
 from profile_store.models import dead_letters
 from tests.support.events import event
-from tests.support.worker import StartWorker, counts, produce, wait_for
+from tests.support.reconcile import reconcile, report
+from tests.support.worker import Workers, counts, produce, wait_for
 
 pytestmark = pytest.mark.integration
 
 
 def test_worker_writes_timelines_and_dead_letters_poison(
-    kafka_bootstrap: str, clean_db: str, start_worker: StartWorker
+    kafka_bootstrap: str, clean_db: str, workers: Workers
 ) -> None:
     good = [event(f"w1-{i}", ("user_id", f"u{i % 7}"), minutes=i) for i in range(300)]
     nul = event("w1-nul", ("user_id", "u1"), attributes={"note": "bad\u0000byte"})
@@ -29,7 +30,7 @@ def test_worker_writes_timelines_and_dead_letters_poison(
     ]
     values += [(e.kafka_key(), e.to_json()) for e in good[:50]]  # redelivered
     produce(kafka_bootstrap, values)
-    start_worker("test-worker-1")
+    workers.start("test-worker-1")
     wait_for(lambda: counts(clean_db, "w1-") == (300, 3), what="300 rows and 3 dead letters")
     engine = make_sync_engine(clean_db)
     with engine.connect() as conn:
@@ -45,27 +46,24 @@ def test_worker_writes_timelines_and_dead_letters_poison(
 
 
 def test_worker_killed_mid_stream_loses_and_duplicates_nothing(
-    kafka_bootstrap: str, clean_db: str, start_worker: StartWorker
+    kafka_bootstrap: str, clean_db: str, workers: Workers
 ) -> None:
     total = 20000
-    produce(
-        kafka_bootstrap,
-        [
-            (e.kafka_key(), e.to_json())
-            for e in (
-                event(f"w2-{i}", ("anonymous_id", f"d{i % 97}"), minutes=i) for i in range(total)
-            )
-        ],
-    )
-    first = start_worker("test-worker-2")
+    events = [event(f"w2-{i}", ("anonymous_id", f"w2-d{i % 97}"), minutes=i) for i in range(total)]
+    accepted = produce(kafka_bootstrap, [(e.kafka_key(), e.to_json()) for e in events])
+    first = workers.start("test-worker-2")
     wait_for(lambda: counts(clean_db, "w2-")[0] > 0, what="the first batch")
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     partial = counts(clean_db, "w2-")[0]
-    start_worker("test-worker-2")
+    workers.start("test-worker-2")
     wait_for(
         lambda: counts(clean_db, "w2-")[0] == total, timeout=120, what=f"{total} rows after restart"
     )
     time.sleep(1)
-    assert counts(clean_db, "w2-") == (total, 0)
+    figures = reconcile(clean_db, "kill -9 worker", "w2-", total, {e.event_id for e in events})
+    report(figures)
+    assert accepted == total
+    assert (figures.in_timelines, figures.dead_lettered) == (total, 0)
+    assert (figures.duplicated, figures.lost) == (0, 0)
     assert 0 < partial < total, "the kill must land mid-stream for this test to mean anything"

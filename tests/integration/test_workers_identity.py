@@ -16,7 +16,7 @@ from services.embedded import EmbeddedBroker, free_port
 from services.kafka_admin import ensure_topics
 from tests.support.identity_db import check_consistency, stored
 from tests.support.identity_graph import expected, journeys
-from tests.support.worker import StartWorker, counts, produce, wait_for
+from tests.support.worker import Workers, counts, produce, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +70,7 @@ def test_two_workers_on_four_partitions_agree_with_one(
     own_bootstrap: str,
     clean_db: str,
     tmp_path: Path,
-    start_worker: StartWorker,
+    workers: Workers,
 ) -> None:
     events = journeys(seed=7, people=60, tag=TAG)
     # Records are keyed by each event's strongest identifier, so one person's events are
@@ -78,19 +78,23 @@ def test_two_workers_on_four_partitions_agree_with_one(
     # race to stitch the same people.
     produce(own_bootstrap, [(e.kafka_key(), e.to_json()) for e in events])
     n = len(events)
-    opts = {"log_level": "debug", "batch_size": "20"}
+    opts = {
+        "THREADLINE_KAFKA_BOOTSTRAP": own_bootstrap,
+        "THREADLINE_LOG_LEVEL": "debug",
+        "THREADLINE_BATCH_SIZE": "20",
+    }
 
     def settle(what: str) -> None:
         wait_for(lambda: counts(clean_db, TAG)[0] == n, timeout=120, what=what)
 
-    one = start_worker("tw-single", own_bootstrap, **opts)
+    one = workers.start("tw-single", **opts)
     settle(f"{n} rows from one worker")
     one.terminate()
     one.wait(30)
     single = snapshot(clean_db)
 
     truncate(clean_db)
-    pair = [start_worker("tw-pair", own_bootstrap, **opts) for _ in range(2)]
+    pair = [workers.start("tw-pair", **opts) for _ in range(2)]
     settle(f"{n} rows from two workers")
     for proc in pair:
         proc.terminate()

@@ -22,6 +22,7 @@ def api_settings(url: str, **overrides: Any) -> ApiSettings:
         "database_url": url,
         "kafka_bootstrap": f"127.0.0.1:{free_port()}",
         "readiness_timeout": 0.5,
+        "erasure_salt": "api-test-erasure-salt",
         "api_keys": [
             {"name": "desk", "role": "agent", "sha256": hash_key(AGENT)},
             {"name": "ops", "role": "admin", "sha256": hash_key(ADMIN)},

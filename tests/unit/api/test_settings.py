@@ -17,9 +17,11 @@ from api.settings import (
     is_loopback,
     parse_bootstrap,
 )
+from profile_store.tombstones import DEV_SALT
 
 DB = "postgresql://threadline:pw@db.internal:5432/threadline"
 PROD_KEY = {"name": "desk", "role": "agent", "sha256": hash_key("prod-secret")}
+SALT = "a-long-secret-erasure-salt"
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +35,12 @@ def no_threadline_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def prod(**overrides: Any) -> ApiSettings:
-    values: dict[str, Any] = {"database_url": DB, "api_keys": [PROD_KEY], **overrides}
+    values: dict[str, Any] = {
+        "database_url": DB,
+        "api_keys": [PROD_KEY],
+        "erasure_salt": SALT,
+        **overrides,
+    }
     return ApiSettings(**values)
 
 
@@ -110,6 +117,18 @@ def test_invalid_values_are_refused(bad: dict[str, Any]) -> None:
         prod(**bad)
 
 
+def test_erasure_salt_is_required_outside_dev_mode_and_never_the_dev_salt() -> None:
+    with pytest.raises(ValidationError, match="erasure_salt is required"):
+        prod(erasure_salt=None)
+    with pytest.raises(ValidationError, match="dev salt"):
+        prod(erasure_salt=DEV_SALT)
+    with pytest.raises(ValidationError, match="at least 16 bytes"):
+        prod(erasure_salt="short")
+    assert prod().salt_bytes() == SALT.encode()
+    assert "a-long-secret" not in repr(prod())
+    assert ApiSettings(dev_mode=True).salt_bytes() == DEV_SALT.encode()
+
+
 def test_parse_bootstrap_and_loopback_helpers() -> None:
     assert parse_bootstrap("a:9092, [::1]:9093") == (("a", 9092), ("::1", 9093))
     assert prod(kafka_bootstrap="k1:9092,k2:9092").bootstrap_servers[1] == ("k2", 9092)
@@ -119,6 +138,7 @@ def test_parse_bootstrap_and_loopback_helpers() -> None:
 def test_environment_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("THREADLINE_API_KEYS", orjson.dumps([PROD_KEY]).decode())
     monkeypatch.setenv("THREADLINE_DATABASE_URL", DB)
+    monkeypatch.setenv("THREADLINE_ERASURE_SALT", SALT)
     monkeypatch.setenv("THREADLINE_API_PORT", "9100")
     monkeypatch.setenv("THREADLINE_DEFAULT_REGION", "de")
     monkeypatch.setenv("THREADLINE_PORT", "9200")  # the API-specific name wins
