@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from typing import Literal
 
 import structlog
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.deps import SettingsDep
 from api.errors import ErrorBody, OrjsonResponse, error_response
 from api.middleware import Metrics
+from profile_store import db
+from schemas.probes import tcp_reachable
 
 log = structlog.get_logger()
 router = APIRouter(tags=["operations"])
@@ -48,35 +47,18 @@ class Readiness(BaseModel):
 
 async def database_reachable(engine: AsyncEngine | None, seconds: float) -> bool:
     """True if `SELECT 1` succeeds within `seconds`."""
-    if engine is None:
-        return False
-    try:
-        async with asyncio.timeout(seconds), engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except (TimeoutError, SQLAlchemyError, OSError) as exc:
-        log.warning("readiness_database_down", error_type=type(exc).__name__)
-        return False
-    return True
-
-
-async def _tcp_accepts(host: str, port: int, seconds: float) -> bool:
-    try:
-        async with asyncio.timeout(seconds):
-            _, writer = await asyncio.open_connection(host, port)
-    except (TimeoutError, OSError):
-        return False
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return True
+    if engine is not None and await db.database_reachable(engine, seconds):
+        return True
+    log.warning("readiness_database_down")
+    return False
 
 
 async def kafka_reachable(servers: Sequence[tuple[str, int]], seconds: float) -> bool:
     """True if any bootstrap server accepts a TCP connection within `seconds`."""
-    results = await asyncio.gather(*(_tcp_accepts(h, p, seconds) for h, p in servers))
-    if not any(results):
-        log.warning("readiness_kafka_down", servers=len(servers))
-    return any(results)
+    if await tcp_reachable(servers, seconds):
+        return True
+    log.warning("readiness_kafka_down", servers=len(servers))
+    return False
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness: the process answers")

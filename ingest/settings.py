@@ -54,6 +54,9 @@ class IngestSettings(BaseSettings):
     company_domains: Annotated[tuple[str, ...], NoDecode] = ()
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=2525, ge=0, le=65535)
+    #: The SMTP role's /healthz, /readyz and /metrics endpoint (port 0 disables it).
+    smtp_metrics_host: str = "127.0.0.1"
+    smtp_metrics_port: int = Field(default=9102, ge=0, le=65535)
     email_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
     #: IANA zone the Asterisk CDR times are written in (Master.csv has no offset).
     asterisk_timezone: str = "UTC"
@@ -106,7 +109,7 @@ class IngestSettings(BaseSettings):
     def _fail_fast(self) -> IngestSettings:
         keys = {k.get_secret_value() for k in self.write_keys}
         if self.dev_mode:
-            for host in (self.host, self.smtp_host):
+            for host in (self.host, self.smtp_host, self.smtp_metrics_host):
                 if not _is_loopback(host):
                     raise ValueError(f"dev mode binds to loopback only; host {host!r} is not")
         else:

@@ -11,9 +11,11 @@ import hashlib
 import importlib
 import os
 import secrets
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 
 from pydantic import ValidationError
 
@@ -21,6 +23,7 @@ from services.logs import configure_logging
 from services.settings import LogSettings, MigrateSettings
 
 EXIT_CONFIG = 2
+EXIT_STARTUP = 3
 
 #: role -> "module:function" run in this process.
 SERVERS = {
@@ -63,14 +66,26 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the Faust stitching worker."""
+    from services.probes import ProbeStartError
     from services.worker import main
 
-    main(log_level=args.log_level)
+    try:
+        main(log_level=args.log_level)
+    except ProbeStartError as exc:
+        print(f"threadline worker: {exc}", file=sys.stderr)
+        return EXIT_STARTUP
     return 0
 
 
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def cmd_server(args: argparse.Namespace) -> int:
-    """Run the API or the ingest gateway."""
+    """Run the API, the ingest gateway or the SMTP listener."""
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the previous
+    # handler: make that a clean exit (0), so a rolling update does not look like a crash.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     _load(SERVERS[args.command])()
     return 0
 

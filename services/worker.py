@@ -15,7 +15,6 @@ from typing import Any
 
 import faust
 import structlog
-from prometheus_client import start_http_server
 
 from profile_store.db import make_async_engine
 from profile_store.deadletters import record_dead_letters
@@ -23,6 +22,7 @@ from profile_store.writer import TimelineWriter
 from schemas import topics
 from schemas.deadletter import DeadLetter
 from services.pipeline import BatchProcessor, Record
+from services.probes import running_flag, start_worker_probes
 from services.settings import WorkerSettings
 
 log = structlog.get_logger("threadline.worker")
@@ -104,9 +104,8 @@ async def _drain(task: asyncio.Future[Any], limit_s: float) -> None:
 def main(log_level: str = "INFO") -> None:
     """Run the worker until SIGTERM/SIGINT (`threadline worker`)."""
     settings = WorkerSettings()
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.metrics_host)
     app = create_app(settings)
+    start_worker_probes(settings, running_flag(app))
     worker = faust.Worker(app, loglevel=log_level, quiet=True, redirect_stdouts=False)
     log.info("worker_starting", group=settings.consumer_group, batch_size=settings.batch_size)
     worker.execute_from_commandline()
