@@ -1,0 +1,97 @@
+"""The container policy `make deploy-check` enforces on every rendered workload."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+CHECK = Path(__file__).resolve().parents[2] / "deploy" / "check.py"
+
+
+@pytest.fixture(scope="module")
+def check() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("deploy_check", CHECK)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SECURE = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "readOnlyRootFilesystem": True,
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+}
+RESOURCES = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+
+
+def deployment(**container: Any) -> dict[str, Any]:
+    base = {
+        "name": "api",
+        "args": ["api"],
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}},
+        "resources": RESOURCES,
+        "securityContext": SECURE,
+    }
+    pod = {"automountServiceAccountToken": False, "containers": [{**base, **container}]}
+    return {
+        "kind": "Deployment",
+        "metadata": {"name": "t"},
+        "spec": {"template": {"spec": pod}},
+    }
+
+
+def test_a_compliant_deployment_passes(check: ModuleType) -> None:
+    assert check.container_problems(deployment()) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"livenessProbe": None}, "no livenessProbe"),
+        ({"readinessProbe": None}, "no readinessProbe"),
+        ({"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}, "no cpu limits"),
+        ({"securityContext": {**SECURE, "runAsNonRoot": False}}, "runAsNonRoot is not true"),
+        ({"securityContext": {**SECURE, "runAsUser": 0}}, "runAsUser is unset or root"),
+        ({"securityContext": {**SECURE, "readOnlyRootFilesystem": False}}, "readOnlyRoot"),
+        ({"securityContext": {**SECURE, "capabilities": {}}}, "do not drop ALL"),
+        ({"securityContext": {**SECURE, "allowPrivilegeEscalation": True}}, "PrivilegeEsc"),
+        ({"args": ["serve"]}, "name no threadline role"),
+    ],
+)
+def test_each_breach_is_reported(check: ModuleType, change: dict[str, Any], problem: str) -> None:
+    problems = check.container_problems(deployment(**change))
+    assert any(problem in p for p in problems), problems
+
+
+def test_pod_level_non_root_counts_and_jobs_need_no_probes(check: ModuleType) -> None:
+    job = deployment(livenessProbe=None, readinessProbe=None, args=["migrate"])
+    job["kind"] = "Job"
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    container["securityContext"] = {
+        k: v for k, v in SECURE.items() if k not in ("runAsNonRoot", "runAsUser")
+    }
+    job["spec"]["template"]["spec"]["securityContext"] = {"runAsNonRoot": True, "runAsUser": 1}
+    assert check.container_problems(job) == []
+
+
+def test_objects_without_pods_are_not_workloads(check: ModuleType) -> None:
+    assert check.container_problems({"kind": "Service", "spec": {}}) == []
+
+
+def test_roles_deployed_and_skips(check: ModuleType) -> None:
+    worker = copy.deepcopy(deployment(args=["worker"]))
+    assert check.roles_deployed([deployment(), worker]) == {"api", "worker"}
+    skips = {"A": "always", "B": {"reason": "r", "values": ["default"]}}
+    assert check.excused("A", "production", skips)
+    assert check.excused("B", "default", skips)
+    assert not check.excused("B", "production", skips)
+    assert not check.excused("C", "default", skips)
