@@ -168,6 +168,49 @@ def excused(check_id: str, target: str, skips: Mapping[str, Any]) -> bool:
     return "values" not in entry or target in entry["values"]
 
 
+def example_problems(examples: list[Obj], production: Mapping[str, Any]) -> list[str]:
+    """deploy/examples must fit the production values: partitions, database secret name."""
+    problems = []
+    topics = {o["metadata"]["name"]: o for o in examples if o.get("kind") == "KafkaTopic"}
+    interactions = topics.get("threadline.interactions")
+    if interactions is None:
+        problems.append("examples: no KafkaTopic threadline.interactions")
+    else:
+        partitions = interactions["spec"]["partitions"]
+        workers = production["worker"]["keda"]["maxReplicas"]
+        if partitions < workers or partitions != production["config"]["partitions"]:
+            problems.append(
+                f"examples: threadline.interactions has {partitions} partitions; production "
+                f"values expect config.partitions ({production['config']['partitions']}) "
+                f"and at least worker.keda.maxReplicas ({workers})"
+            )
+    if "threadline.deadletter" not in topics:
+        problems.append("examples: no KafkaTopic threadline.deadletter")
+    clusters = [o for o in examples if o.get("kind") == "Cluster"]
+    secrets = {f"{c['metadata']['name']}-app" for c in clusters}
+    if production["database"]["secretName"] not in secrets:
+        problems.append(f"examples: no CloudNativePG Cluster writes {production['database']}")
+    return problems
+
+
+def check_examples() -> tuple[list[str], set[str]]:
+    """Validate deploy/examples and match them against the production values."""
+    import helm_python as helm
+    import yaml
+
+    examples: list[Obj] = []
+    for path in sorted((DEPLOY / "examples").glob("*.yaml")):
+        examples += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    errors, unchecked = validate(examples)
+    with helm.Chart.load(str(CHART)) as chart:
+        values_file = CHART / "ci" / "production-values.yaml"
+        production = chart.merge_values(helm.values_from_yaml(values_file.read_text()))
+    print(f"deploy-check [examples]: {len(examples)} objects checked")
+    return [f"[examples] schema: {e}" for e in errors] + example_problems(examples, production), (
+        unchecked
+    )
+
+
 def checkov(paths: list[Path]) -> list[str]:
     """Failed checkov checks not excused in checkov-skips.yaml (with the reason)."""
     import yaml
@@ -211,6 +254,9 @@ def main() -> int:
         if missing:
             problems.append(f"[{name}] no workload runs {sorted(missing)}")
         print(f"deploy-check [{name}]: {len(objects)} objects rendered and checked")
+    example_errors, kinds = check_examples()
+    problems += example_errors
+    unchecked |= kinds
     problems += checkov([*rendered, DEPLOY / "Dockerfile"])
     if unchecked:
         print(f"deploy-check: no bundled schema (not validated): {', '.join(sorted(unchecked))}")

@@ -95,3 +95,21 @@ def test_roles_deployed_and_skips(check: ModuleType) -> None:
     assert check.excused("B", "default", skips)
     assert not check.excused("B", "production", skips)
     assert not check.excused("C", "default", skips)
+
+
+def test_examples_must_fit_the_production_values(check: ModuleType) -> None:
+    production = {
+        "config": {"partitions": 24},
+        "worker": {"keda": {"maxReplicas": 24}},
+        "database": {"secretName": "threadline-db-app"},
+    }
+
+    def topic(name: str, partitions: int) -> dict[str, Any]:
+        return {"kind": "KafkaTopic", "metadata": {"name": name}, "spec": {"partitions": partitions}}
+
+    cluster = {"kind": "Cluster", "metadata": {"name": "threadline-db"}}
+    good = [topic("threadline.interactions", 24), topic("threadline.deadletter", 3), cluster]
+    assert check.example_problems(good, production) == []
+    few = [topic("threadline.interactions", 8), topic("threadline.deadletter", 3), cluster]
+    assert "8 partitions" in check.example_problems(few, production)[0]
+    assert len(check.example_problems(good[:2], production)) == 1
