@@ -105,7 +105,8 @@ def test_examples_must_fit_the_production_values(check: ModuleType) -> None:
     }
 
     def topic(name: str, partitions: int) -> dict[str, Any]:
-        return {"kind": "KafkaTopic", "metadata": {"name": name}, "spec": {"partitions": partitions}}
+        spec = {"partitions": partitions}
+        return {"kind": "KafkaTopic", "metadata": {"name": name}, "spec": spec}
 
     cluster = {"kind": "Cluster", "metadata": {"name": "threadline-db"}}
     good = [topic("threadline.interactions", 24), topic("threadline.deadletter", 3), cluster]
