@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@rm -f $(VENV)/.installed-*; touch $@
 
-install: $(STAMP) ## Create .venv and install Threadline with its dev tools
+install: $(STAMP) $(TOOLS_STAMP) ## Create .venv (Threadline + dev tools) and .venv-tools (deploy-check)
 
 $(TOOLS_STAMP): deploy/requirements-tools.txt
 	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)

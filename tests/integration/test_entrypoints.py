@@ -83,9 +83,14 @@ def role_env(clean_db: str, kafka_bootstrap: str) -> dict[str, str]:
 
 
 @contextmanager
-def started(role: str, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+def started(role: str, env: dict[str, str], cwd: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """The role as the image runs it; `cwd` stands for its WORKDIR (/tmp, an emptyDir)."""
     proc = subprocess.Popen(
-        [*image_entrypoint(), role], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [*image_entrypoint(), role],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         yield proc
@@ -119,9 +124,14 @@ def stop(proc: subprocess.Popen[bytes]) -> tuple[int, str]:
     return proc.returncode, err.decode()
 
 
-def test_migrate_role_runs_to_completion(role_env: dict[str, str]) -> None:
+def test_migrate_role_runs_to_completion(role_env: dict[str, str], tmp_path: Path) -> None:
     run = subprocess.run(
-        [*image_entrypoint(), "migrate"], env=role_env, capture_output=True, text=True, timeout=120
+        [*image_entrypoint(), "migrate"],
+        env=role_env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr
     assert "database at revision" in run.stdout
@@ -137,13 +147,13 @@ def test_migrate_role_runs_to_completion(role_env: dict[str, str]) -> None:
     ],
 )
 def test_role_starts_ready_and_stops_cleanly_on_sigterm(
-    role: str, port_var: str, probe_var: str, role_env: dict[str, str]
+    role: str, port_var: str, probe_var: str, role_env: dict[str, str], tmp_path: Path
 ) -> None:
     env = {**role_env, port_var: str(free_port())}
     if probe_var != port_var:
         env[probe_var] = str(free_port())
     probe = f"http://127.0.0.1:{env[probe_var]}"
-    with started(role, env) as proc:
+    with started(role, env, tmp_path) as proc:
         ready = wait_ready(proc, f"{probe}/readyz")
         assert ready["status"] == "ready"
         assert httpx.get(f"{probe}/healthz", timeout=5).status_code == 200
