@@ -52,8 +52,16 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     """Upgrade the database schema and create missing Kafka topics."""
     from profile_store import migrate
     from services.kafka_admin import ensure_topics
+    from services.startup import DependencyUnavailable, wait_for_database, wait_for_kafka
 
     settings = MigrateSettings()
+    try:
+        wait_for_database(settings.database_url, settings.startup_timeout_s)
+        if settings.kafka_bootstrap:
+            wait_for_kafka(settings.kafka_bootstrap, settings.startup_timeout_s)
+    except DependencyUnavailable as exc:
+        print(f"threadline migrate: {exc}", file=sys.stderr)
+        return EXIT_STARTUP
     migrate.upgrade(settings.database_url)
     print(f"database at revision {migrate.current_revision(settings.database_url)}")
     if settings.kafka_bootstrap:

@@ -78,3 +78,5 @@ class MigrateSettings(BaseSettings):
     kafka_bootstrap: str | None = "127.0.0.1:9092"
     partitions: int = Field(default=8, ge=1, le=1024)
     replication_factor: int = Field(default=1, ge=1, le=7)
+    #: How long to wait for PostgreSQL and Kafka to answer before giving up (exit 3).
+    startup_timeout_s: float = Field(default=120.0, ge=0, le=3600)
