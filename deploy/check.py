@@ -106,6 +106,26 @@ def roles_deployed(objects: list[Obj]) -> set[str]:
     return roles
 
 
+def dockerfile_problems(dockerfile: str, pyproject: str) -> list[str]:
+    """The image must copy every package the project ships, and run `threadline`."""
+    import tomllib
+
+    project = tomllib.loads(pyproject)
+    packages = [p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    copied: set[str] = set()
+    for line in dockerfile.splitlines():
+        words = line.split()
+        if words[:1] == ["COPY"] and not any(w.startswith("--from") for w in words):
+            copied.update(w.rstrip("/") for w in words[1:-1])
+    needed = ["pyproject.toml", project["project"]["readme"], *packages]
+    problems = [f"Dockerfile: does not COPY {name}" for name in needed if name not in copied]
+    if 'ENTRYPOINT ["threadline"]' not in dockerfile:
+        problems.append('Dockerfile: ENTRYPOINT is not ["threadline"]')
+    if not any(line.startswith("USER ") and " 0" not in line for line in dockerfile.splitlines()):
+        problems.append("Dockerfile: no non-root USER")
+    return problems
+
+
 def value_sets() -> Iterator[tuple[str, Path | None]]:
     """The default values and every ci/*-values.yaml, by short name."""
     yield "default", None
@@ -255,6 +275,9 @@ def main() -> int:
         if missing:
             problems.append(f"[{name}] no workload runs {sorted(missing)}")
         print(f"deploy-check [{name}]: {len(objects)} objects rendered and checked")
+    problems += dockerfile_problems(
+        (DEPLOY / "Dockerfile").read_text(), (DEPLOY.parent / "pyproject.toml").read_text()
+    )
     example_errors, kinds = check_examples()
     problems += example_errors
     unchecked |= kinds

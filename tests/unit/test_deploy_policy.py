@@ -114,3 +114,14 @@ def test_examples_must_fit_the_production_values(check: ModuleType) -> None:
     few = [topic("threadline.interactions", 8), topic("threadline.deadletter", 3), cluster]
     assert "8 partitions" in check.example_problems(few, production)[0]
     assert len(check.example_problems(good[:2], production)) == 1
+
+
+def test_the_image_copies_every_package_and_runs_as_non_root(check: ModuleType) -> None:
+    root = CHECK.parent.parent
+    dockerfile = (root / "deploy" / "Dockerfile").read_text()
+    pyproject = (root / "pyproject.toml").read_text()
+    assert check.dockerfile_problems(dockerfile, pyproject) == []
+    without_api = dockerfile.replace("COPY api ./api\n", "")
+    assert check.dockerfile_problems(without_api, pyproject) == ["Dockerfile: does not COPY api"]
+    as_root = dockerfile.replace("USER 10001:10001", "USER 0")
+    assert check.dockerfile_problems(as_root, pyproject) == ["Dockerfile: no non-root USER"]
