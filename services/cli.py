@@ -66,7 +66,10 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     print(f"database at revision {migrate.current_revision(settings.database_url)}")
     if settings.kafka_bootstrap:
         created = ensure_topics(
-            settings.kafka_bootstrap, settings.partitions, settings.replication_factor
+            settings.kafka_bootstrap,
+            settings.partitions,
+            settings.replication_factor,
+            client_options=settings.kafka_client_options(),
         )
         print(f"topics created: {', '.join(created) or 'none (all present)'}")
     return 0

@@ -7,10 +7,12 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.kafka_security import KafkaSecurity
+
 _CONFIG = SettingsConfigDict(env_prefix="THREADLINE_", frozen=True, extra="ignore")
 
 
-class WorkerSettings(BaseSettings):
+class WorkerSettings(BaseSettings, KafkaSecurity):
     """The Faust stitching worker."""
 
     model_config = _CONFIG
@@ -69,7 +71,7 @@ class LogSettings(BaseSettings):
     log_json: bool = True
 
 
-class MigrateSettings(BaseSettings):
+class MigrateSettings(BaseSettings, KafkaSecurity):
     """`threadline migrate`: database schema and Kafka topics."""
 
     model_config = _CONFIG

@@ -21,6 +21,7 @@ from profile_store.deadletters import record_dead_letters
 from profile_store.writer import TimelineWriter
 from schemas import topics
 from schemas.deadletter import DeadLetter
+from services.kafka_auth import faust_credentials
 from services.pipeline import BatchProcessor, Record
 from services.probes import running_flag, start_worker_probes
 from services.settings import WorkerSettings
@@ -34,6 +35,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
     app = faust.App(
         settings.consumer_group,
         broker=[f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")],
+        broker_credentials=faust_credentials(settings),
         store="memory://",
         web_enabled=False,
         key_serializer="raw",
