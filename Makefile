@@ -4,10 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed-$(shell cat deploy/requirements-tools.txt | sha1sum | cut -c1-12)
 export XDG_RUNTIME_DIR ?= /tmp/threadline-runtime-$(shell id -u)
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium dev demo test faults unit integration e2e lint fmt schema bench clean
+.PHONY: help install chromium dev demo test faults unit integration e2e lint fmt schema bench clean deploy-check
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -18,7 +20,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@rm -f $(VENV)/.installed-*; touch $@
 
-install: $(STAMP) chromium ## Create .venv and install Threadline with its dev tools
+install: $(STAMP) $(TOOLS_STAMP) chromium ## Create .venv (Threadline + dev tools) and .venv-tools (deploy-check)
+
+$(TOOLS_STAMP): deploy/requirements-tools.txt
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/bin/python -m pip install --quiet -r deploy/requirements-tools.txt
+	@rm -f $(TOOLS)/.installed-*; touch $@
+
+deploy-check: $(TOOLS_STAMP) ## Render the Helm chart, validate it offline, checkov scan, policy checks
+	$(TOOLS)/bin/python deploy/check.py
 
 # The console's browser tests drive Debian's chromium (Playwright cannot download browsers here).
 chromium: ## Install Debian's chromium for the browser tests, when it is missing
@@ -33,7 +44,7 @@ demo: $(STAMP) ## Like dev, and load a synthetic journey set
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
 	$(BIN)/threadline dev --demo
 
-test: $(STAMP) chromium lint ## Lint, then the whole suite: unit, integration (real broker + PostgreSQL), e2e
+test: $(STAMP) chromium lint deploy-check ## Lint, deploy-check, then the whole suite: unit, integration (real broker + PostgreSQL), e2e
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
 	$(BIN)/pytest -q -p no:cacheprovider -m "not faults" tests
 
@@ -49,6 +60,7 @@ lint: $(STAMP) ## ruff (lint + format check), mypy, import-linter, schema file i
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy --strict --ignore-missing-imports deploy/check.py
 	$(BIN)/lint-imports
 	$(BIN)/threadline schema --check
 
@@ -63,4 +75,4 @@ bench: $(STAMP) ## Benchmarks (not part of make test)
 	@echo "The benchmark suite is not built yet (issue: Performance)." && exit 1
 
 clean: ## Remove build output and the dev data folder
-	rm -rf build .threadline .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build .threadline $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from typing import Literal
 
 import structlog
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,7 +16,9 @@ from api.deps import SettingsDep
 from api.errors import ErrorBody, OrjsonResponse, error_response
 from api.middleware import Metrics
 from api.settings import ApiSettings
+from profile_store import db
 from profile_store.deadletters import pending_depth
+from schemas.probes import tcp_reachable
 
 log = structlog.get_logger()
 router = APIRouter(tags=["operations"])
@@ -50,15 +50,10 @@ class Readiness(BaseModel):
 
 async def database_reachable(engine: AsyncEngine | None, seconds: float) -> bool:
     """True if `SELECT 1` succeeds within `seconds`."""
-    if engine is None:
-        return False
-    try:
-        async with asyncio.timeout(seconds), engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except (TimeoutError, SQLAlchemyError, OSError) as exc:
-        log.warning("readiness_database_down", error_type=type(exc).__name__)
-        return False
-    return True
+    if engine is not None and await db.database_reachable(engine, seconds):
+        return True
+    log.warning("readiness_database_down")
+    return False
 
 
 async def dead_letter_depth(engine: AsyncEngine | None, seconds: float) -> dict[str, int] | None:
@@ -73,24 +68,12 @@ async def dead_letter_depth(engine: AsyncEngine | None, seconds: float) -> dict[
         return None
 
 
-async def _tcp_accepts(host: str, port: int, seconds: float) -> bool:
-    try:
-        async with asyncio.timeout(seconds):
-            _, writer = await asyncio.open_connection(host, port)
-    except (TimeoutError, OSError):
-        return False
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return True
-
-
 async def kafka_reachable(servers: Sequence[tuple[str, int]], seconds: float) -> bool:
     """True if any bootstrap server accepts a TCP connection within `seconds`."""
-    results = await asyncio.gather(*(_tcp_accepts(h, p, seconds) for h, p in servers))
-    if not any(results):
-        log.warning("readiness_kafka_down", servers=len(servers))
-    return any(results)
+    if await tcp_reachable(servers, seconds):
+        return True
+    log.warning("readiness_kafka_down", servers=len(servers))
+    return False
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness: the process answers")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -11,13 +11,12 @@ import phonenumbers
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from schemas.kafka_security import KafkaSecurity
+
 DEV_WRITE_KEY: Final = "dev-write-key"
 
-SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
-SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
-
-class IngestSettings(BaseSettings):
+class IngestSettings(BaseSettings, KafkaSecurity):
     """Ingest gateway settings; invalid or unsafe combinations fail at construction."""
 
     model_config = SettingsConfigDict(
@@ -36,11 +35,6 @@ class IngestSettings(BaseSettings):
         validation_alias=AliasChoices("THREADLINE_INGEST_PORT", "THREADLINE_PORT"),
     )
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", min_length=1)
-    security_protocol: SecurityProtocol = "PLAINTEXT"
-    sasl_mechanism: SaslMechanism | None = None
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
-    ssl_cafile: str | None = None
     dev_mode: bool = False
     write_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     default_region: str = "US"
@@ -54,6 +48,9 @@ class IngestSettings(BaseSettings):
     company_domains: Annotated[tuple[str, ...], NoDecode] = ()
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=2525, ge=0, le=65535)
+    #: The SMTP role's /healthz, /readyz and /metrics endpoint (port 0 disables it).
+    smtp_metrics_host: str = "127.0.0.1"
+    smtp_metrics_port: int = Field(default=9102, ge=0, le=65535)
     email_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
     #: IANA zone the Asterisk CDR times are written in (Master.csv has no offset).
     asterisk_timezone: str = "UTC"
@@ -106,7 +103,7 @@ class IngestSettings(BaseSettings):
     def _fail_fast(self) -> IngestSettings:
         keys = {k.get_secret_value() for k in self.write_keys}
         if self.dev_mode:
-            for host in (self.host, self.smtp_host):
+            for host in (self.host, self.smtp_host, self.smtp_metrics_host):
                 if not _is_loopback(host):
                     raise ValueError(f"dev mode binds to loopback only; host {host!r} is not")
         else:
@@ -114,10 +111,6 @@ class IngestSettings(BaseSettings):
                 raise ValueError("write_keys is empty: set THREADLINE_WRITE_KEYS (or dev mode)")
             if DEV_WRITE_KEY in keys:
                 raise ValueError(f"the dev key {DEV_WRITE_KEY!r} is refused outside dev mode")
-        if self.sasl_mechanism and not (self.sasl_username and self.sasl_password):
-            raise ValueError("sasl_mechanism needs sasl_username and sasl_password")
-        if self.sasl_mechanism and not self.security_protocol.startswith("SASL_"):
-            raise ValueError("sasl_mechanism needs security_protocol SASL_PLAINTEXT or SASL_SSL")
         return self
 
     def accepted_write_keys(self) -> tuple[bytes, ...]:
@@ -126,18 +119,6 @@ class IngestSettings(BaseSettings):
         if self.dev_mode and DEV_WRITE_KEY.encode() not in keys:
             keys.append(DEV_WRITE_KEY.encode())
         return tuple(keys)
-
-    def kafka_client_options(self) -> dict[str, Any]:
-        """Security options for kafka-python clients (empty for plain local brokers)."""
-        options: dict[str, Any] = {"security_protocol": self.security_protocol}
-        if self.sasl_mechanism:
-            options["sasl_mechanism"] = self.sasl_mechanism
-            options["sasl_plain_username"] = self.sasl_username
-            if self.sasl_password is not None:
-                options["sasl_plain_password"] = self.sasl_password.get_secret_value()
-        if self.ssl_cafile:
-            options["ssl_cafile"] = self.ssl_cafile
-        return options
 
 
 def _strip(value: Any) -> Any:

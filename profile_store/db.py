@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
@@ -45,3 +47,13 @@ def make_sync_engine(url: str) -> Engine:
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
     )
+
+
+async def database_reachable(engine: AsyncEngine, seconds: float) -> bool:
+    """True if `SELECT 1` succeeds within `seconds` (readiness probes)."""
+    try:
+        async with asyncio.timeout(seconds), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except (TimeoutError, SQLAlchemyError, OSError):
+        return False
+    return True

@@ -11,9 +11,11 @@ import hashlib
 import importlib
 import os
 import secrets
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 
 from pydantic import ValidationError
 
@@ -21,6 +23,7 @@ from services.logs import configure_logging
 from services.settings import LogSettings, MigrateSettings
 
 EXIT_CONFIG = 2
+EXIT_STARTUP = 3
 
 #: role -> "module:function" run in this process.
 SERVERS = {
@@ -49,13 +52,24 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     """Upgrade the database schema and create missing Kafka topics."""
     from profile_store import migrate
     from services.kafka_admin import ensure_topics
+    from services.startup import DependencyUnavailable, wait_for_database, wait_for_kafka
 
     settings = MigrateSettings()
+    try:
+        wait_for_database(settings.database_url, settings.startup_timeout_s)
+        if settings.kafka_bootstrap:
+            wait_for_kafka(settings.kafka_bootstrap, settings.startup_timeout_s)
+    except DependencyUnavailable as exc:
+        print(f"threadline migrate: {exc}", file=sys.stderr)
+        return EXIT_STARTUP
     migrate.upgrade(settings.database_url)
     print(f"database at revision {migrate.current_revision(settings.database_url)}")
     if settings.kafka_bootstrap:
         created = ensure_topics(
-            settings.kafka_bootstrap, settings.partitions, settings.replication_factor
+            settings.kafka_bootstrap,
+            settings.partitions,
+            settings.replication_factor,
+            client_options=settings.kafka_client_options(),
         )
         print(f"topics created: {', '.join(created) or 'none (all present)'}")
     return 0
@@ -63,14 +77,26 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run the Faust stitching worker."""
+    from services.probes import ProbeStartError
     from services.worker import main
 
-    main(log_level=args.log_level)
+    try:
+        main(log_level=args.log_level)
+    except ProbeStartError as exc:
+        print(f"threadline worker: {exc}", file=sys.stderr)
+        return EXIT_STARTUP
     return 0
 
 
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def cmd_server(args: argparse.Namespace) -> int:
-    """Run the API or the ingest gateway."""
+    """Run the API, the ingest gateway or the SMTP listener."""
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the previous
+    # handler: make that a clean exit (0), so a rolling update does not look like a crash.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     _load(SERVERS[args.command])()
     return 0
 

@@ -4,7 +4,7 @@ from prometheus_client import Counter, Histogram
 
 EVENTS_CONSUMED = Counter("threadline_worker_events_consumed_total", "Records taken from Kafka")
 EVENTS_WRITTEN = Counter(
-    "threadline_worker_events_written_total", "Timeline rows written", ["channel"]
+    "threadline_worker_events_written_total", "Timeline rows written", ["channel", "source"]
 )
 DUPLICATES = Counter("threadline_worker_duplicates_total", "Redelivered events skipped")
 DEAD_LETTERS = Counter(

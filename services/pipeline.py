@@ -155,7 +155,7 @@ class BatchProcessor:
             for e in events:
                 if e.event_id not in result.written_ids:
                     continue
-                metrics.EVENTS_WRITTEN.labels(e.channel.value).inc()
+                metrics.EVENTS_WRITTEN.labels(e.channel.value, e.source).inc()
                 metrics.LAG_SECONDS.observe(max(0.0, (now - e.received_at).total_seconds()))
 
     @staticmethod

@@ -11,11 +11,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from profile_store.identity_rules import IdentityConfigError
 from profile_store.stitching_config import StitchingConfig
 from profile_store.tombstones import TombstoneConfigError, TombstonePolicy, resolve_salt
+from schemas.kafka_security import KafkaSecurity
 
 _CONFIG = SettingsConfigDict(env_prefix="THREADLINE_", frozen=True, extra="ignore")
 
 
-class WorkerSettings(BaseSettings):
+class WorkerSettings(BaseSettings, KafkaSecurity):
     """The Faust stitching worker."""
 
     model_config = _CONFIG
@@ -99,7 +100,7 @@ class LogSettings(BaseSettings):
     log_json: bool = True
 
 
-class MigrateSettings(BaseSettings):
+class MigrateSettings(BaseSettings, KafkaSecurity):
     """`threadline migrate`: database schema and Kafka topics."""
 
     model_config = _CONFIG
@@ -108,3 +109,5 @@ class MigrateSettings(BaseSettings):
     kafka_bootstrap: str | None = "127.0.0.1:9092"
     partitions: int = Field(default=8, ge=1, le=1024)
     replication_factor: int = Field(default=1, ge=1, le=7)
+    #: How long to wait for PostgreSQL and Kafka to answer before giving up (exit 3).
+    startup_timeout_s: float = Field(default=120.0, ge=0, le=3600)

@@ -16,7 +16,6 @@ from typing import Any
 
 import faust
 import structlog
-from prometheus_client import start_http_server
 
 from profile_store.db import make_async_engine
 from profile_store.deadletters import record_dead_letters
@@ -24,7 +23,9 @@ from profile_store.tombstones import tombstoned_event_ids
 from profile_store.writer import TimelineWriter
 from schemas import topics
 from schemas.deadletter import DeadLetter
+from services.kafka_auth import faust_credentials
 from services.pipeline import BatchProcessor, Record
+from services.probes import running_flag, start_worker_probes
 from services.settings import WorkerSettings
 
 log = structlog.get_logger("threadline.worker")
@@ -36,6 +37,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
     app = faust.App(
         settings.consumer_group,
         broker=[f"kafka://{h.strip()}" for h in settings.kafka_bootstrap.split(",")],
+        broker_credentials=faust_credentials(settings),
         store="memory://",
         web_enabled=False,
         key_serializer="raw",
@@ -118,9 +120,8 @@ async def _drain(task: asyncio.Future[Any], limit_s: float) -> None:
 def main(log_level: str = "INFO") -> None:
     """Run the worker until SIGTERM/SIGINT (`threadline worker`)."""
     settings = WorkerSettings()
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.metrics_host)
     app = create_app(settings)
+    start_worker_probes(settings, running_flag(app))
     # Keep our JSON logging: Faust would otherwise install its own text formatter.
     worker = faust.Worker(
         app, loglevel=log_level, quiet=True, redirect_stdouts=False, override_logging=False

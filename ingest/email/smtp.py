@@ -15,19 +15,23 @@ import logging
 import signal
 import socket
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any, Final
 
 import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 
 from ingest.email.mapping import is_company_address, map_email
+from ingest.metrics import IngestMetrics
 from ingest.publisher import KafkaPublisher, Publisher, PublishError
 from ingest.server import EXIT_CONFIG, EXIT_STARTUP, describe_config_error
 from ingest.settings import IngestSettings
 from schemas import InvalidEvent
 from schemas.events import utc_now
+from schemas.probes import ProbeServer
 
 log = structlog.get_logger()
 
@@ -37,6 +41,7 @@ LOCAL_ERROR: Final = "451 4.3.0 Temporary local problem, try again later"
 ACCEPTED: Final = "250 OK"
 AIOSMTPD_LOGGER: Final = "mail.log"
 _REASON_CHARS: Final = 200
+PROBE_TIMEOUT_S: Final = 2.0
 
 
 class EmailHandler:
@@ -49,8 +54,10 @@ class EmailHandler:
         company_domains: Sequence[str] = (),
         open_recipients: bool = False,
         default_region: str = "US",
+        metrics: IngestMetrics | None = None,
     ) -> None:
         self.publisher = publisher
+        self.metrics = metrics or IngestMetrics()
         self.company_domains = tuple(d.lower() for d in company_domains)
         #: Accept any recipient domain (dev mode without company domains).
         self.open_recipients = open_recipients
@@ -60,13 +67,16 @@ class EmailHandler:
         self._idle.set()
 
     @classmethod
-    def from_settings(cls, settings: IngestSettings, publisher: Publisher) -> EmailHandler:
+    def from_settings(
+        cls, settings: IngestSettings, publisher: Publisher, metrics: IngestMetrics | None = None
+    ) -> EmailHandler:
         """A handler for the configured domains (open recipients only in dev mode)."""
         return cls(
             publisher,
             company_domains=settings.company_domains,
             open_recipients=settings.dev_mode and not settings.company_domains,
             default_region=settings.default_region,
+            metrics=metrics,
         )
 
     def accepts_recipient(self, address: str) -> bool:
@@ -85,7 +95,7 @@ class EmailHandler:
     ) -> str:
         """Refuse recipients outside the company domains (we are not a relay)."""
         if not self.accepts_recipient(address):
-            log.info("smtp_rejected", code="relaying_denied")
+            self._rejected("relaying_denied")
             return RELAY_DENIED
         envelope.rcpt_tos.append(address)
         return ACCEPTED
@@ -100,6 +110,7 @@ class EmailHandler:
             return await self._deliver(envelope)
         except Exception as exc:  # never crash a session; the MTA retries
             log.error("smtp_failed", error_type=type(exc).__name__, exc_info=exc)
+            self.metrics.rejected.labels("smtp_local_error").inc()
             return LOCAL_ERROR
         finally:
             self.in_flight -= 1
@@ -119,15 +130,24 @@ class EmailHandler:
                 default_region=self.default_region,
             )
         except InvalidEvent as exc:
-            log.info("smtp_rejected", code="invalid_message")
+            self._rejected("invalid_message")
             return f"550 5.6.0 {_reply_text(str(exc))}"
+        started = time.perf_counter()
         try:
             await self.publisher.publish(events)
         except PublishError:
             log.warning("smtp_publish_failed", events=len(events))
+            self.metrics.rejected.labels("broker_unavailable").inc()
             return TRY_LATER
+        self.metrics.publish_latency.observe(time.perf_counter() - started)
+        for event in events:
+            self.metrics.accepted.labels(event.channel.value, event.source).inc()
         log.info("email_accepted", transport="smtp", events=len(events), kind=events[0].kind)
         return ACCEPTED
+
+    def _rejected(self, code: str) -> None:
+        log.info("smtp_rejected", code=code)
+        self.metrics.rejected.labels(code).inc()
 
     async def drain(self, timeout_s: float) -> None:
         """Wait (up to `timeout_s`) for messages being delivered to be answered."""
@@ -194,15 +214,45 @@ async def serve(settings: IngestSettings, stop: asyncio.Event | None = None) -> 
         await publisher.close()
         raise StartupError(f"cannot listen on the SMTP port: {exc.strerror}") from None
     log.info("smtp_started", host=settings.smtp_host, port=bound_port(server))
+    probes: ProbeServer | None = None
     try:
+        probes = await _start_probes(settings, handler, publisher)
         # Listening already: a broker that is down is logged here, and answered with 451.
         await publisher.start()
         await stop.wait()
     finally:
         server.close()
+        if probes is not None:
+            await probes.close()
         await handler.drain(settings.publish_timeout_s + 1)
         await publisher.close()
         log.info("smtp_stopped")
+
+
+async def _start_probes(
+    settings: IngestSettings, handler: EmailHandler, publisher: Publisher
+) -> ProbeServer | None:
+    """/healthz, /readyz (broker reachable) and /metrics on the metrics port, unless it is 0."""
+    if not settings.smtp_metrics_port:
+        return None
+
+    async def ready() -> dict[str, bool]:
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT_S):
+                return {"kafka": await publisher.ready(PROBE_TIMEOUT_S)}
+        except TimeoutError:
+            return {"kafka": False}
+
+    def metrics() -> tuple[bytes, str]:
+        return handler.metrics.render(), CONTENT_TYPE_LATEST
+
+    probes = ProbeServer(ready, metrics, check_timeout_s=PROBE_TIMEOUT_S + 2)
+    try:
+        port = await probes.start(settings.smtp_metrics_host, settings.smtp_metrics_port)
+    except OSError as exc:
+        raise StartupError(f"cannot listen on the metrics port: {exc.strerror}") from None
+    log.info("smtp_probes_listening", host=settings.smtp_metrics_host, port=port)
+    return probes
 
 
 class StartupError(Exception):

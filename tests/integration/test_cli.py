@@ -13,7 +13,7 @@ import pytest
 from kafka import KafkaAdminClient
 
 from profile_store import migrate
-from services.embedded import create_database, drop_database, with_database
+from services.embedded import create_database, drop_database, free_port, with_database
 
 pytestmark = pytest.mark.integration
 
@@ -69,3 +69,27 @@ def test_bad_configuration_exits_2_naming_the_variable() -> None:
     out = threadline("worker", env={"THREADLINE_DATABASE_URL": "", "THREADLINE_BATCH_SIZE": "0"})
     assert out.returncode == 2
     assert "THREADLINE_BATCH_SIZE" in out.stderr or "THREADLINE_DATABASE_URL" in out.stderr
+
+
+def test_migrate_reports_a_database_that_never_comes_up_in_one_line() -> None:
+    dead = f"postgresql://threadline:pw@127.0.0.1:{free_port()}/threadline"
+    out = threadline(
+        "migrate",
+        env={"THREADLINE_DATABASE_URL": dead, "THREADLINE_STARTUP_TIMEOUT_S": "1"},
+    )
+    assert out.returncode == 3
+    assert "threadline migrate: database not reachable after 1s" in out.stderr
+    assert "Traceback" not in out.stderr and "pw@" not in out.stderr
+
+
+def test_migrate_waits_for_a_broker_that_never_comes_up(database_url: str) -> None:
+    out = threadline(
+        "migrate",
+        env={
+            "THREADLINE_DATABASE_URL": database_url,
+            "THREADLINE_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
+            "THREADLINE_STARTUP_TIMEOUT_S": "1",
+        },
+    )
+    assert out.returncode == 3
+    assert "threadline migrate: kafka not reachable after 1s" in out.stderr

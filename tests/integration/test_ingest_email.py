@@ -54,6 +54,7 @@ def run_listener(kafka_bootstrap: str, **overrides: Any) -> Iterator[int]:
     settings = IngestSettings(
         **{
             "smtp_port": free_port(),
+            "smtp_metrics_port": free_port(),
             "kafka_bootstrap": kafka_bootstrap,
             "write_keys": KEY,
             "company_domains": "shop.io",
@@ -167,6 +168,42 @@ def test_smtp_bad_message_is_refused_permanently(smtp_port: int) -> None:
     ):
         client.sendmail("x@example.org", ["support@shop.io"], b"Subject: no sender\r\n\r\nx")
     assert err.value.args == (550, b"5.6.0 From: has no valid email address")
+
+
+def test_smtp_probes_report_readiness_and_count_by_channel_source_and_reason(
+    kafka_bootstrap: str,
+) -> None:
+    metrics_port = free_port()
+    listener = run_listener(kafka_bootstrap, smtp_metrics_port=metrics_port)
+    port = next(listener)
+    probes = f"http://127.0.0.1:{metrics_port}"
+    try:
+        assert httpx.get(f"{probes}/healthz", timeout=5).status_code == 200
+        ready = httpx.get(f"{probes}/readyz", timeout=10)
+        assert (ready.status_code, ready.json()["checks"]) == (200, {"kafka": "ok"})
+        data, sender, _ = unique("plain")
+        with smtplib.SMTP("127.0.0.1", port, timeout=15) as client:
+            assert client.sendmail(sender, ["support@shop.io"], data) == {}
+            with pytest.raises(smtplib.SMTPRecipientsRefused):
+                client.sendmail(sender, ["someone@elsewhere.example"], data)
+        text = httpx.get(f"{probes}/metrics", timeout=5).text
+        assert 'threadline_ingest_events_accepted_total{channel="email",source="smtp"} 1.0' in text
+        assert 'threadline_ingest_rejects_total{code="relaying_denied"} 1.0' in text
+        assert sender not in text
+    finally:
+        next(listener, None)
+
+
+def test_smtp_probes_not_ready_while_the_broker_is_down() -> None:
+    metrics_port = free_port()
+    listener = run_listener(f"127.0.0.1:{free_port()}", smtp_metrics_port=metrics_port)
+    next(listener)
+    try:
+        ready = httpx.get(f"http://127.0.0.1:{metrics_port}/readyz", timeout=15)
+        assert ready.status_code == 503
+        assert ready.json()["checks"] == {"kafka": "down"}
+    finally:
+        next(listener, None)
 
 
 def test_smtp_broker_down_is_a_temporary_failure() -> None:
