@@ -72,6 +72,7 @@ def role_env(clean_db: str, kafka_bootstrap: str) -> dict[str, str]:
         "THREADLINE_KAFKA_BOOTSTRAP": kafka_bootstrap,
         "THREADLINE_API_KEYS": json.dumps(keys),
         "THREADLINE_WRITE_KEYS": "entrypoint-write-key",
+        "THREADLINE_ERASURE_SALT": "entrypoint-erasure-salt",
         "THREADLINE_COMPANY_DOMAINS": "shop.io",
         "THREADLINE_CONSUMER_GROUP": f"entrypoint-{uuid.uuid4().hex[:8]}",
         "THREADLINE_PARTITIONS": "4",

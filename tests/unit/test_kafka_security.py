@@ -13,7 +13,7 @@ DB = "postgresql://u:p@db/threadline"
 
 
 def worker(**security: str) -> WorkerSettings:
-    return WorkerSettings(database_url=DB, **security)  # type: ignore[arg-type]
+    return WorkerSettings(database_url=DB, erasure_salt="unit-test-erasure-salt", **security)  # type: ignore[arg-type]
 
 
 def test_plaintext_needs_no_credentials() -> None:

@@ -96,6 +96,11 @@ THREADLINE_METRICS_PORT: {{ .Values.worker.metricsPort | toString | quote }}
       name: {{ required "database.secretName is required" $v.database.secretName }}
       key: {{ $v.database.urlKey }}
 {{- end }}
+{{- if has .role (list "api" "worker") }}
+- name: THREADLINE_ERASURE_SALT
+  valueFrom:
+    secretKeyRef: {name: {{ $keys }}, key: {{ $v.secrets.erasureSaltKey }}}
+{{- end }}
 {{- if eq .role "api" }}
 - name: THREADLINE_API_KEYS
   valueFrom:
