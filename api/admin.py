@@ -24,6 +24,9 @@ _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     503: {"model": ErrorBody, "description": "The database is unavailable."},
 }
 
+#: Dead-letter ids are PostgreSQL bigints: larger numbers are a 422, not a query.
+BIGINT_MAX = 2**63 - 1
+
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=_ERRORS)
 
 
@@ -39,7 +42,9 @@ async def deadletters(
         str | None, Query(max_length=64, pattern=r"^[a-z][a-z0-9_.]*$", examples=["worker.write"])
     ] = None,
     include_replayed: Annotated[bool, Query(alias="all")] = False,
-    before_id: Annotated[int | None, Query(ge=1, description="Page: ids below this.")] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=BIGINT_MAX, description="Page: ids below this.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST)] = 100,
 ) -> list[DeadLetterOut]:
     """What failed, where (component, topic, partition, offset), why, how often, and when."""
@@ -60,7 +65,9 @@ async def deadletters(
     responses={404: {"model": ErrorBody, "description": "No such dead letter."}},
 )
 async def deadletter(
-    principal: AdminPrincipal, engine: EngineDep, letter_id: Annotated[int, Path(ge=1)]
+    principal: AdminPrincipal,
+    engine: EngineDep,
+    letter_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)],
 ) -> DeadLetterDetail:
     """The record byte for byte, as the worker received it; replay with
     `threadline deadletter replay ID`."""
