@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export XDG_RUNTIME_DIR ?= /tmp/threadline-runtime-$(shell id -u)
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev demo test unit integration e2e lint fmt schema bench clean
+.PHONY: help install dev demo test unit integration e2e lint fmt schema bench bench-quick clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -49,8 +49,13 @@ fmt: $(STAMP) ## Format and auto-fix
 schema: $(STAMP) ## Re-export the canonical event JSON Schema
 	$(BIN)/threadline schema
 
-bench: $(STAMP) ## Benchmarks (not part of make test)
-	@echo "The benchmark suite is not built yet (issue: Performance)." && exit 1
+bench: $(STAMP) ## Benchmarks, full size (1M customers, 10M events; not part of make test); ARGS=--quick etc.
+	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
+	$(BIN)/python -m bench $(ARGS)
+
+bench-quick: $(STAMP) ## Benchmarks at the quick size (10k customers, 100k events, 30 s soak)
+	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
+	$(BIN)/python -m bench --quick $(ARGS)
 
 clean: ## Remove build output and the dev data folder
 	rm -rf build .threadline .pytest_cache .mypy_cache .ruff_cache

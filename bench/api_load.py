@@ -1,0 +1,126 @@
+"""Agent reads against the API on the loaded store: open loop at a fixed request rate, and a
+closed loop for the requests per second one API process serves."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from bench.load import client
+from bench.people import person
+from bench.stack import AGENT_KEY
+from bench.stats import percentiles
+
+HEADERS = {"Authorization": f"Bearer {AGENT_KEY}"}
+
+
+def agent_requests(seed: int, customers: int) -> Callable[[int], tuple[str, str, dict[str, str]]]:
+    """Request i of an agent mix: lookup by phone (as typed) or email, profile, timeline page."""
+    rng = random.Random(seed ^ 0xA9E17)
+
+    def make(i: int) -> tuple[str, str, dict[str, str]]:
+        p = person(seed, rng.randrange(customers))
+        step = i % 3
+        if step == 0:
+            if rng.random() < 0.5:
+                return (
+                    "lookup",
+                    "/v1/customers/lookup",
+                    {"type": "phone", "value": p.phone_national},
+                )
+            return "lookup", "/v1/customers/lookup", {"type": "email", "value": p.email.upper()}
+        if step == 1:
+            return "profile", f"/v1/customers/{p.customer_id}", {}
+        return "timeline", f"/v1/customers/{p.customer_id}/timeline", {"limit": "50"}
+
+    return make
+
+
+async def _get(http: httpx.AsyncClient, path: str, params: dict[str, str]) -> int:
+    resp = await http.get(path, params=params, headers=HEADERS)
+    return resp.status_code
+
+
+async def open_loop(
+    api_url: str, seed: int, customers: int, rate: float, duration_s: float
+) -> dict[str, Any]:
+    """Requests at fixed intervals whatever the answers do (latency from the planned start,
+    so a stall is not hidden by the client waiting)."""
+    make = agent_requests(seed, customers)
+    times: dict[str, list[float]] = {"lookup": [], "profile": [], "timeline": []}
+    statuses: dict[int, int] = {}
+    tasks: set[asyncio.Task[None]] = set()
+    async with client(api_url, 256) as http:
+        for i in range(20):  # warm the pool and the server's caches
+            _, path, params = make(i)
+            await _get(http, path, params)
+        started = time.perf_counter()
+        total = int(rate * duration_s)
+
+        async def one(i: int, planned: float) -> None:
+            kind, path, params = make(i)
+            try:
+                status = await _get(http, path, params)
+            except httpx.HTTPError:
+                status = 0
+            statuses[status] = statuses.get(status, 0) + 1
+            times[kind].append((time.perf_counter() - planned) * 1000)
+
+        for i in range(total):
+            planned = started + i / rate
+            delay = planned - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            task = asyncio.create_task(one(i, planned))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        await asyncio.gather(*tasks)
+    every = [t for ts in times.values() for t in ts]
+    overall = percentiles(every)
+    return {
+        "rate_per_s": rate,
+        "requests": len(every),
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "api_p50_ms": overall["p50"],
+        "api_p99_ms": overall["p99"],
+        "by_route_ms": {k: percentiles(v) for k, v in times.items()},
+    }
+
+
+async def closed_loop(
+    api_url: str, seed: int, customers: int, concurrency: int, duration_s: float
+) -> dict[str, Any]:
+    """As many requests as `concurrency` clients get answered in `duration_s`."""
+    make = agent_requests(seed + 1, customers)
+    done = errors = 0
+    counter = iter(range(10**9))
+    async with client(api_url, concurrency) as http:
+        deadline = time.perf_counter() + duration_s
+
+        async def worker() -> None:
+            nonlocal done, errors
+            while time.perf_counter() < deadline:
+                _, path, params = make(next(counter))
+                status = await _get(http, path, params)
+                done += 1
+                errors += status >= 500
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return {
+        "requests_per_s": done / elapsed,
+        "seconds": elapsed,
+        "concurrency": concurrency,
+        "server_errors": errors,
+    }
+
+
+def run(coro: Any) -> Any:
+    """Run a phase coroutine from synchronous code."""
+    return asyncio.run(coro)
