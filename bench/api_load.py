@@ -9,9 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
-from bench.load import client
+from bench import BenchError
+from bench.http1 import Connection
 from bench.people import person
 from bench.stack import AGENT_KEY
 from bench.stats import percentiles
@@ -41,49 +40,52 @@ def agent_requests(seed: int, customers: int) -> Callable[[int], tuple[str, str,
     return make
 
 
-async def _get(http: httpx.AsyncClient, path: str, params: dict[str, str]) -> int:
-    resp = await http.get(path, params=params, headers=HEADERS)
-    return resp.status_code
-
-
 async def open_loop(
-    api_url: str, seed: int, customers: int, rate: float, duration_s: float
+    api_url: str, seed: int, customers: int, rate: float, duration_s: float, senders: int = 64
 ) -> dict[str, Any]:
-    """Requests at fixed intervals whatever the answers do (latency from the planned start,
-    so a stall is not hidden by the client waiting)."""
+    """Requests planned at fixed intervals whatever the answers do; latency counts from the
+    planned time, so a stall or a queue in front of the senders is not hidden."""
     make = agent_requests(seed, customers)
     times: dict[str, list[float]] = {"lookup": [], "profile": [], "timeline": []}
     statuses: dict[int, int] = {}
-    tasks: set[asyncio.Task[None]] = set()
-    async with client(api_url, 256) as http:
-        for i in range(20):  # warm the pool and the server's caches
-            _, path, params = make(i)
-            await _get(http, path, params)
-        started = time.perf_counter()
-        total = int(rate * duration_s)
+    queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
 
-        async def one(i: int, planned: float) -> None:
+    async def sender() -> None:
+        conn = Connection(api_url, HEADERS)
+        while (item := await queue.get()) is not None:
+            i, planned = item
             kind, path, params = make(i)
             try:
-                status = await _get(http, path, params)
-            except httpx.HTTPError:
+                status, _ = await conn.get(path, params)
+            except (OSError, BenchError):
                 status = 0
+                await conn.close()
             statuses[status] = statuses.get(status, 0) + 1
             times[kind].append((time.perf_counter() - planned) * 1000)
+        await conn.close()
 
-        for i in range(total):
-            planned = started + i / rate
-            delay = planned - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            task = asyncio.create_task(one(i, planned))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-        await asyncio.gather(*tasks)
+    warm = Connection(api_url, HEADERS)
+    for i in range(20):  # warm the server's pool and caches
+        _, path, params = make(i)
+        await warm.get(path, params)
+    await warm.close()
+    tasks = [asyncio.create_task(sender()) for _ in range(senders)]
+    started = time.perf_counter()
+    for i in range(int(rate * duration_s)):
+        planned = started + i / rate
+        delay = planned - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait((i, planned))
+    for _ in tasks:
+        queue.put_nowait(None)
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
     every = [t for ts in times.values() for t in ts]
     overall = percentiles(every)
     return {
         "rate_per_s": rate,
+        "achieved_per_s": len(every) / elapsed,
         "requests": len(every),
         "statuses": {str(k): v for k, v in statuses.items()},
         "api_p50_ms": overall["p50"],
@@ -99,20 +101,21 @@ async def closed_loop(
     make = agent_requests(seed + 1, customers)
     done = errors = 0
     counter = iter(range(10**9))
-    async with client(api_url, concurrency) as http:
-        deadline = time.perf_counter() + duration_s
+    deadline = time.perf_counter() + duration_s
 
-        async def worker() -> None:
-            nonlocal done, errors
-            while time.perf_counter() < deadline:
-                _, path, params = make(next(counter))
-                status = await _get(http, path, params)
-                done += 1
-                errors += status >= 500
+    async def client() -> None:
+        nonlocal done, errors
+        conn = Connection(api_url, HEADERS)
+        while time.perf_counter() < deadline:
+            _, path, params = make(next(counter))
+            status, _ = await conn.get(path, params)
+            done += 1
+            errors += status >= 500
+        await conn.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
     return {
         "requests_per_s": done / elapsed,
         "seconds": elapsed,

@@ -15,7 +15,15 @@ from bench.journeys import journeys, stream
 from bench.people import person
 from bench.profiling import Recording, record
 from bench.sizes import Size
-from bench.stack import Infra, Processes, cpu_seconds, machine_busy, rss_mb, topics
+from bench.stack import (
+    Infra,
+    Processes,
+    cpu_seconds,
+    machine_busy,
+    rss_mb,
+    topics,
+    tree_cpu_seconds,
+)
 from schemas import topics as topic_names
 from services.kafka_admin import ensure_topics
 
@@ -109,14 +117,19 @@ class Bench:
         say(f"pipeline: {sz.pipeline_events:,} events, {sz.concurrency} senders, until queryable")
         first = sz.customers + PIPELINE
         requests = journeys(self.seed, sz.pipeline_events, first, sz.customers, PIPELINE)
-        names = ("worker", "ingest", "api")
-        recs = self._profile({n: procs.pid(n) for n in names[:2]})
-        cpu0, busy0 = {n: cpu_seconds(procs.pid(n)) for n in names}, machine_busy()
+        pids = {n: procs.pid(n) for n in ("worker", "ingest", "api")}
+        pids.update(self.infra.infra_pids(), bench=os.getpid())
+        recs = self._profile({n: pids[n] for n in ("worker", "ingest")})
+        cpu0, busy0 = {n: tree_cpu_seconds(p) for n, p in pids.items()}, machine_busy()
         pipe = asyncio.run(load.saturate(ingest, db, requests, sz.concurrency))
-        cpu1, busy1 = {n: cpu_seconds(procs.pid(n)) for n in names}, machine_busy()
+        cpu1, busy1 = {n: tree_cpu_seconds(p) for n, p in pids.items()}, machine_busy()
         self._stop_profiles(recs)
-        pipe["cpu_ms_per_event"] = {n: 1000 * (cpu1[n] - cpu0[n]) / pipe["accepted"] for n in names}
+        per_event = {n: 1000 * (cpu1[n] - cpu0[n]) / pipe["accepted"] for n in pids}
+        pipe["cpu_ms_per_event"] = {**per_event, "total": sum(per_event.values())}
         pipe["machine_busy_pct"] = 100 * (busy1[0] - busy0[0]) / (busy1[1] - busy0[1])
+        pipe["our_share_of_machine_pct"] = (
+            100 * sum(cpu1[n] - cpu0[n] for n in pids) / (busy1[1] - busy0[1])
+        )
         base = self.results.get("baselines", {})
         rates = [(v, k) for k, v in base.items() if k.endswith("_per_s")]
         if rates:

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+import psycopg
+from sqlalchemy.engine import make_url
+
 from bench import BenchError
 from profile_store import migrate
 from services.devstack import wait_ready
@@ -50,9 +53,19 @@ class Infra:
         else:
             self.postgres = EmbeddedPostgres(self.data_dir / "pgdata")
             self.admin_url = with_database(self.postgres.start("postgres"), "postgres")
+            self._drop_leftovers()
         bootstrap = os.environ.get("THREADLINE_KAFKA_BOOTSTRAP")
         self.external_broker = bool(bootstrap)
         self.bootstrap = bootstrap or self.fresh_broker()
+
+    def _drop_leftovers(self) -> None:
+        """Drop `bench_*` databases an interrupted run left in our own embedded server."""
+        url = make_url(self.admin_url).set(drivername="postgresql")
+        with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+            rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'")
+            names = [str(name) for (name,) in rows]
+        for name in names:
+            drop_database(self.admin_url, name)
 
     def fresh_broker(self) -> str:
         """A new, empty embedded broker (memory only) on a free port; returns its bootstrap."""
@@ -69,6 +82,16 @@ class Infra:
         url = with_database(self.admin_url, name)
         migrate.upgrade(url)
         return url
+
+    def infra_pids(self) -> dict[str, int]:
+        """Process ids of the embedded PostgreSQL postmaster and the first broker, if ours."""
+        pids = {}
+        pid_file = self.data_dir / "pgdata" / "postmaster.pid"
+        if self.postgres is not None and pid_file.exists():
+            pids["postgres"] = int(pid_file.read_text().split()[0])
+        if self.brokers and self.brokers[0].process is not None and not self.external_broker:
+            pids["broker"] = self.brokers[0].process.pid
+        return pids
 
     def stop(self) -> None:
         """Drop the phase databases, stop the embedded broker(s) and PostgreSQL."""
@@ -177,6 +200,24 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a process has used (from /proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process, its reaped children and its live children (one level): for
+    the PostgreSQL postmaster and its backends."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    total = sum(int(v) for v in fields[11:15]) / tick
+    for child in Path("/proc").iterdir():
+        if not child.name.isdigit():
+            continue
+        try:
+            stat = (child / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(stat[1]) == pid:
+            total += (int(stat[11]) + int(stat[12])) / tick
+    return total
 
 
 def machine_busy() -> tuple[float, float]:
