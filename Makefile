@@ -9,7 +9,7 @@ TOOLS_STAMP := $(TOOLS)/.installed-$(shell cat deploy/requirements-tools.txt | s
 export XDG_RUNTIME_DIR ?= /tmp/threadline-runtime-$(shell id -u)
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium dev demo test faults unit integration e2e lint fmt schema bench clean deploy-check
+.PHONY: help install chromium dev demo test faults unit integration e2e lint fmt schema bench bench-quick clean deploy-check
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -71,8 +71,13 @@ fmt: $(STAMP) ## Format and auto-fix
 schema: $(STAMP) ## Re-export the canonical event JSON Schema
 	$(BIN)/threadline schema
 
-bench: $(STAMP) ## Benchmarks (not part of make test)
-	@echo "The benchmark suite is not built yet (issue: Performance)." && exit 1
+bench: $(STAMP) ## Benchmarks, full size (1M customers, 10M events; not part of make test); ARGS=--quick etc.
+	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
+	$(BIN)/python -m bench $(ARGS)
+
+bench-quick: $(STAMP) ## Benchmarks at the quick size (10k customers, 100k events, 30 s soak)
+	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
+	$(BIN)/python -m bench --quick $(ARGS)
 
 clean: ## Remove build output and the dev data folder
 	rm -rf build .threadline $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -16,13 +16,15 @@ from api.errors import ServiceUnavailable
 from api.settings import ApiSettings
 
 
-def get_settings(request: Request) -> ApiSettings:
+# Dependencies are `async def` even where they do not await: FastAPI runs a plain `def`
+# dependency in a thread pool, a hand-off per request that showed in the profile.
+async def get_settings(request: Request) -> ApiSettings:
     """The settings the app was created with."""
     settings: ApiSettings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> AsyncEngine:
+async def get_engine(request: Request) -> AsyncEngine:
     """The app's engine (503 before the lifespan started it)."""
     engine: AsyncEngine | None = getattr(request.app.state, "engine", None)
     if engine is None:

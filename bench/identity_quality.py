@@ -134,7 +134,7 @@ def _events(
 
 def generate(seed: int = 7, people: int = 600) -> list[LabelledEvent]:
     """People across the scenarios, and their events over a month in random order."""
-    rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
+    rng = random.Random(seed)
     kiosks = [f"kiosk-{k}" for k in range(3)]
     out: list[LabelledEvent] = []
     for p in _people(rng, people):

@@ -58,7 +58,8 @@ def _child_env(
     return env
 
 
-def _wait_ready(url: str, procs: dict[str, subprocess.Popen[bytes]], timeout: float = 60) -> None:
+def wait_ready(url: str, procs: dict[str, subprocess.Popen[bytes]], timeout: float = 60) -> None:
+    """Wait until `url` answers 200; fail if one of `procs` exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for role, proc in procs.items():
@@ -128,8 +129,8 @@ def run_dev(demo: bool = False) -> int:
                 env=_child_env(settings, bootstrap, database_url, role),
                 cwd=Path.cwd(),
             )
-        _wait_ready(f"http://127.0.0.1:{settings.ingest_port}/readyz", procs)
-        _wait_ready(f"http://127.0.0.1:{settings.api_port}/readyz", procs)
+        wait_ready(f"http://127.0.0.1:{settings.ingest_port}/readyz", procs)
+        wait_ready(f"http://127.0.0.1:{settings.api_port}/readyz", procs)
         _wait_listening(settings.smtp_port, procs)
         if demo:
             sent = load_demo(f"http://127.0.0.1:{settings.ingest_port}")

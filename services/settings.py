@@ -30,6 +30,7 @@ class WorkerSettings(BaseSettings, KafkaSecurity):
     batch_within_s: float = Field(default=0.5, gt=0, le=30)
     drain_timeout_s: float = Field(default=25.0, gt=0, le=300)
     db_pool_size: int = Field(default=4, ge=1, le=64)
+    fetch_max_wait_ms: int = Field(default=100, ge=1, le=10_000)
     session_timeout_s: float = Field(default=10.0, ge=1, le=300)
     heartbeat_interval_s: float = Field(default=2.0, gt=0, le=60)
     rebalance_timeout_s: float = Field(default=20.0, ge=1, le=600)

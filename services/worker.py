@@ -24,6 +24,7 @@ from profile_store.writer import TimelineWriter
 from schemas import topics
 from schemas.deadletter import DeadLetter
 from services.kafka_auth import faust_credentials
+from services.kafka_consumer import set_fetch_max_wait
 from services.pipeline import BatchProcessor, Record
 from services.probes import running_flag, start_worker_probes
 from services.settings import WorkerSettings
@@ -53,6 +54,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
         producer_acks=-1,
         stream_buffer_maxsize=max(4096, settings.batch_size * 4),
     )
+    set_fetch_max_wait(app, settings.fetch_max_wait_ms)
     interactions = app.topic(topics.INTERACTIONS, key_type=bytes, value_type=bytes)
     deadletter = app.topic(topics.DEADLETTER, key_type=bytes, value_type=bytes)
     engine = make_async_engine(settings.dsn, pool_size=settings.db_pool_size)

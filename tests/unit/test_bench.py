@@ -1,0 +1,94 @@
+"""The benchmark suite's pure parts: deterministic data, valid native payloads, statistics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+
+from bench.baselines import canonical_records
+from bench.history import event_counts
+from bench.journeys import SEGMENT, journeys
+from bench.load import with_marker
+from bench.people import person, phone_for
+from bench.profiling import summarise
+from bench.stats import percentile, percentiles
+from schemas.events import decode_event
+from schemas.identifiers import normalise_phone
+
+
+def test_people_are_deterministic_and_distinct() -> None:
+    assert person(7, 123) == person(7, 123)
+    assert any(person(7, n).name != person(8, n).name for n in range(20))
+    phones = {phone_for(n) for n in range(0, 3_000_000, 997)}
+    assert len(phones) == len(range(0, 3_000_000, 997))
+    p = person(1, 42)
+    assert normalise_phone(p.phone_national) == p.phone_e164
+
+
+def test_journeys_are_deterministic_and_batched_like_the_senders() -> None:
+    first, again = journeys(3, 2_000, 100, 50), journeys(3, 2_000, 100, 50)
+    assert [r.body for r in first] == [r.body for r in again]
+    assert sum(r.events for r in first) >= 2_000
+    assert {r.path for r in first} >= {SEGMENT, "/chat/events", "/store/receipts"}
+    segment = [orjson.loads(r.body) for r in first if r.path == SEGMENT]
+    assert max(len(b["batch"]) for b in segment) == 100
+
+
+def test_journeys_map_through_the_real_adapters_with_shared_identifiers() -> None:
+    requests = journeys(5, 1_500, 0, 0)
+    records = canonical_records(requests)
+    json_events = sum(r.events for r in requests if r.content_type == "application/json")
+    assert len(records) == json_events
+    events = [decode_event(value) for _, value, _ in records]
+    assert len({e.event_id for e in events}) == len(events)
+    channels_by_email: dict[str, set[str]] = {}
+    for e in events:
+        for i in e.identifiers:
+            if i.type == "email":
+                channels_by_email.setdefault(i.value, set()).add(e.channel.value)
+    assert any(len(c) >= 3 for c in channels_by_email.values()), "stitching must be exercised"
+
+
+def test_phases_do_not_repeat_events() -> None:
+    a = canonical_records(journeys(9, 500, 1_000, 0, first=0))
+    b = canonical_records(journeys(9, 500, 1_000, 0, first=10**6))
+    ids = lambda rs: {decode_event(v).event_id for _, v, _ in rs}  # noqa: E731
+    assert not ids(a) & ids(b)
+
+
+def test_marker_rides_in_a_segment_batch_or_alone() -> None:
+    segment = next(r for r in journeys(2, 300, 0, 0) if r.path == SEGMENT)
+    marked = with_marker(segment, "fresh-x")
+    assert marked.events == segment.events + 1
+    assert orjson.loads(marked.body)["batch"][-1]["anonymousId"] == "fresh-x"
+    chat = next(r for r in journeys(2, 3_000, 0, 0) if r.path == "/chat/events")
+    alone = with_marker(chat, "fresh-y")
+    assert (alone.path, alone.events) == (SEGMENT, 1)
+    mapped = canonical_records([alone])
+    assert decode_event(mapped[0][1]).occurred_at <= datetime.now(UTC)
+
+
+def test_event_counts_are_skewed_and_exact() -> None:
+    counts = event_counts(1, 1_000, 10_000)
+    assert sum(counts) == 10_000
+    assert max(counts) > 5 * (10_000 / 1_000)
+    assert event_counts(1, 1_000, 10_000) == counts
+
+
+def test_percentiles_by_nearest_rank() -> None:
+    values = list(range(1, 101))
+    assert percentile(values, 50) == 50
+    assert percentile(values, 99) == 99
+    assert percentiles([5.0])["p99"] == 5.0
+
+
+def test_profile_summary_shares_self_and_inclusive_time() -> None:
+    collapsed = (
+        "main (services/cli.py:10);write (profile_store/writer.py:80);execute (psycopg/c.py:5) 3\n"
+        "main (services/cli.py:10);decode_event (schemas/events.py:99) 1\n"
+    )
+    summary = summarise(collapsed)
+    assert summary["samples"] == 4
+    assert summary["self_pct"][0] == ("execute (psycopg/c.py)", 75.0)
+    assert ("write (profile_store/writer.py)", 75.0) in summary["inclusive_pct_threadline"]
