@@ -11,7 +11,7 @@ import structlog
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api import ApiConfigError, health, identity_routes, routes
+from api import ApiConfigError, health, identity_routes, insights_routes, routes
 from api.auth import KeyRing
 from api.errors import OrjsonResponse, install_error_handlers
 from api.middleware import Metrics, RequestContextMiddleware
@@ -79,5 +79,6 @@ def create_app(settings: ApiSettings, engine: AsyncEngine | None = None) -> Fast
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     app.include_router(routes.router)
     app.include_router(identity_routes.router)
+    app.include_router(insights_routes.router)
     app.include_router(health.router)
     return app

@@ -183,3 +183,7 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_customer_id", "customer_id", "at"),
 )
+
+# The insight tables live in their own module; importing it here registers them on `metadata`
+# wherever the core tables are used (migrations, the schema check, test clean-up).
+from profile_store import insight_models as _insight_models  # noqa: E402, F401

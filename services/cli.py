@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from services import insights
 from services.logs import configure_logging
 from services.settings import LogSettings, MigrateSettings
 
@@ -145,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     hk.add_argument("--role", choices=["agent", "admin"], default="agent")
     hk.add_argument("--key", help="hash this key instead of generating one")
     hk.set_defaults(fn=cmd_hash_key)
+    insights.add_parser(sub)
     return parser
 
 
