@@ -35,7 +35,6 @@ insight_contributions = Table(
     Column("customer_id", Text, nullable=False),
     Column("value", Double, nullable=False),
     PrimaryKeyConstraint("measure", "day", "channel", "detail", "customer_id"),
-    Index("ix_insight_contributions_customer_id", "customer_id"),
 )
 
 #: The sum of the contributions per measure, day, channel and detail.

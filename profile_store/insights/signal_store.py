@@ -10,8 +10,8 @@ from typing import Any, Final, Literal
 
 from sqlalchemy import Engine, text
 
-from profile_store.insights.refresh import stream_timelines
 from profile_store.insights.rules import RuleConfig, Signal, evaluate
+from profile_store.insights.stream import stream_timelines
 
 MAX_BATCH: Final = 1_000
 _CUSTOMERS_SINCE: Final = (

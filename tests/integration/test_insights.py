@@ -106,15 +106,27 @@ async def test_incremental_refresh_equals_a_full_one(
 ) -> None:
     journeys = journey_set(per_script=PER_SCRIPT)
     early = [j for j in journeys if j.start < START + timedelta(days=10)]
+    late = [j for j in journeys if j not in early]
+    backdate = sa.text("UPDATE timeline_events SET written_at = occurred_at")
     await write(engine, early)
+    async with engine.begin() as conn:
+        await conn.execute(backdate)  # as if written when they happened
     run_refresh(clean_db)
-    await write(engine, [j for j in journeys if j not in early])
-    run_refresh(clean_db, since=(START + timedelta(days=10)).date())
+    await write(engine, late)
+    async with engine.begin() as conn:
+        await conn.execute(backdate)
+    eng = make_sync_engine(clean_db)
+    try:
+        inc = refresh(eng, since=(START + timedelta(days=10)).date(), as_of=AS_OF, full_share=1.0)
+    finally:
+        eng.dispose()
+    assert inc.since is not None and len(late) <= inc.customers < len(journeys)
     incremental = (await client.get("/v1/insights/metrics", params=RANGE)).json()
     run_refresh(clean_db)
     full = (await client.get("/v1/insights/metrics", params=RANGE)).json()
     assert incremental["measures"] == full["measures"]
     assert incremental["by_day"] == full["by_day"]
+    assert len(late) > 0 and len(early) > 0
 
 
 @pytest.mark.parametrize(

@@ -31,9 +31,6 @@ def upgrade() -> None:
             "measure", "day", "channel", "detail", "customer_id", name="pk_insight_contributions"
         ),
     )
-    op.create_index(
-        "ix_insight_contributions_customer_id", "insight_contributions", ["customer_id"]
-    )
     op.create_table(
         "insight_daily",
         sa.Column("day", sa.Date(), nullable=False),
