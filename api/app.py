@@ -17,6 +17,7 @@ from api import (
     audit,
     health,
     identity_routes,
+    insights_routes,
     privacy,
     routes,
     search_routes,
@@ -103,6 +104,7 @@ def create_app(settings: ApiSettings, engine: AsyncEngine | None = None) -> Fast
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(privacy.router)
     app.include_router(admin.router)
+    app.include_router(insights_routes.router)
     app.include_router(health.router)
     install_console(app)
     return app

@@ -224,3 +224,7 @@ erasure_tombstones = Table(
     Column("erasure_id", Text, nullable=False),
     Column("erased_at", TS, nullable=False, server_default=func.now()),
 )
+
+# The insight tables live in their own module; importing it here registers them on `metadata`
+# wherever the core tables are used (migrations, the schema check, test clean-up).
+from profile_store import insight_models as _insight_models  # noqa: E402, F401

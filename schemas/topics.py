@@ -4,5 +4,7 @@ from typing import Final
 
 INTERACTIONS: Final = "threadline.interactions"
 DEADLETTER: Final = "threadline.deadletter"
+#: Moments of truth (insight rules), keyed by customer id.
+SIGNALS: Final = "threadline.signals"
 
-ALL_TOPICS: Final = (INTERACTIONS, DEADLETTER)
+ALL_TOPICS: Final = (INTERACTIONS, DEADLETTER, SIGNALS)

@@ -19,6 +19,7 @@ from types import FrameType
 
 from pydantic import ValidationError
 
+from services import insights
 from services.logs import configure_logging
 from services.settings import LogSettings, MigrateSettings
 
@@ -174,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     from services.deadletter_cli import add_parser as add_deadletter
 
     add_deadletter(sub)
+    insights.add_parser(sub)
     return parser
 
 
