@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from services.embedded import free_port
-from tests.integration.test_worker import counts, produce, wait_for, worker_env
 from tests.support.events import event
+from tests.support.worker import counts, produce, wait_for, worker_env
 
 pytestmark = pytest.mark.integration
 _CONSUMED = re.compile(r"^threadline_worker_events_consumed_total (\S+)$", re.MULTILINE)
