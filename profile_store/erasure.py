@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from profile_store.audit import record_audit
 from profile_store.identity_admin import UnknownCustomer, lock_customer
+from profile_store.insight_models import customer_signals, insight_contributions
 from profile_store.locks import release_connection
 from profile_store.models import (
     customer_channels,
@@ -145,6 +146,9 @@ async def erase_customer(
         "dead_letters": await _delete_dead_letters(conn, held),
     }
     await conn.execute(sa.delete(customer_channels).where(customer_channels.c.customer_id.in_(ids)))
+    # Insight shares and signals name the customer; the daily totals hold only counts.
+    for table in (insight_contributions, customer_signals):
+        await conn.execute(sa.delete(table).where(table.c.customer_id.in_(ids)))
     counts["identifiers"] = await _deleted(
         conn, sa.delete(identifiers).where(identifiers.c.customer_id.in_(ids))
     )

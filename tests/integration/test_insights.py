@@ -13,10 +13,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.app import create_app
 from profile_store.db import make_sync_engine
 from profile_store.insights.refresh import refresh
 from profile_store.writer import TimelineWriter
-from tests.support.api import api_client
+from tests.support.api import AGENT, api_client, api_settings
 from tests.support.journeys import (
     AS_OF,
     PATHS,
@@ -28,14 +29,13 @@ from tests.support.journeys import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
-AGENT = "insights-agent-key"
 PER_SCRIPT = 4
 RANGE = {"from": START.date().isoformat(), "to": (START + timedelta(days=40)).date().isoformat()}
 
 
 @pytest.fixture
 async def client(clean_db: str, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(clean_db, engine, {AGENT: ("desk", "agent")}, AGENT) as c:
+    async with api_client(create_app(api_settings(clean_db), engine=engine), AGENT) as c:
         yield c
 
 

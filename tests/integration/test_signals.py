@@ -14,15 +14,14 @@ import pytest
 from kafka import KafkaConsumer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.app import create_app
 from schemas import topics
 from services.insights import InsightsSettings, run_signals
 from tests.integration.test_insights import write
-from tests.support.api import api_client
+from tests.support.api import AGENT, api_client, api_settings
 from tests.support.journeys import AS_OF, SIGNALS, journey_set
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-
-AGENT = "signals-agent-key"
 
 
 class Hook:
@@ -63,7 +62,7 @@ def hook() -> Iterator[Hook]:
 
 @pytest.fixture
 async def client(clean_db: str, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(clean_db, engine, {AGENT: ("desk", "agent")}, AGENT) as c:
+    async with api_client(create_app(api_settings(clean_db), engine=engine), AGENT) as c:
         yield c
 
 
