@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -59,6 +60,22 @@ class CanonicalEvent(BaseModel):
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
         return value.astimezone(UTC)
+
+    @field_validator("attributes")
+    @classmethod
+    def _json_numbers_only(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # JSON has no NaN or infinity: orjson would write null, and the event would not
+        # survive the wire unchanged.
+        stack: list[Any] = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ValueError("attributes hold a number JSON cannot carry (NaN or infinity)")
+            if isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, list | tuple):
+                stack.extend(item)
+        return value
 
     @property
     def primary_identifier(self) -> Identifier:

@@ -64,3 +64,17 @@ def test_event_ids_are_deterministic_and_safe() -> None:
     assert make_event_id("segment", "ajs-123") == "segment:ajs-123"
     odd = make_event_id("smtp", "<CAF=x y@mail.example>")
     assert odd.startswith("smtp:sha256:") and odd == make_event_id("smtp", "<CAF=x y@mail.example>")
+
+
+def test_attributes_with_nan_or_infinity_are_refused() -> None:
+    import math
+
+    import pytest
+    from pydantic import ValidationError
+
+    from tests.support.events import event
+
+    base = event("e-nan", ("email", "a@b.io"))
+    for bad in (math.inf, -math.inf, math.nan):
+        with pytest.raises(ValidationError, match="NaN or infinity"):
+            base.model_validate({**base.model_dump(), "attributes": {"traits": {"x": [bad]}}})
