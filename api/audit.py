@@ -52,7 +52,7 @@ class Auditor:
             )
 
 
-def get_auditor(
+async def get_auditor(
     engine: EngineDep, principal: Annotated[Principal, Depends(current_principal)]
 ) -> Auditor:
     """An `Auditor` for the authenticated caller."""

@@ -41,6 +41,14 @@ async def read_snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         )
 
 
+@asynccontextmanager
+async def read_statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for a read that is one statement (one snapshot by itself): autocommit,
+    so it costs no BEGIN and ROLLBACK round trips."""
+    async with engine.connect() as conn:
+        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
 async def db_connection(
     engine: Annotated[AsyncEngine, Depends(get_engine)],
 ) -> AsyncIterator[AsyncConnection]:
@@ -71,7 +79,7 @@ def _declared(request: Request, route: APIRoute) -> frozenset[str]:
     return cache[key]
 
 
-def reject_unknown_query(request: Request) -> None:
+async def reject_unknown_query(request: Request) -> None:
     """Refuse query parameters the route does not declare, so a misspelt filter
     (`chanel=email`) is an error instead of silently returning everything."""
     route = request.scope.get("route")

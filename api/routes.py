@@ -10,7 +10,7 @@ from pydantic import AwareDatetime
 
 from api.audit import AuditDep
 from api.auth import AgentPrincipal
-from api.deps import EngineDep, SettingsDep, read_snapshot, reject_unknown_query
+from api.deps import EngineDep, SettingsDep, read_snapshot, read_statement, reject_unknown_query
 from api.errors import ErrorBody, NotFound
 from api.params import PRINTABLE, CustomerId, Kind
 from profile_store import queries
@@ -74,9 +74,8 @@ async def lookup_customer(
 ) -> Profile:
     """The profile of whoever holds the identifier, e.g. a phone typed as `415.555.0100`."""
     normalised = normalise_identifier(id_type, value, settings.default_region)
-    async with read_snapshot(engine) as db:
-        customer_id = await queries.find_customer_by_identifier(db, id_type, normalised)
-        profile = None if customer_id is None else await queries.load_profile(db, customer_id)
+    async with read_statement(engine) as db:
+        profile = await queries.find_profile(db, id_type, normalised)
     found = profile.customer_id if profile is not None else None
     await audit.record("lookup", found, {"type": id_type, "found": found is not None})
     if profile is None:
@@ -94,7 +93,7 @@ async def get_customer(
     principal: AgentPrincipal, audit: AuditDep, engine: EngineDep, customer_id: CustomerId
 ) -> Profile:
     """Identifiers, merged ids, traits, first/last seen, per-channel counts and CX scores."""
-    async with read_snapshot(engine) as db:
+    async with read_statement(engine) as db:
         profile = await queries.load_profile(db, customer_id)
     if profile is None:
         raise NotFound("customer not found")

@@ -142,6 +142,11 @@ class Processes:
         )
         if role in ("api", "ingest"):
             env["THREADLINE_PORT"] = str(self.ports[role])
+        if role == "api":
+            # One bench key stands for a whole contact centre's agents: the default per-key
+            # limit (50/s) would answer most of the load with 429 and flatter the latency.
+            env["THREADLINE_RATE_LIMIT_PER_S"] = "100000"
+            env["THREADLINE_RATE_LIMIT_BURST"] = "100000"
         return env
 
     def start(self, role: str, name: str | None = None) -> subprocess.Popen[bytes]:

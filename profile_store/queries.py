@@ -21,16 +21,9 @@ from sqlalchemy import BigInteger, Select, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from profile_store import ProfileStoreError
-from profile_store.models import TS, customer_channels, customers, identifiers, timeline_events
-from profile_store.read_models import (
-    ChannelStats,
-    IdentifierOut,
-    Profile,
-    TimelineItem,
-    TimelinePage,
-)
-from profile_store.summary import load_summary
-from profile_store.traits import flatten
+from profile_store.models import TS, customers, identifiers, timeline_events
+from profile_store.profile_read import profile_by_id, profile_by_identifier
+from profile_store.read_models import Profile, TimelineItem, TimelinePage
 
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 200
@@ -167,44 +160,15 @@ async def load_profile(db: Db, customer_id: str, now: datetime | None = None) ->
     """The unified profile of `customer_id` (following merges to the survivor), or None;
     its summary counts recent contacts as of `now` (default: the current time)."""
     async with use_connection(db) as conn:
-        row = await _resolve(conn, customer_id)
-        if row is None:
-            return None
-        canonical = row.customer_id
-        idents = await conn.execute(
-            select(identifiers.c.id_type, identifiers.c.id_value, identifiers.c.first_seen)
-            .where(identifiers.c.customer_id == canonical)
-            .order_by(identifiers.c.id_type, identifiers.c.id_value)
-        )
-        merged = await conn.execute(
-            select(customers.c.customer_id)
-            .where(customers.c.merged_into == canonical)
-            .order_by(customers.c.customer_id)
-        )
-        channels = await conn.execute(
-            select(
-                customer_channels.c.channel,
-                customer_channels.c.event_count,
-                customer_channels.c.last_at,
-            ).where(customer_channels.c.customer_id == canonical)
-        )
-        return Profile(
-            customer_id=canonical,
-            identifiers=[
-                IdentifierOut(type=i.id_type, value=i.id_value, first_seen=i.first_seen)
-                for i in idents
-            ],
-            merged_ids=[m.customer_id for m in merged],
-            traits=flatten(row.traits or {}),
-            first_seen=row.first_seen,
-            last_seen=row.last_seen,
-            channels={
-                c.channel: ChannelStats(count=c.event_count, last_at=c.last_at)
-                for c in sorted(channels, key=lambda c: c.channel)
-            },
-            cx=dict(row.cx or {}),
-            summary=await load_summary(conn, canonical, row.cx or {}, now or datetime.now(UTC)),
-        )
+        return await profile_by_id(conn, customer_id, now or datetime.now(UTC))
+
+
+async def find_profile(
+    db: Db, id_type: str, value: str, now: datetime | None = None
+) -> Profile | None:
+    """The profile of whoever holds an already-normalised identifier, or None."""
+    async with use_connection(db) as conn:
+        return await profile_by_identifier(conn, id_type, value, now or datetime.now(UTC))
 
 
 # --- timelines -----------------------------------------------------------------------------

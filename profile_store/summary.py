@@ -1,29 +1,23 @@
 """The profile's "what's going on" summary: last contact, recent contacts, open threads, latest
-order and latest survey score.
+order and latest survey score; the rules, over rows `profile_read` loads.
 
-Each query is bounded and served by an index: the latest row by `ix_timeline_customer_time`,
+Each part is bounded and served by an index: the latest row by `ix_timeline_customer_time`,
 the conversations and orders by the partial indexes of migration 0004 (their predicates are
-written here exactly as there, as SQL text, so the planner can always match them).
+kept here exactly as there, as SQL text, so the planner can always match them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from profile_store.models import timeline_events as te
 from profile_store.summary_models import (
     ContactOut,
     LatestOrder,
     LatestScore,
     OpenThread,
-    ProfileSummary,
-    RecentContacts,
 )
 
 RECENT_DAYS: Final = 7
@@ -38,8 +32,6 @@ ORDERS_SQL: Final = (
     "kind IN ('order_placed', 'order_fulfilled', 'order_collected', 'order_cancelled', 'return')"
 )
 _REPLY_ROLES: Final = frozenset({"agent", "bot"})
-
-_COLUMNS = (te.c.event_id, te.c.channel, te.c.kind, te.c.occurred_at, te.c.summary, te.c.attributes)
 
 
 @dataclass(frozen=True)
@@ -128,74 +120,15 @@ def latest_score(cx: Mapping[str, Any]) -> LatestScore | None:
     return best
 
 
-def _order(row: Any) -> LatestOrder:
-    attrs = row.attributes if isinstance(row.attributes, dict) else {}
+def order_out(row: Mapping[str, Any]) -> LatestOrder:
+    """The latest-order entry from an order event's row (as a mapping)."""
+    attrs = row.get("attributes")
+    attrs = attrs if isinstance(attrs, dict) else {}
     name = attrs.get("order_name") or attrs.get("order_id")
     total, currency = attrs.get("total"), attrs.get("currency")
     return LatestOrder(
-        **_contact(row).model_dump(),
+        **ContactOut.model_validate(row).model_dump(),
         order=str(name) if name is not None else None,
         total=str(total) if isinstance(total, str | int | float) else None,
         currency=currency if isinstance(currency, str) else None,
-    )
-
-
-def _contact(row: Any) -> ContactOut:
-    return ContactOut.model_validate(row, from_attributes=True)
-
-
-def _newest(customer_id: str, *where: Any, limit: int = 1) -> Any:
-    return (
-        select(*_COLUMNS)
-        .where(te.c.customer_id == customer_id, *where)
-        .order_by(te.c.occurred_at.desc(), te.c.id.desc())
-        .limit(limit)
-    )
-
-
-async def load_summary(
-    conn: AsyncConnection, customer_id: str, cx: Mapping[str, Any], now: datetime
-) -> ProfileSummary:
-    """The summary of a canonical customer, as of `now`."""
-    last = (await conn.execute(_newest(customer_id))).first()
-    since = now - timedelta(days=RECENT_DAYS)
-    window = (
-        select(te.c.channel)
-        .where(te.c.customer_id == customer_id, te.c.occurred_at >= since)
-        .order_by(te.c.occurred_at.desc(), te.c.id.desc())
-        .limit(RECENT_CAP + 1)
-        .subquery()
-    )
-    counts = {
-        channel: n
-        for channel, n in await conn.execute(
-            select(window.c.channel, func.count()).group_by(window.c.channel)
-        )
-    }
-    total = sum(counts.values())
-    messages = await conn.execute(
-        _newest(customer_id, text(CONVERSATIONS_SQL), limit=CONVERSATION_WINDOW)
-    )
-    order = (await conn.execute(_newest(customer_id, text(ORDERS_SQL)))).first()
-    return ProfileSummary(
-        last_contact=_contact(last) if last is not None else None,
-        recent=RecentContacts(
-            days=RECENT_DAYS,
-            total=min(total, RECENT_CAP),
-            by_channel=dict(sorted(counts.items())),
-            capped=total > RECENT_CAP,
-        ),
-        open_threads=open_threads(
-            Message(
-                r.event_id,
-                r.channel,
-                r.kind,
-                r.occurred_at,
-                r.summary,
-                r.attributes if isinstance(r.attributes, dict) else {},
-            )
-            for r in messages
-        ),
-        latest_order=_order(order) if order is not None else None,
-        latest_score=latest_score(cx),
     )

@@ -439,7 +439,7 @@ async def test_unexpected_errors_are_bare_500s_and_log_no_pii(
     async def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError(f"exploded while reading {PHONE}")
 
-    monkeypatch.setattr(queries, "load_profile", boom)
+    monkeypatch.setattr(queries, "find_profile", boom)
     with capture_logs() as logs:
         response = await client.get(
             "/v1/customers/lookup", params={"type": "phone", "value": PHONE}
