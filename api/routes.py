@@ -76,8 +76,8 @@ async def lookup_customer(
     normalised = normalise_identifier(id_type, value, settings.default_region)
     async with read_statement(engine) as db:
         profile = await queries.find_profile(db, id_type, normalised)
-    found = profile.customer_id if profile is not None else None
-    await audit.record("lookup", found, {"type": id_type, "found": found is not None})
+        found = profile.customer_id if profile is not None else None
+        await audit.record("lookup", found, {"type": id_type, "found": found is not None}, db)
     if profile is None:
         raise NotFound("no customer has this identifier")
     return profile
@@ -95,9 +95,9 @@ async def get_customer(
     """Identifiers, merged ids, traits, first/last seen, per-channel counts and CX scores."""
     async with read_statement(engine) as db:
         profile = await queries.load_profile(db, customer_id)
-    if profile is None:
-        raise NotFound("customer not found")
-    await audit.record("profile_view", profile.customer_id)
+        if profile is None:
+            raise NotFound("customer not found")
+        await audit.record("profile_view", profile.customer_id, conn=db)
     return profile
 
 
@@ -169,13 +169,10 @@ async def get_timeline(
     """Keyset-paginated timeline; a merged-away id answers with the survivor's timeline."""
     if cursor is not None:
         queries.decode_cursor(cursor)  # a bad cursor is a 400 even while the database is down
-    async with read_snapshot(engine) as db:
-        canonical = await queries.resolve_customer_id(db, customer_id)
-        if canonical is None:
-            raise NotFound("customer not found")
-        page = await queries.timeline_page(
+    async with read_statement(engine) as db:
+        canonical, page = await queries.timeline_for(
             db,
-            canonical,
+            customer_id,
             channel=[c.value for c in channel] if channel else None,
             kind=kind or None,
             since=since,
@@ -183,9 +180,11 @@ async def get_timeline(
             limit=limit,
             cursor=cursor,
         )
-    detail = {
-        "page": "next" if cursor else "first",
-        "channel": sorted(c.value for c in channel or ()),
-    }
-    await audit.record("timeline_view", canonical, detail)
+        if canonical is None:
+            raise NotFound("customer not found")
+        detail = {
+            "page": "next" if cursor else "first",
+            "channel": sorted(c.value for c in channel or ()),
+        }
+        await audit.record("timeline_view", canonical, detail, db)
     return page

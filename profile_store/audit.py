@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from profile_store.models import audit_log
@@ -26,6 +27,17 @@ class AuditEntry:
     detail: dict[str, Any]
 
 
+# One statement that is also its own transaction on an autocommit connection: the CTE turns
+# synchronous_commit off for just this transaction (durable within the WAL writer's delay,
+# typically under a second) before the row is inserted, so an audited read costs one round
+# trip and no disk flush.
+_APPEND_LAZILY: Final = sa.text(
+    "WITH lazy AS (SELECT set_config('synchronous_commit', 'off', true)) "
+    "INSERT INTO audit_log (actor, role, action, customer_id, detail) "
+    "SELECT :actor, :role, :action, :customer_id, :detail FROM lazy"
+).bindparams(sa.bindparam("detail", type_=JSONB))
+
+
 async def record_audit(
     conn: AsyncConnection,
     *,
@@ -34,17 +46,25 @@ async def record_audit(
     action: str,
     customer_id: str | None = None,
     detail: Mapping[str, Any] | None = None,
+    flush: bool = True,
 ) -> None:
-    """Append one entry (in the caller's transaction). Keep PII out of `detail`."""
-    await conn.execute(
-        sa.insert(audit_log).values(
-            actor=actor,
-            role=role,
-            action=action,
-            customer_id=customer_id,
-            detail=dict(detail or {}),
-        )
-    )
+    """Append one entry (in the caller's transaction). Keep PII out of `detail`.
+
+    `flush=False` (for reads) commits without waiting for the disk flush: on an autocommit
+    connection the entry is its own one-statement transaction; inside a transaction it makes
+    that whole transaction's commit asynchronous.
+    """
+    entry = {
+        "actor": actor,
+        "role": role,
+        "action": action,
+        "customer_id": customer_id,
+        "detail": dict(detail or {}),
+    }
+    if flush:
+        await conn.execute(sa.insert(audit_log).values(**entry))
+    else:
+        await conn.execute(_APPEND_LAZILY, entry)
 
 
 async def list_audit(

@@ -92,10 +92,10 @@ FROM canon
 # The partial-index predicates name bare columns; inside the subqueries `t` is the only
 # relation with those names, so they bind to it and the planner still matches the indexes.
 
-_PROFILE_BY_ID: Final = text(_PROFILE_SQL.format(start=_BY_ID)).bindparams(
+PROFILE_BY_ID: Final = text(_PROFILE_SQL.format(start=_BY_ID)).bindparams(
     bindparam("since", type_=TS)
 )
-_PROFILE_BY_IDENTIFIER: Final = text(_PROFILE_SQL.format(start=_BY_IDENTIFIER)).bindparams(
+PROFILE_BY_IDENTIFIER: Final = text(_PROFILE_SQL.format(start=_BY_IDENTIFIER)).bindparams(
     bindparam("since", type_=TS)
 )
 
@@ -103,7 +103,7 @@ _PROFILE_BY_IDENTIFIER: Final = text(_PROFILE_SQL.format(start=_BY_IDENTIFIER)).
 async def profile_by_id(conn: AsyncConnection, customer_id: str, now: datetime) -> Profile | None:
     """The unified profile of `customer_id` (following merges to the survivor), or None."""
     params = {"customer_id": customer_id, "since": now - timedelta(days=RECENT_DAYS)}
-    row = (await conn.execute(_PROFILE_BY_ID, params)).first()
+    row = (await conn.execute(PROFILE_BY_ID, params)).first()
     return None if row is None else _profile(row)
 
 
@@ -112,7 +112,7 @@ async def profile_by_identifier(
 ) -> Profile | None:
     """The profile of whoever holds an already-normalised identifier, or None."""
     params = {"id_type": id_type, "id_value": id_value, "since": now - timedelta(days=RECENT_DAYS)}
-    row = (await conn.execute(_PROFILE_BY_IDENTIFIER, params)).first()
+    row = (await conn.execute(PROFILE_BY_IDENTIFIER, params)).first()
     return None if row is None else _profile(row)
 
 

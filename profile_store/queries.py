@@ -17,7 +17,16 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import BigInteger, Select, literal, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    func,
+    literal,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from profile_store import ProfileStoreError
@@ -190,7 +199,7 @@ def _aware(name: str, value: datetime | None) -> datetime | None:
 
 
 def timeline_statement(
-    customer_id: str,
+    customer_id: str | ColumnElement[str],
     *,
     channel: str | Sequence[str] | None = None,
     kind: str | Sequence[str] | None = None,
@@ -201,7 +210,8 @@ def timeline_statement(
 ) -> Select[Any]:
     """The keyset query for one timeline page (one row more than `limit`, to detect a next page).
 
-    `since` is inclusive and `until` exclusive; `after` is the last `(occurred_at, id)` seen.
+    `customer_id` is an id or an expression for one (see `survivor_of`); `since` is inclusive
+    and `until` exclusive; `after` is the last `(occurred_at, id)` seen.
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}")
@@ -226,33 +236,49 @@ def timeline_statement(
     return stmt.order_by(te.c.occurred_at.desc(), te.c.id.desc()).limit(limit + 1)
 
 
-async def timeline_page(
+def survivor_of(customer_id: str) -> ScalarSelect[str]:
+    """The id `customer_id` was merged into, or itself: one hop, which is all a consistent store
+    needs (merges repoint earlier losers to the new survivor in the same transaction)."""
+    return (
+        select(func.coalesce(customers.c.merged_into, customers.c.customer_id))
+        .where(customers.c.customer_id == customer_id)
+        .scalar_subquery()
+    )
+
+
+async def timeline_for(
     db: Db,
     customer_id: str,
+    *,
     channel: str | Sequence[str] | None = None,
     kind: str | Sequence[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = DEFAULT_LIMIT,
     cursor: str | None = None,
-) -> TimelinePage:
-    """One page of `customer_id`'s timeline, newest first (ties broken by storage order).
-
-    `customer_id` must be canonical (see `resolve_customer_id`); raises `InvalidCursor` for a
-    cursor not produced here and `InvalidQuery` for out-of-range arguments.
-    """
+) -> tuple[str | None, TimelinePage]:
+    """The canonical id for any (merged) `customer_id` and one page of its timeline, in one
+    statement when the page has rows; `(None, empty page)` for an unknown customer."""
     after = decode_cursor(cursor) if cursor is not None else None
-    stmt = timeline_statement(
-        customer_id,
-        channel=channel,
-        kind=kind,
-        since=since,
-        until=until,
-        limit=limit,
-        after=after,
-    )
+
+    def statement(customer: str | ColumnElement[str]) -> Select[Any]:
+        return timeline_statement(
+            customer, channel=channel, kind=kind, since=since, until=until, limit=limit, after=after
+        )
+
+    survivor = survivor_of(customer_id)
     async with use_connection(db) as conn:
-        rows = (await conn.execute(stmt)).all()
+        rows = (await conn.execute(statement(survivor).add_columns(survivor.label("c")))).all()
+        if rows:
+            return str(rows[0].c), _page(rows, limit)
+        # No rows: an unknown customer, an empty page, or an over-long merge chain.
+        canonical = await resolve_customer_id(conn, customer_id)
+        if canonical is None:
+            return None, TimelinePage(items=[], next_cursor=None)
+        return canonical, _page((await conn.execute(statement(canonical))).all(), limit)
+
+
+def _page(rows: Sequence[Any], limit: int) -> TimelinePage:
     page, more = rows[:limit], len(rows) > limit
     items = [TimelineItem.from_row(r) for r in page]
     next_cursor = encode_cursor(page[-1].occurred_at, page[-1].id) if more else None

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.app import create_app
 from api.stream import LiveFeed
-from profile_store import live, search, summary
+from profile_store import live, profile_read, search, summary
 from profile_store.models import customers
 from profile_store.writer import TimelineWriter
 from tests.support.api import ADMIN, AGENT, api_client, api_settings, error_message, running_api
@@ -175,6 +175,17 @@ async def test_search_and_summary_queries_use_their_indexes(
         )
         plan = await _plan_of(engine, sql, {"c": "cus_x"})
         assert index in plan and "Sort" not in plan, plan
+    # The profile route's single statement keeps every part on its index.
+    profile_sql = str(profile_read.PROFILE_BY_ID)
+    plan = await _plan_of(engine, profile_sql, {"customer_id": "cus_x", "since": now})
+    for index in ("ix_timeline_customer_time", "ix_timeline_conversations", "ix_timeline_orders"):
+        assert index in plan, plan
+    assert "Seq Scan" not in plan, plan
+    # Timeline rows come off the indexes already in order (the sorts left are over one
+    # customer's identifiers, merged ids, channels and at most 1,001 recent channel names).
+    timeline_scans = [line for line in plan.splitlines() if " on timeline_events " in line]
+    assert len(timeline_scans) == 4, plan
+    assert all(line.strip().startswith("->  Index Scan using") for line in timeline_scans), plan
 
 
 async def test_misspelt_or_unprintable_parameters_are_named_errors(

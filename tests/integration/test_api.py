@@ -297,6 +297,32 @@ async def test_default_page_is_50_and_merged_id_reads_the_same_timeline(
     assert "evt-bob" not in {i["event_id"] for i in canonical["items"]}
 
 
+async def test_an_empty_page_is_not_a_missing_customer(client: httpx.AsyncClient) -> None:
+    future = {"since": "2030-01-01T00:00:00Z"}
+    for cid in ("cus_ana", "cus_old"):
+        empty = await client.get(f"/v1/customers/{cid}/timeline", params=future)
+        assert empty.status_code == 200 and empty.json() == {"items": [], "next_cursor": None}
+    missing = await client.get("/v1/customers/cus_nobody/timeline", params=future)
+    assert error_message(missing, 404, "not_found") == "customer not found"
+
+
+async def test_a_merge_chain_left_by_older_data_still_resolves(
+    client: httpx.AsyncClient, seed: Seed, clean_db: str
+) -> None:
+    """merged_into always names the survivor; reads still follow a longer chain."""
+    engine = make_sync_engine(clean_db)
+    with engine.begin() as conn:
+        conn.execute(insert(customers), [{"customer_id": "cus_older", "merged_into": "cus_old"}])
+    engine.dispose()
+    profile = (await client.get("/v1/customers/cus_older")).json()
+    assert profile["customer_id"] == "cus_ana"
+    chained = (await client.get("/v1/customers/cus_older/timeline", params={"limit": 5})).json()
+    direct = (await client.get("/v1/customers/cus_ana/timeline", params={"limit": 5})).json()
+    assert chained == direct and [i["event_id"] for i in direct["items"]] == [
+        e[0] for e in seed.expected[:5]
+    ]
+
+
 async def test_channel_and_kind_filters(client: httpx.AsyncClient, seed: Seed) -> None:
     path = "/v1/customers/cus_ana/timeline"
     items, _ = await _all_pages(client, path, channel="email", limit=6)
@@ -347,13 +373,15 @@ async def test_bad_timeline_parameters(
     assert needle in _error(response, status, code)
 
 
+@pytest.mark.parametrize("merged", [False, True], ids=["by-id", "by-merged-id"])
 async def test_timeline_query_is_served_by_the_index_without_sorting(
-    seed: Seed, engine: AsyncEngine
+    seed: Seed, engine: AsyncEngine, merged: bool
 ) -> None:
     """With a realistic table size the planner picks this plan on its own; 120 rows are too few,
-    so scans that cannot deliver the order are switched off: the index alone must suffice."""
+    so scans that cannot deliver the order are switched off: the index alone must suffice.
+    The route's form resolves a merged id in the same statement (`survivor_of`)."""
     stmt = queries.timeline_statement(
-        "cus_ana",
+        queries.survivor_of("cus_old") if merged else "cus_ana",
         channel=["email", "chat"],
         since=BASE,
         until=BASE + timedelta(days=1),
