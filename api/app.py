@@ -65,7 +65,9 @@ def create_app(settings: ApiSettings, engine: AsyncEngine | None = None) -> Fast
         if getattr(app.state, "engine", None) is None:
             assert settings.database_url is not None
             owned = make_async_engine(
-                settings.database_url.get_secret_value(), pool_size=settings.db_pool_size
+                settings.database_url.get_secret_value(),
+                pool_size=settings.db_pool_size,
+                pre_ping=False,
             )
             app.state.engine = owned
         log.info("api_started", dev_mode=settings.dev_mode, keys=len(keyring))

@@ -26,13 +26,21 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def make_async_engine(url: str, pool_size: int = 5, max_overflow: int = 5) -> AsyncEngine:
-    """An async engine with a bounded pool that survives database restarts (pre-ping)."""
+def make_async_engine(
+    url: str, pool_size: int = 5, max_overflow: int = 5, pre_ping: bool = True
+) -> AsyncEngine:
+    """An async engine with a bounded pool that survives database restarts.
+
+    With `pre_ping` every checkout first tests the connection (one round trip). Without it a
+    restart costs one failed statement: SQLAlchemy sees the disconnect and replaces every
+    connection made before it, so callers that answer that failure (the API's 503) recover
+    on the next request. The API, whose reads are one statement each, takes that trade.
+    """
     return create_async_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         pool_recycle=1800,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,

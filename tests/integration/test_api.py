@@ -562,3 +562,24 @@ async def test_openapi_documents_models_and_errors(client: httpx.AsyncClient) ->
     assert {"400", "401", "404", "422"} <= set(timeline["responses"])
     assert spec["components"]["schemas"]["Profile"]["examples"]
     assert "ApiKey" in spec["components"]["securitySchemes"]
+
+
+async def test_the_api_recovers_from_dropped_database_connections(
+    clean_db: str, seed: Seed, engine: AsyncEngine
+) -> None:
+    """The app's own pool does not ping on checkout: a restart (here every other backend of the
+    database terminated) costs at most one 503, then every request succeeds again."""
+    app = create_app(_settings(clean_db))
+    async with app.router.lifespan_context(app), _client(app) as client:
+        for _ in range(3):
+            assert (await client.get("/v1/customers/cus_ana")).status_code == 200
+        async with engine.begin() as conn:
+            killed = await conn.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        assert killed >= 1
+        statuses = [(await client.get("/v1/customers/cus_ana")).status_code for _ in range(4)]
+    assert statuses[0] in (200, 503) and statuses[1:] == [200, 200, 200], statuses
