@@ -28,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated subset of %(default)s (freshness and soak without pipeline "
         "run at 500 events/s)",
     )
+    parser.add_argument(
+        "--keep-store",
+        action="store_true",
+        help="load the history once into a kept template database and copy it on later runs",
+    )
     parser.add_argument("--out", type=Path, default=Path("build/bench"))
     args = parser.parse_args(argv)
     chosen = size("quick" if args.quick else args.size, args.soak_s, args.api_rate)
@@ -36,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         unknown = phases - {*PHASES, "scale"}
         if unknown:
             parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
-        results = Bench(chosen, args.out, args.seed, args.profile, phases).run()
+        results = Bench(chosen, args.out, args.seed, args.profile, phases, args.keep_store).run()
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1

@@ -24,6 +24,7 @@ from bench.stack import (
     topics,
     tree_cpu_seconds,
 )
+from bench.store import kept_store
 from schemas import topics as topic_names
 from services.kafka_admin import ensure_topics
 
@@ -42,9 +43,16 @@ class Bench:
     """One run of the suite; `results` is what ends up in results.json."""
 
     def __init__(
-        self, sz: Size, out_dir: Path, seed: int, profile: bool, phases: frozenset[str]
+        self,
+        sz: Size,
+        out_dir: Path,
+        seed: int,
+        profile: bool,
+        phases: frozenset[str],
+        keep_store: bool = False,
     ) -> None:
         self.sz, self.out, self.seed, self.profile, self.phases = sz, out_dir, seed, profile, phases
+        self.keep_store = keep_store
         self.infra = Infra(out_dir / "data")
         self.results: dict[str, Any] = {"size": asdict(sz), "seed": seed}
         self.rss: dict[str, float] = {}
@@ -55,8 +63,7 @@ class Bench:
         try:
             self.infra.start()
             topics(self.infra.bootstrap, PARTITIONS)
-            db = self.infra.database("main")
-            self._history(db)
+            db = self._history()
             if "baselines" in self.phases:
                 self._raw_baselines(db)
             self._pipeline(db)
@@ -67,10 +74,24 @@ class Bench:
         self.results["load_average_end"] = os.getloadavg()
         return self.results
 
-    def _history(self, db: str) -> None:
-        say(f"history: COPY {self.sz.customers:,} customers, {self.sz.history_events:,} events")
-        stats = load_history(db, self.seed, self.sz.customers, self.sz.history_events, say)
-        self.results["history"] = {**asdict(stats), "copy_rows_per_s": stats.copy_rows_per_s}
+    def _history(self) -> str:
+        """The loaded store for this run (a fresh one, or a copy of the kept one); its URL."""
+        sz = self.sz
+        say(f"history: {sz.customers:,} customers, {sz.history_events:,} events")
+        if self.keep_store:
+            db, stats = kept_store(
+                self.infra.admin_url, sz.name, self.seed, sz.customers, sz.history_events, say
+            )
+            self.infra.databases.append(db.rsplit("/", 1)[-1])
+        else:
+            db = self.infra.database("main")
+            stats = load_history(db, self.seed, sz.customers, sz.history_events, say)
+        self.results["history"] = {
+            **asdict(stats),
+            "copy_rows_per_s": stats.copy_rows_per_s,
+            "kept_store": self.keep_store,
+        }
+        return db
 
     def _raw_baselines(self, db: str) -> None:
         sz, base = self.sz, self.results.setdefault("baselines", {})
