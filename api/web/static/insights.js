@@ -6,7 +6,8 @@
 (function (T) {
   const { $, el, api, setStatus, CHANNEL_LABELS } = T;
   const C = T.charts;
-  const CHANNELS = Object.keys(CHANNEL_LABELS);
+  // Surveys are answers, never contacts: no volume series for them.
+  const CONTACT_CHANNELS = Object.keys(CHANNEL_LABELS).filter((ch) => ch !== "survey");
   const DAY_MS = 86400000;
   const RATES = [
     ["repeat_contact_rate", "Repeat-contact rate", "repeat_contacts", "repeat contacts"],
@@ -158,7 +159,8 @@
     for (const ch of f.channel) fragment.append("channel", ch);
     history.replaceState(null, "", "#" + fragment);
     setStatus("Loading…");
-    const shown = f.channel.length ? f.channel : CHANNELS;
+    const shown = (f.channel.length ? f.channel : CONTACT_CHANNELS)
+      .filter((ch) => CONTACT_CHANNELS.includes(ch));
     let metrics, paths, perChannel;
     try {
       [metrics, paths, ...perChannel] = await Promise.all([
