@@ -1,6 +1,7 @@
-"""The agent console at `GET /`: one server-rendered page plus local static assets.
+"""The agent console at `GET /` and the insights page at `GET /insights`: server-rendered
+pages plus local static assets (Chart.js vendored under `/static/vendor`).
 
-The page holds no customer data: the browser signs in with an API key (kept in
+The pages hold no customer data: the browser signs in with an API key (kept in
 sessionStorage), then calls the JSON API with it, so every read is authenticated and
 audited like any other client's. No inline scripts or styles and no third-party hosts, so
 it runs under `Content-Security-Policy: default-src 'self'`.
@@ -33,15 +34,14 @@ templates = Jinja2Templates(directory=WEB_DIR / "templates")
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/", response_class=HTMLResponse)
-async def console(request: Request) -> HTMLResponse:
-    """The console page (no data in it; the browser fetches everything with its key)."""
+def _page(request: Request, template: str, page: str) -> HTMLResponse:
     response = templates.TemplateResponse(
         request,
-        "console.html",
+        template,
         {
             "version": request.app.version,
             "static": STATIC_PATH,
+            "page": page,
             "channels": [(c.value, label) for c, label in CHANNEL_LABELS.items()],
         },
     )
@@ -49,7 +49,19 @@ async def console(request: Request) -> HTMLResponse:
     return response
 
 
+@router.get("/", response_class=HTMLResponse)
+async def console(request: Request) -> HTMLResponse:
+    """The console page (no data in it; the browser fetches everything with its key)."""
+    return _page(request, "console.html", "console")
+
+
+@router.get("/insights", response_class=HTMLResponse)
+async def insights(request: Request) -> HTMLResponse:
+    """The insights page: journey metrics charts, top paths, the customers behind a figure."""
+    return _page(request, "insights.html", "insights")
+
+
 def install_console(app: FastAPI) -> None:
-    """Serve the page at `/` and its assets under `/static`."""
+    """Serve the pages at `/` and `/insights` and their assets under `/static`."""
     app.include_router(router)
     app.mount(STATIC_PATH, StaticFiles(directory=WEB_DIR / "static"), name="static")

@@ -30,7 +30,7 @@ DEPLOY = Path(__file__).resolve().parent
 CHART = DEPLOY / "helm" / "threadline"
 OUT = DEPLOY.parent / "build" / "deploy-check"
 KUBERNETES_VERSION = "1.31.0"
-ROLES = ("api", "ingest", "smtp", "worker", "migrate")
+ROLES = ("api", "ingest", "smtp", "worker", "migrate", "insights")
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 RELEASE, NAMESPACE = "threadline", "threadline"
 

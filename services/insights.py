@@ -147,8 +147,11 @@ def cmd_insights(args: argparse.Namespace) -> int:
     settings = InsightsSettings()
     if args.action == "refresh":
         engine = make_sync_engine(settings.database_url)
+        since = args.since
+        if since is None and args.since_days is not None:
+            since = datetime.now(UTC).date() - timedelta(days=args.since_days)
         try:
-            result = refresh.refresh(engine, since=args.since)
+            result = refresh.refresh(engine, since=since)
         finally:
             engine.dispose()
         print(
@@ -161,6 +164,13 @@ def cmd_insights(args: argparse.Namespace) -> int:
     return 0
 
 
+def _days(value: str) -> int:
+    days = int(value)
+    if not 0 <= days <= 366:
+        raise argparse.ArgumentTypeError("must be 0 to 366")
+    return days
+
+
 def add_parser(sub: Any) -> None:
     """Register `threadline insights refresh|signals` on the CLI's subparsers."""
     parser = sub.add_parser("insights", help=cmd_insights.__doc__)
@@ -169,5 +179,11 @@ def add_parser(sub: Any) -> None:
         "--since",
         type=date.fromisoformat,
         help="refresh: only customers with events from DATE - 8 days (YYYY-MM-DD)",
+    )
+    parser.add_argument(
+        "--since-days",
+        type=_days,
+        metavar="N",
+        help="refresh: as --since with today (UTC) minus N days (for a schedule)",
     )
     parser.set_defaults(fn=cmd_insights)

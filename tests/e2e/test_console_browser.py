@@ -8,21 +8,19 @@ document, so inline scripts or styles would break it. Screenshots go to build/te
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
-from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from profile_store.writer import TimelineWriter
 from tests.support.api import ADMIN, AGENT, api_settings, running_api
+from tests.support.browser import open_page
 from tests.support.journey import (
     MARIA_PHONE_NATIONAL,
     OPEN_CHAT_TEXT,
@@ -34,51 +32,12 @@ from tests.support.journey import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
-CHROMIUM = os.environ.get("THREADLINE_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (apt-get install chromium)")
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        await browser.close()
-
 
 async def _open_console(
     browser: Browser, base: str, width: int, height: int
 ) -> tuple[Page, list[str]]:
     """A fresh tab on the console under a strict CSP; the list collects console errors."""
-    context = await browser.new_context(viewport={"width": width, "height": height})
-    page = await context.new_page()
-    problems: list[str] = []
-    page.on(
-        "console",
-        lambda m: problems.append(m.text) if m.type in ("error", "warning") else None,
-    )
-    page.on("pageerror", lambda e: problems.append(str(e)))
-
-    async def strict_csp(route: Route) -> None:
-        response = await route.fetch()
-        headers = {**response.headers, "content-security-policy": CSP}
-        await route.fulfill(response=response, headers=headers)
-
-    await page.route(f"{base}/", strict_csp)
-    await page.goto(f"{base}/")
-    return page, problems
+    return await open_page(browser, f"{base}/", width, height)
 
 
 async def _sign_in_and_find_maria(page: Page) -> float:

@@ -93,3 +93,12 @@ def test_migrate_waits_for_a_broker_that_never_comes_up(database_url: str) -> No
     )
     assert out.returncode == 3
     assert "threadline migrate: kafka not reachable after 1s" in out.stderr
+
+
+def test_insights_refresh_since_days_as_the_cronjob_runs_it(clean_db: str) -> None:
+    env = {"THREADLINE_DATABASE_URL": clean_db}
+    ran = threadline("insights", "refresh", "--since-days", "1", env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.startswith("refreshed 0 customers")
+    bad = threadline("insights", "refresh", "--since-days", "400", env=env)
+    assert bad.returncode == 2 and "--since-days: must be 0 to 366" in bad.stderr

@@ -83,6 +83,19 @@ def test_pod_level_non_root_counts_and_jobs_need_no_probes(check: ModuleType) ->
     assert check.container_problems(job) == []
 
 
+def test_cronjob_containers_need_no_probes_but_everything_else(check: ModuleType) -> None:
+    pod = deployment(livenessProbe=None, readinessProbe=None, args=["insights", "refresh"])
+    cron = {
+        "kind": "CronJob",
+        "metadata": {"name": "insights-refresh"},
+        "spec": {"jobTemplate": {"spec": pod["spec"]}},
+    }
+    assert check.container_problems(cron) == []
+    assert check.roles_deployed([cron]) == {"insights"}
+    del cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["resources"]
+    assert any("no cpu requests" in p for p in check.container_problems(cron))
+
+
 def test_objects_without_pods_are_not_workloads(check: ModuleType) -> None:
     assert check.container_problems({"kind": "Service", "spec": {}}) == []
 

@@ -1,17 +1,12 @@
-/* Threadline agent console: sign in with an API key, search, profile, timeline, live updates.
-   Plain DOM, no dependencies; data is only ever inserted as text (never as HTML). */
+/* Threadline agent console: search, profile (with its moments-of-truth badge), timeline,
+   live updates. Sign-in and helpers are in shared.js; data is only ever inserted as text. */
 "use strict";
 
 (function () {
-  const KEY_STORE = "threadline.apiKey";
+  const T = window.Threadline;
+  const { $, el, icon, timeEl, setStatus, api, CHANNEL_LABELS } = T;
   const PAGE_SIZE = 30;
-  const CHANNEL_LABELS = {
-    web: "Web", chat: "Chat", email: "Email", call_centre: "Call centre",
-    store: "Store", survey: "Survey",
-  };
-  const $ = (id) => document.getElementById(id);
   const state = {
-    key: sessionStorage.getItem(KEY_STORE),
     customer: null,
     cursor: null,
     stream: null,
@@ -19,122 +14,11 @@
     seen: new Set(),
   };
 
-  // --- small helpers ---------------------------------------------------------------------
-
-  function el(tag, props, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(props || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (name === "text") node.textContent = value;
-      else if (name === "className") node.className = value;
-      else node.setAttribute(name, value === true ? "" : String(value));
-    }
-    for (const child of children) {
-      if (child !== null && child !== undefined) node.append(child);
-    }
-    return node;
-  }
-
-  function icon(channel) {
-    const ns = "http://www.w3.org/2000/svg";
-    const svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("class", "icon");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    const use = document.createElementNS(ns, "use");
-    use.setAttribute("href", document.body.dataset.icons + "#" + channel);
-    svg.append(use);
-    return svg;
-  }
-
-  function relative(iso) {
-    const then = new Date(iso).getTime();
-    const seconds = Math.round((Date.now() - then) / 1000);
-    const units = [[60, "second"], [60, "minute"], [24, "hour"], [7, "day"], [4.35, "week"],
-      [12, "month"], [Infinity, "year"]];
-    const format = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-    let value = -seconds;
-    for (const [size, unit] of units) {
-      if (Math.abs(value) < size) return format.format(Math.round(value), unit);
-      value /= size;
-    }
-    return new Date(iso).toLocaleString();
-  }
-
-  function timeEl(iso) {
-    return el("time", { datetime: iso, title: new Date(iso).toLocaleString(), text: relative(iso) });
-  }
-
-  function setStatus(message, isError) {
-    const status = $("status");
-    status.textContent = message || "";
-    status.classList.toggle("error", Boolean(isError));
-  }
-
-  class ApiFailure extends Error {
-    constructor(status, code, message) {
-      super(message);
-      this.status = status;
-      this.code = code;
-    }
-  }
-
-  async function api(path, params) {
-    const url = new URL(path, window.location.origin);
-    for (const [name, value] of Object.entries(params || {})) {
-      for (const item of [].concat(value)) {
-        if (item !== null && item !== undefined && item !== "") url.searchParams.append(name, item);
-      }
-    }
-    const response = await fetch(url, {
-      headers: { Authorization: "Bearer " + state.key, Accept: "application/json" },
-      cache: "no-store",
-    });
-    let body = null;
-    try { body = await response.json(); } catch (e) { body = null; }
-    if (!response.ok) {
-      const error = (body && body.error) || { code: "http_error", message: "request failed" };
-      if (response.status === 401) signOut("Your API key was not accepted: sign in again.");
-      throw new ApiFailure(response.status, error.code, error.message);
-    }
-    return body;
-  }
-
-  // --- sign in ---------------------------------------------------------------------------
-
-  function showSignedIn(me) {
-    $("sign-in").hidden = true;
-    $("search-form").hidden = false;
-    $("who").hidden = false;
-    $("who-name").textContent = me.name + " (" + me.role + ")";
-  }
-
-  function signOut(message) {
+  function signedOut() {
     closeStream();
-    state.key = null;
     state.customer = null;
-    sessionStorage.removeItem(KEY_STORE);
-    $("search-form").hidden = true;
-    $("who").hidden = true;
     $("results").hidden = true;
     $("view").hidden = true;
-    $("sign-in").hidden = false;
-    $("sign-in-error").textContent = message || "";
-    $("api-key").value = "";
-    $("api-key").focus();
-  }
-
-  async function signIn(key) {
-    state.key = key;
-    try {
-      const me = await api("/v1/me");
-      sessionStorage.setItem(KEY_STORE, key);
-      showSignedIn(me);
-      return true;
-    } catch (error) {
-      if (error.status !== 401) signOut("Sign-in failed: " + error.message);
-      return false;
-    }
   }
 
   // --- search ----------------------------------------------------------------------------
@@ -339,11 +223,11 @@
       const controller = new AbortController();
       state.stream = controller;
       try {
-        const headers = { Authorization: "Bearer " + state.key, Accept: "text/event-stream" };
+        const headers = T.authHeaders("text/event-stream");
         if (lastEventId) headers["Last-Event-ID"] = lastEventId;
         const response = await fetch("/v1/customers/" + encodeURIComponent(customer) + "/stream",
           { headers, signal: controller.signal, cache: "no-store" });
-        if (response.status === 401) { signOut("Your API key was not accepted: sign in again."); return; }
+        if (response.status === 401) { T.signOut("Your API key was not accepted: sign in again."); return; }
         if (!response.ok || !response.body) throw new Error("stream refused");
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = "";
@@ -395,6 +279,7 @@
       ]);
       state.customer = profile.customer_id;
       renderProfile(profile);
+      T.showSignals(state.customer, $("profile-signals"));
     } catch (error) {
       setStatus(error.message, true);
       return;
@@ -411,20 +296,7 @@
 
   // --- wiring ----------------------------------------------------------------------------
 
-  function refreshTimes() {
-    for (const node of document.querySelectorAll("time[datetime]")) {
-      node.textContent = relative(node.getAttribute("datetime"));
-    }
-  }
-
   document.addEventListener("DOMContentLoaded", async () => {
-    $("sign-in-form").addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const key = $("api-key").value.trim();
-      if (!key) return;
-      if (await signIn(key)) $("q").focus();
-    });
-    $("sign-out").addEventListener("click", () => signOut("Signed out."));
     $("search-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const query = $("q").value.trim();
@@ -446,13 +318,10 @@
         $("q").select();
       }
     });
-    setInterval(refreshTimes, 30000);
-    if (state.key && (await signIn(state.key))) {
+    await T.start(async () => {
       const match = window.location.hash.match(/^#customer=(.+)$/);
       if (match) await openCustomer(decodeURIComponent(match[1]));
       else $("q").focus();
-    } else {
-      signOut("");
-    }
+    }, signedOut);
   });
 })();

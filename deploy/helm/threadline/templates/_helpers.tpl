@@ -89,7 +89,7 @@ THREADLINE_METRICS_PORT: {{ .Values.worker.metricsPort | toString | quote }}
 {{- define "threadline.secretEnv" -}}
 {{- $v := .root.Values -}}
 {{- $keys := include "threadline.secretName" .root -}}
-{{- if has .role (list "api" "worker" "migrate") }}
+{{- if has .role (list "api" "worker" "migrate" "insights-refresh" "insights-signals") }}
 - name: THREADLINE_DATABASE_URL
   valueFrom:
     secretKeyRef:
@@ -118,6 +118,11 @@ THREADLINE_METRICS_PORT: {{ .Values.worker.metricsPort | toString | quote }}
 - name: THREADLINE_SHOPIFY_WEBHOOK_SECRET
   valueFrom:
     secretKeyRef: {name: {{ $keys }}, key: {{ $v.secrets.shopifyWebhookSecretKey }}, optional: true}
+{{- end }}
+{{- if eq .role "insights-signals" }}
+- name: THREADLINE_SIGNAL_WEBHOOK_TOKEN
+  valueFrom:
+    secretKeyRef: {name: {{ $keys }}, key: {{ $v.secrets.signalWebhookTokenKey }}, optional: true}
 {{- end }}
 {{- if $v.kafka.sasl.secretName }}
 - name: THREADLINE_SASL_USERNAME
