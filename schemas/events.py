@@ -19,6 +19,7 @@ SCHEMA_VERSION: Final = 1
 #: Largest encoded event a consumer accepts; adapters enforce tighter per-channel limits.
 MAX_EVENT_BYTES: Final = 256 * 1024
 _SAFE_KEY: Final = re.compile(r"^[A-Za-z0-9._:@+=-]{1,160}$")
+_NUL: Final = "holds a NUL character (\\u0000), which cannot be stored"
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")]
 SourceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
@@ -61,17 +62,28 @@ class CanonicalEvent(BaseModel):
     def _to_utc(cls, value: datetime) -> datetime:
         return value.astimezone(UTC)
 
+    @field_validator("summary")
+    @classmethod
+    def _no_nul_in_summary(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError(_NUL)
+        return value
+
     @field_validator("attributes")
     @classmethod
-    def _json_numbers_only(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _storable_json_only(cls, value: dict[str, Any]) -> dict[str, Any]:
         # JSON has no NaN or infinity: orjson would write null, and the event would not
-        # survive the wire unchanged.
+        # survive the wire unchanged. PostgreSQL text and jsonb cannot hold NUL characters.
         stack: list[Any] = [value]
         while stack:
             item = stack.pop()
             if isinstance(item, float) and not math.isfinite(item):
                 raise ValueError("attributes hold a number JSON cannot carry (NaN or infinity)")
+            if isinstance(item, str) and "\x00" in item:
+                raise ValueError(_NUL)
             if isinstance(item, dict):
+                if any("\x00" in key for key in item):
+                    raise ValueError(_NUL)
                 stack.extend(item.values())
             elif isinstance(item, list | tuple):
                 stack.extend(item)

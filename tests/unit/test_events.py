@@ -78,3 +78,19 @@ def test_attributes_with_nan_or_infinity_are_refused() -> None:
     for bad in (math.inf, -math.inf, math.nan):
         with pytest.raises(ValidationError, match="NaN or infinity"):
             base.model_validate({**base.model_dump(), "attributes": {"traits": {"x": [bad]}}})
+
+
+def test_nul_characters_are_refused_wherever_postgresql_could_not_store_them() -> None:
+    from tests.support.events import event
+
+    base = orjson.loads(event("e-nul", ("email", "a@b.io")).to_json())
+    for bad in (
+        {"summary": "a\x00b"},
+        {"attributes": {"k": "a\x00b"}},
+        {"attributes": {"k\x00": 1}},
+        {"attributes": {"list": [{"deep": ["x\x00"]}]}},
+    ):
+        with pytest.raises(InvalidEvent, match=r"NUL character"):
+            decode_event(orjson.dumps({**base, **bad}))
+    fine = decode_event(orjson.dumps({**base, "attributes": {"k": "a\\x00b"}}))
+    assert fine.attributes == {"k": "a\\x00b"}
