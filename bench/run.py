@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import BenchError, api_load, baselines, load
+from bench import BenchError, api_load, baselines, console, load
 from bench.history import load_history
 from bench.journeys import journeys, stream
 from bench.people import person
@@ -29,7 +29,7 @@ from schemas import topics as topic_names
 from services.kafka_admin import ensure_topics
 
 PARTITIONS = 4
-PHASES = ("baselines", "pipeline", "freshness", "api", "soak")
+PHASES = ("baselines", "pipeline", "freshness", "api", "console", "soak")
 #: Journey number ranges, so that no two phases send the same event.
 WARMUP, PIPELINE, FRESH, SOAK, RAW, SCALE = 0, 10**6, 2 * 10**6, 3 * 10**6, 4 * 10**6, 5 * 10**6
 
@@ -124,6 +124,11 @@ class Bench:
                 self._freshness(procs, db, rate)
             if "api" in self.phases:
                 self._api(procs)
+            if "console" in self.phases:
+                say("console: cold page loads, then callers looked up in the browser")
+                self.results["console"] = console.measure(
+                    procs.url("api"), self.seed, self.sz.customers
+                )
             if "soak" in self.phases:
                 self._soak(procs, db, rate)
         finally:
