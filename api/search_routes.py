@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from api.audit import AuditDep
 from api.auth import AgentPrincipal
-from api.deps import EngineDep, SettingsDep, read_snapshot, reject_unknown_query
+from api.deps import EngineDep, SettingsDep, read_statement, reject_unknown_query
 from api.errors import ErrorBody
 from api.params import NOT_BLANK
 from api.settings import Role
@@ -77,8 +77,9 @@ async def search_customers(
     """Exact identifier matches first, then names, then email prefixes; merged ids resolve to
     their survivor."""
     plan = search.plan_search(q, settings.default_region)  # 400 before touching the database
-    async with read_snapshot(engine) as db:
+    async with read_statement(engine) as db:
         results = await search.search_customers(db, q, settings.default_region, limit)
-    only = results.items[0].customer_id if len(results.items) == 1 else None
-    await audit.record("search", only, {"tried": list(plan.tried), "results": len(results.items)})
+        only = results.items[0].customer_id if len(results.items) == 1 else None
+        detail = {"tried": list(plan.tried), "results": len(results.items)}
+        await audit.record("search", only, detail, db)
     return results

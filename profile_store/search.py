@@ -38,7 +38,6 @@ MIN_EMAIL_PREFIX: Final = 3
 _ROW_CAP: Final = 200
 #: Identifiers shown per hit, preferred types first.
 _SHOWN: Final = 4
-_SHOW_ORDER: Final = {EMAIL: 0, PHONE: 1, "loyalty_id": 2, "user_id": 3}
 #: Must match migration 0004's index expression character for character.
 NAME_DOCUMENT: Final = (
     "to_tsvector('simple'::regconfig, "
@@ -119,8 +118,16 @@ async def _identifier_rows(conn: AsyncConnection, plan: SearchPlan) -> list[tupl
     ]
     conditions.append(lowered == plan.text.lower())
     exact_set = set(plan.exact)
-    cols = (identifiers.c.id_type, identifiers.c.id_value, identifiers.c.customer_id)
-    rows = await conn.execute(select(*cols).where(or_(*conditions)).limit(_ROW_CAP))
+    cols = (
+        identifiers.c.id_type,
+        identifiers.c.id_value,
+        identifiers.c.customer_id,
+        customers.c.merged_into,
+    )
+    owners = identifiers.join(customers, customers.c.customer_id == identifiers.c.customer_id)
+    rows = await conn.execute(
+        select(*cols).select_from(owners).where(or_(*conditions)).limit(_ROW_CAP)
+    )
     found: list[tuple[int, Any, str]] = []
     for r in rows:
         exact = (r.id_type, r.id_value) in exact_set or r.id_value == plan.text
@@ -132,6 +139,7 @@ async def _identifier_rows(conn: AsyncConnection, plan: SearchPlan) -> list[tupl
             bound.append(lowered.op("~<~")(literal(upper)))
         rows = await conn.execute(
             select(*cols)
+            .select_from(owners)
             .where(identifiers.c.id_type == EMAIL, *bound)
             .order_by(lowered)
             .limit(_ROW_CAP)
@@ -144,7 +152,7 @@ async def _name_rows(conn: AsyncConnection, plan: SearchPlan, limit: int) -> lis
     if not plan.name_tokens:
         return []
     stmt = (
-        select(customers.c.customer_id)
+        select(customers.c.customer_id, customers.c.merged_into)
         .where(text(f"{NAME_DOCUMENT} @@ to_tsquery('simple'::regconfig, :tsq)"))
         .order_by(customers.c.last_seen.desc().nulls_last(), customers.c.customer_id)
         .limit(limit)
@@ -152,21 +160,19 @@ async def _name_rows(conn: AsyncConnection, plan: SearchPlan, limit: int) -> lis
     return list(await conn.execute(stmt, {"tsq": _tsquery(plan.name_tokens)}))
 
 
-async def _survivors(conn: AsyncConnection, ids: set[str]) -> dict[str, str]:
-    """Each id's canonical customer (merged-away ids resolve to their survivor)."""
-    if not ids:
-        return {}
-    rows = await conn.execute(
-        select(customers.c.customer_id, customers.c.merged_into).where(
-            customers.c.customer_id.in_(ids)
-        )
-    )
-    found: dict[str, str] = {}
-    for cid, merged_into in rows:
-        canonical = cid if merged_into is None else await resolve_customer_id(conn, cid)
-        if canonical is not None:
-            found[cid] = canonical
-    return found
+# The hits' display data in one statement: each customer with its preferred identifiers
+# (emails, phones, loyalty ids, user ids, then the rest; oldest first within a type).
+_HITS: Final = text(
+    """SELECT c.customer_id, c.merged_into, c.last_seen, c.traits,
+         (SELECT coalesce(json_agg(json_build_array(s.id_type, s.id_value)
+                                   ORDER BY s.preference, s.first_seen), '[]') FROM (
+            SELECT i.id_type, i.id_value, i.first_seen,
+                   CASE i.id_type WHEN 'email' THEN 0 WHEN 'phone' THEN 1
+                        WHEN 'loyalty_id' THEN 2 WHEN 'user_id' THEN 3 ELSE 4 END AS preference
+            FROM identifiers i WHERE i.customer_id = c.customer_id
+            ORDER BY preference, i.first_seen LIMIT :shown) AS s) AS shown
+       FROM customers c WHERE c.customer_id = ANY(:ids)"""
+)
 
 
 def display_name(traits: dict[str, Any]) -> str | None:
@@ -188,30 +194,29 @@ async def search_customers(
     plan = plan_search(query, default_region)
     candidates = await _identifier_rows(conn, plan)
     candidates += [(NAME, r, "name") for r in await _name_rows(conn, plan, limit * 2)]
-    survivor = await _survivors(conn, {row.customer_id for _, row, _ in candidates})
+    # merged_into names the survivor (one hop); a longer chain is followed below.
     best: dict[str, tuple[int, str]] = {}
     for tier, row, matched in candidates:
-        canonical = survivor.get(row.customer_id)
-        if canonical is not None and (canonical not in best or tier < best[canonical][0]):
+        canonical = row.merged_into or row.customer_id
+        if canonical not in best or tier < best[canonical][0]:
             best[canonical] = (tier, matched)
     if not best:
         return SearchResults(items=[])
+    info: dict[str, Any] = {}
+    for r in await conn.execute(_HITS, {"ids": list(best), "shown": _SHOWN}):
+        if r.merged_into is None:
+            info[r.customer_id] = r
+            continue
+        found = best.pop(r.customer_id)
+        survivor = await resolve_customer_id(conn, r.customer_id)  # data left inconsistent
+        if survivor is None:
+            continue
+        best[survivor] = min(best.get(survivor, found), found)
+        if survivor not in info:
+            more = (await conn.execute(_HITS, {"ids": [survivor], "shown": _SHOWN})).first()
+            if more is not None:
+                info[survivor] = more
     ids = list(best)
-    info = {
-        r.customer_id: r
-        for r in await conn.execute(
-            select(customers.c.customer_id, customers.c.last_seen, customers.c.traits).where(
-                customers.c.customer_id.in_(ids)
-            )
-        )
-    }
-    shown: dict[str, list[IdentifierRef]] = {cid: [] for cid in ids}
-    for r in await conn.execute(
-        select(identifiers.c.customer_id, identifiers.c.id_type, identifiers.c.id_value)
-        .where(identifiers.c.customer_id.in_(ids))
-        .order_by(identifiers.c.first_seen)
-    ):
-        shown[r.customer_id].append(IdentifierRef(type=r.id_type, value=r.id_value))
 
     def rank(cid: str) -> tuple[int, float, str]:
         seen = info[cid].last_seen
@@ -220,12 +225,11 @@ async def search_customers(
     hits = []
     for cid in sorted((c for c in ids if c in info), key=rank)[:limit]:
         tier, matched = best[cid]
-        refs = sorted(shown[cid], key=lambda i: _SHOW_ORDER.get(i.type, len(_SHOW_ORDER)))
         hits.append(
             SearchHit(
                 customer_id=cid,
                 name=display_name(flatten(info[cid].traits or {})),
-                identifiers=refs[:_SHOWN],
+                identifiers=[IdentifierRef(type=t, value=v) for t, v in info[cid].shown],
                 last_seen=info[cid].last_seen,
                 match=SearchMatch(field=matched, how=_HOW[tier]),
             )

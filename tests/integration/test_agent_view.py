@@ -131,6 +131,19 @@ async def test_merged_away_customers_resolve_to_their_survivor(
         )
     hits = await _search(client, "zoe")
     assert [h["customer_id"] for h in hits] == [maria["customer_id"]]
+    # A chain older data left behind (merged_into normally names the survivor) still ends there.
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(customers).values(
+                customer_id="cus_absorbed_earlier",
+                merged_into="cus_absorbed",
+                traits={"name": {"value": "Yann Earlier", "at": "2026-01-01", "source": "x"}},
+            )
+        )
+    for query in ("yann", "zoe"):
+        hits = await _search(client, query)
+        assert [h["customer_id"] for h in hits] == [maria["customer_id"]], query
+        assert hits[0]["name"] == "Maria Lopez" and hits[0]["identifiers"]
 
 
 async def test_search_without_matches_and_bad_queries(client: httpx.AsyncClient) -> None:
