@@ -23,12 +23,14 @@ from schemas import CanonicalEvent
 from services.embedded import EmbeddedPostgres, create_database, with_database
 from tests.support.events import event
 from tests.support.reconcile import Figures, reconcile, report
+from tests.support.refusal import REFUSED, refusing_marked_rows
 from tests.support.worker import Flow, Workers, counts, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 
-#: Every POISON_EVERY-th event carries a NUL byte PostgreSQL refuses: it must be dead-lettered.
+#: Every POISON_EVERY-th event is refused by the database (a test rule): it must be
+#: dead-lettered.
 POISON_EVERY = 997
 
 
@@ -40,7 +42,7 @@ def stream(prefix: str, total: int) -> list[CanonicalEvent]:
         idents = [("anonymous_id", f"{person}-dev{i % 2}")]
         if i % 7 == 0:
             idents.append(("user_id", person))
-        poison = {"note": "bad\u0000byte"} if i % POISON_EVERY == POISON_EVERY - 1 else None
+        poison = REFUSED if i % POISON_EVERY == POISON_EVERY - 1 else None
         out.append(event(f"{prefix}{i}", *idents, minutes=i, attributes=poison))
     return out
 
@@ -61,11 +63,19 @@ def check(figures: Figures, total: int) -> None:
     assert (figures.duplicated, figures.lost) == (0, 0)
 
 
+@pytest.fixture
+def refusing_db(clean_db: str) -> Iterator[str]:
+    """The emptied session database, refusing the poison events' rows while the test runs."""
+    with refusing_marked_rows(clean_db):
+        yield clean_db
+
+
 def test_slow_database_holds_the_writer_without_loss(
-    kafka_bootstrap: str, clean_db: str, workers: Workers
+    kafka_bootstrap: str, refusing_db: str, workers: Workers
 ) -> None:
     """Another session blocks every timeline insert for longer than the consumer session
     timeout (a table lock: reads go on, writes wait)."""
+    clean_db = refusing_db
     prefix, total = f"slow-{uuid.uuid4().hex[:6]}-", 3000
     events = stream(prefix, total)
     workers.start(f"faults-slow-{prefix}")
@@ -94,7 +104,8 @@ def own_postgres(tmp_path: Path) -> Iterator[tuple[EmbeddedPostgres, str]]:
     create_database(admin, "faults")
     url = with_database(admin, "faults")
     migrate.upgrade(url)
-    yield server, url
+    with refusing_marked_rows(url):
+        yield server, url
     server.stop()
 
 
@@ -123,8 +134,9 @@ def test_postgres_restart_while_events_flow(
 
 @pytest.mark.faults
 def test_consumer_group_rebalance_with_two_workers(
-    kafka_bootstrap: str, clean_db: str, workers: Workers
+    kafka_bootstrap: str, refusing_db: str, workers: Workers
 ) -> None:
+    clean_db = refusing_db
     prefix, total = f"reb-{uuid.uuid4().hex[:6]}-", 8000
     group = f"faults-rebalance-{prefix}"
     first = workers.start(group)

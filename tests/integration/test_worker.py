@@ -12,6 +12,7 @@ from profile_store.db import make_sync_engine
 from profile_store.models import dead_letters
 from tests.support.events import event
 from tests.support.reconcile import reconcile, report
+from tests.support.refusal import REFUSED, refusing_marked_rows
 from tests.support.worker import Workers, counts, produce, wait_for
 
 pytestmark = pytest.mark.integration
@@ -21,7 +22,7 @@ def test_worker_writes_timelines_and_dead_letters_poison(
     kafka_bootstrap: str, clean_db: str, workers: Workers
 ) -> None:
     good = [event(f"w1-{i}", ("user_id", f"u{i % 7}"), minutes=i) for i in range(300)]
-    nul = event("w1-nul", ("user_id", "u1"), attributes={"note": "bad\u0000byte"})
+    nul = event("w1-nul", ("user_id", "u1"), attributes=REFUSED)  # the database refuses it
     values = [(e.kafka_key(), e.to_json()) for e in good]
     values += [
         (b"k", b"\xff not json w1-"),
@@ -30,8 +31,9 @@ def test_worker_writes_timelines_and_dead_letters_poison(
     ]
     values += [(e.kafka_key(), e.to_json()) for e in good[:50]]  # redelivered
     produce(kafka_bootstrap, values)
-    workers.start("test-worker-1")
-    wait_for(lambda: counts(clean_db, "w1-") == (300, 3), what="300 rows and 3 dead letters")
+    with refusing_marked_rows(clean_db):
+        workers.start("test-worker-1")
+        wait_for(lambda: counts(clean_db, "w1-") == (300, 3), what="300 rows and 3 dead letters")
     engine = make_sync_engine(clean_db)
     with engine.connect() as conn:
         letters = conn.execute(
