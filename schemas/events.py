@@ -10,7 +10,15 @@ from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from schemas.errors import InvalidEvent
 from schemas.identifiers import Identifier, primary_identifier
@@ -18,6 +26,8 @@ from schemas.identifiers import Identifier, primary_identifier
 SCHEMA_VERSION: Final = 1
 #: Largest encoded event a consumer accepts; adapters enforce tighter per-channel limits.
 MAX_EVENT_BYTES: Final = 256 * 1024
+#: Validation context key: the data came from `orjson.loads`, so holds no NaN or infinity.
+PARSED_JSON: Final = "parsed_json"
 _SAFE_KEY: Final = re.compile(r"^[A-Za-z0-9._:@+=-]{1,160}$")
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,62}$")]
@@ -63,18 +73,22 @@ class CanonicalEvent(BaseModel):
 
     @field_validator("attributes")
     @classmethod
-    def _json_numbers_only(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _json_numbers_only(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         # JSON has no NaN or infinity: orjson would write null, and the event would not
-        # survive the wire unchanged.
+        # survive the wire unchanged. Parsed JSON cannot hold them (orjson refuses them).
+        if info.context is not None and info.context.get(PARSED_JSON):
+            return value
         stack: list[Any] = [value]
         while stack:
-            item = stack.pop()
-            if isinstance(item, float) and not math.isfinite(item):
-                raise ValueError("attributes hold a number JSON cannot carry (NaN or infinity)")
-            if isinstance(item, dict):
-                stack.extend(item.values())
-            elif isinstance(item, list | tuple):
-                stack.extend(item)
+            container = stack.pop()
+            for item in container.values() if isinstance(container, dict) else container:
+                if isinstance(item, float):
+                    if not math.isfinite(item):
+                        raise ValueError(
+                            "attributes hold a number JSON cannot carry (NaN or infinity)"
+                        )
+                elif isinstance(item, dict | list | tuple):
+                    stack.append(item)
         return value
 
     @property
@@ -83,8 +97,8 @@ class CanonicalEvent(BaseModel):
         return primary_identifier(self.identifiers)
 
     def to_json(self) -> bytes:
-        """Encode for Kafka (orjson, UTC timestamps)."""
-        return orjson.dumps(self.model_dump(mode="json"))
+        """Encode for Kafka (compact JSON, UTC timestamps), straight from pydantic's serialiser."""
+        return self.model_dump_json().encode()
 
     def kafka_key(self) -> bytes:
         """Record key: the primary identifier, so one person's events share a partition."""
@@ -114,7 +128,7 @@ def decode_event(raw: bytes) -> CanonicalEvent:
     if not isinstance(data, dict):
         raise InvalidEvent("event must be a JSON object")
     try:
-        return CanonicalEvent.model_validate(data)
+        return CanonicalEvent.model_validate(data, context={PARSED_JSON: True})
     except ValidationError as exc:
         raise InvalidEvent(describe_validation_error(exc)) from None
 
