@@ -7,7 +7,7 @@ one orjson document instead, unpacked server-side.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,11 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from profile_store.models import customers
 
 
+def json_rows(rows: Iterable[dict[str, Any]]) -> str:
+    """Rows as one JSON array, for `jsonb_to_recordset(CAST(:rows AS jsonb))`: the driver
+    dumps a text array element by element in Python, escaping quotes and spaces by regex."""
+    return orjson.dumps(list(rows)).decode()
+
+
 async def insert_timeline_rows(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
     """Insert timeline rows, skipping event ids already stored; the ids inserted.
 
-    The rows travel as one JSON document (orjson-encoded, unpacked by `jsonb_to_recordset`):
-    arrays of JSON texts would be escaped element by element in Python by the driver.
+    The rows travel as one JSON document (`json_rows`).
     """
     if not rows:
         return set()
@@ -38,7 +43,7 @@ async def insert_timeline_rows(conn: AsyncConnection, rows: Sequence[dict[str, A
             "source text, summary text, attributes jsonb, identifiers jsonb) "
             "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
         ),
-        {"rows": orjson.dumps(rows).decode()},
+        {"rows": json_rows(rows)},
     )
     return set(result.scalars())
 

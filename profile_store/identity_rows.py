@@ -1,4 +1,7 @@
-"""Storing identity decisions: links as identifier rows, refused links as conflict rows."""
+"""Storing identity decisions: links as identifier rows, refused links as conflict rows.
+
+Rows travel as one JSON document (`profile_store.bulk.json_rows`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from profile_store.bulk import json_rows
 from profile_store.identity import Conflict, Link
 
 
@@ -24,17 +28,21 @@ async def insert_links(
     await conn.execute(
         sa.text(
             "INSERT INTO identifiers (id_type, id_value, customer_id, event_id, rule, first_seen) "
-            "SELECT * FROM unnest(CAST(:t AS text[]), CAST(:v AS text[]), CAST(:c AS text[]), "
-            "CAST(:e AS text[]), CAST(:r AS text[]), CAST(:f AS timestamptz[])) "
-            "ON CONFLICT DO NOTHING"
+            "SELECT t, v, c, e, r, f FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
+            "AS x(t text, v text, c text, e text, r text, f timestamptz) ON CONFLICT DO NOTHING"
         ),
         {
-            "t": [lk.identifier.type for lk in links],
-            "v": [lk.identifier.value for lk in links],
-            "c": [lk.customer_id for lk in links],
-            "e": [lk.event_id for lk in links],
-            "r": [lk.rule for lk in links],
-            "f": [held.get((lk.identifier.type, lk.identifier.value), now) for lk in links],
+            "rows": json_rows(
+                {
+                    "t": lk.identifier.type,
+                    "v": lk.identifier.value,
+                    "c": lk.customer_id,
+                    "e": lk.event_id,
+                    "r": lk.rule,
+                    "f": held.get((lk.identifier.type, lk.identifier.value), now),
+                }
+                for lk in links
+            )
         },
     )
 
@@ -46,14 +54,19 @@ async def insert_conflicts(conn: AsyncConnection, conflicts: Sequence[Conflict])
     await conn.execute(
         sa.text(
             "INSERT INTO identity_conflicts (id_type, id_value, customer_id, event_id, reason) "
-            "SELECT * FROM unnest(CAST(:t AS text[]), CAST(:v AS text[]), CAST(:c AS text[]), "
-            "CAST(:e AS text[]), CAST(:r AS text[])) ON CONFLICT DO NOTHING"
+            "SELECT t, v, c, e, r FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
+            "AS x(t text, v text, c text, e text, r text) ON CONFLICT DO NOTHING"
         ),
         {
-            "t": [c.identifier.type for c in conflicts],
-            "v": [c.identifier.value for c in conflicts],
-            "c": [c.customer_id for c in conflicts],
-            "e": [c.event_id for c in conflicts],
-            "r": [c.reason for c in conflicts],
+            "rows": json_rows(
+                {
+                    "t": c.identifier.type,
+                    "v": c.identifier.value,
+                    "c": c.customer_id,
+                    "e": c.event_id,
+                    "r": c.reason,
+                }
+                for c in conflicts
+            )
         },
     )
