@@ -13,10 +13,16 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from profile_store.models import customers
+
+
+def any_of(column: sa.ColumnElement[str], values: Iterable[str]) -> sa.ColumnElement[bool]:
+    """`column = ANY(:values)` with one text-array parameter: `column.in_(values)` renders
+    a placeholder per value, which the driver then parses and dumps one by one."""
+    return column == sa.any_(sa.literal(list(values), ARRAY(sa.Text)))
 
 
 def json_rows(rows: Iterable[dict[str, Any]]) -> str:

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from profile_store import ProfileStoreError
+from profile_store.bulk import any_of
 from profile_store.models import erasure_tombstones
 from schemas.events import CanonicalEvent
 
@@ -93,7 +94,7 @@ async def stored_tombstones(conn: AsyncConnection, hashes: Iterable[str]) -> set
         return set()
     rows = await conn.execute(
         sa.select(erasure_tombstones.c.identifier_hash).where(
-            erasure_tombstones.c.identifier_hash.in_(wanted)
+            any_of(erasure_tombstones.c.identifier_hash, wanted)
         )
     )
     return {str(h) for (h,) in rows}

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from profile_store import ProfileStoreError
 from profile_store.aggregates import update_documents
-from profile_store.bulk import insert_timeline_rows, upsert_channel_counts, widen_seen
+from profile_store.bulk import any_of, insert_timeline_rows, upsert_channel_counts, widen_seen
 from profile_store.graph_store import (
     Scope,
     load_constraints,
@@ -340,7 +340,7 @@ async def _stored_versions(
             timeline_events.c.event_id,
             timeline_events.c.attributes[REVISION_KEY].astext,
             timeline_events.c.identifiers,
-        ).where(timeline_events.c.event_id.in_(event_ids))
+        ).where(any_of(timeline_events.c.event_id, event_ids))
     )
     return {
         eid: (rev or "", tuple(Identifier(type=i["type"], value=i["value"]) for i in idents))
