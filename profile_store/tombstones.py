@@ -111,7 +111,9 @@ async def tombstoned_event_ids(
     Under policy `consent`, tombstones of events admitted by new consent are deleted here,
     so the person's later events are accepted too.
     """
-    hashes = set().union(*(event_hashes(salt, e) for e in events)) if events else set()
+    # One HMAC per distinct identifier: a batch repeats the same person's identifiers.
+    distinct = {(i.type, i.value) for e in events for i in e.identifiers}
+    hashes = {identifier_hash(salt, t, v) for t, v in distinct}
     found = await stored_tombstones(conn, hashes)
     if not found:
         return set()

@@ -161,6 +161,16 @@ class Identifier(BaseModel):
             raise ValueError("phone is not in E.164 form (+ and 7 to 15 digits)")
         return self
 
+    # Identifiers are set members and dict keys all through stitching: compare the two
+    # fields directly rather than through pydantic's generic model comparison.
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Identifier):
+            return self.type == other.type and self.value == other.value
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.value))
+
     @property
     def is_reference(self) -> bool:
         """True for ids (orders, tickets) that find a customer but never link two."""
