@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from profile_store.bulk import json_rows
 from profile_store.identity import Conflict, Link
+from schemas.identifiers import Identifier
 
 
 async def insert_links(
@@ -70,3 +72,18 @@ async def insert_conflicts(conn: AsyncConnection, conflicts: Sequence[Conflict])
             )
         },
     )
+
+
+def stored_identifiers(
+    column: Sequence[Mapping[str, Any]], made: dict[tuple[str, str], Identifier]
+) -> tuple[Identifier, ...]:
+    """A timeline row's `identifiers` column as `Identifier`s, validating each distinct one
+    once per `made` (a batch reads the same person's identifiers on many rows)."""
+    out = []
+    for item in column:
+        key = (item["type"], item["value"])
+        ident = made.get(key)
+        if ident is None:
+            ident = made[key] = Identifier(type=key[0], value=key[1])
+        out.append(ident)
+    return tuple(out)
