@@ -1,12 +1,13 @@
-"""Set-based writes: one statement per batch with array parameters, `unnest`ed server-side.
+"""Set-based writes: one statement per batch, its rows in array or JSON parameters.
 
 A multi-row VALUES list with thousands of bound parameters costs more to build, send and
-parse than the rows themselves; a handful of arrays does not.
+parse than the rows themselves; a handful of arrays does not. Rows holding JSON travel as
+one orjson document instead, unpacked server-side.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,38 +19,37 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from profile_store.models import customers
 
 
-def json_texts(values: Sequence[Any]) -> list[str]:
-    """JSON documents as text, for a `jsonb[]` built from a `text[]` parameter."""
-    return [orjson.dumps(v).decode() for v in values]
+def any_of(column: sa.ColumnElement[str], values: Iterable[str]) -> sa.ColumnElement[bool]:
+    """`column = ANY(:values)` with one text-array parameter: `column.in_(values)` renders
+    a placeholder per value, which the driver then parses and dumps one by one."""
+    return column == sa.any_(sa.literal(list(values), ARRAY(sa.Text)))
+
+
+def json_rows(rows: Iterable[dict[str, Any]]) -> str:
+    """Rows as one JSON array, for `jsonb_to_recordset(CAST(:rows AS jsonb))`: the driver
+    dumps a text array element by element in Python, escaping quotes and spaces by regex."""
+    return orjson.dumps(list(rows)).decode()
 
 
 async def insert_timeline_rows(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
-    """Insert timeline rows, skipping event ids already stored; the ids inserted."""
+    """Insert timeline rows, skipping event ids already stored; the ids inserted.
+
+    The rows travel as one JSON document (`json_rows`).
+    """
     if not rows:
         return set()
     result = await conn.execute(
         sa.text(
             "INSERT INTO timeline_events (event_id, customer_id, origin_customer_id, channel, "
             "kind, occurred_at, received_at, source, summary, attributes, identifiers) "
-            "SELECT e, c, c, ch, k, o, r, s, su, CAST(a AS jsonb), CAST(i AS jsonb) FROM unnest("
-            "CAST(:e AS text[]), CAST(:c AS text[]), CAST(:ch AS text[]), CAST(:k AS text[]), "
-            "CAST(:o AS timestamptz[]), CAST(:r AS timestamptz[]), CAST(:s AS text[]), "
-            "CAST(:su AS text[]), CAST(:a AS text[]), CAST(:i AS text[])) "
-            "AS t(e, c, ch, k, o, r, s, su, a, i) "
+            "SELECT event_id, customer_id, customer_id, channel, kind, occurred_at, received_at, "
+            "source, summary, attributes, identifiers "
+            "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS t(event_id text, customer_id text, "
+            "channel text, kind text, occurred_at timestamptz, received_at timestamptz, "
+            "source text, summary text, attributes jsonb, identifiers jsonb) "
             "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
         ),
-        {
-            "e": [r["event_id"] for r in rows],
-            "c": [r["customer_id"] for r in rows],
-            "ch": [r["channel"] for r in rows],
-            "k": [r["kind"] for r in rows],
-            "o": [r["occurred_at"] for r in rows],
-            "r": [r["received_at"] for r in rows],
-            "s": [r["source"] for r in rows],
-            "su": [r["summary"] for r in rows],
-            "a": json_texts([r["attributes"] for r in rows]),
-            "i": json_texts([r["identifiers"] for r in rows]),
-        },
+        {"rows": json_rows(rows)},
     )
     return set(result.scalars())
 
@@ -99,16 +99,15 @@ async def store_documents(
     """Write back a JSON document column for several customers in one statement."""
     if not docs:
         return
+    # One JSON object {customer_id: document}: arrays of JSON texts are escaped element by
+    # element in Python by the driver.
     rows = (
-        sa.func.unnest(
-            sa.cast(sa.literal(list(docs)), ARRAY(sa.Text)),
-            sa.cast(sa.literal(json_texts(list(docs.values()))), ARRAY(sa.Text)),
-        )
-        .table_valued("id", "doc")
+        sa.func.jsonb_each(sa.cast(sa.literal(orjson.dumps(docs).decode()), JSONB))
+        .table_valued("key", "value")
         .render_derived(name="u")
     )
     await conn.execute(
         sa.update(customers)
-        .where(customers.c.customer_id == rows.c.id)
-        .values({column: sa.cast(rows.c.doc, JSONB)})
+        .where(customers.c.customer_id == rows.c.key)
+        .values({column: rows.c.value})
     )

@@ -31,6 +31,12 @@ def _pairs(idents: Iterable[Identifier]) -> dict[str, list[str]]:
     return {"types": [t for t, _ in items], "vals": [v for _, v in items]}
 
 
+def _by_key(idents: Iterable[Identifier]) -> dict[tuple[str, str], Identifier]:
+    """The identifiers asked about, by (type, value): rows matched against them map back to
+    these instances instead of validating new ones."""
+    return {(i.type, i.value): i for i in idents}
+
+
 def linkable(s: Sighting, rules: IdentityRules) -> tuple[Identifier, ...]:
     """The identifiers of a sighting that take part in stitching (not blocked)."""
     return tuple(i for i in s.identifiers if not rules.is_blocked(i))
@@ -75,7 +81,8 @@ async def owners_of(conn: AsyncConnection, idents: Collection[Identifier]) -> di
         ),
         _pairs(idents),
     )
-    return {Identifier(type=t, value=v): c for t, v, c in rows}
+    asked = _by_key(idents)
+    return {asked[(t, v)]: c for t, v, c in rows}
 
 
 async def load_scope(
@@ -103,8 +110,9 @@ async def load_scope(
             ),
             _pairs(idents),
         )
+        asked = _by_key(idents)
         for t, v, c in rows:
-            conflicted.setdefault(Identifier(type=t, value=v), set()).add(c)
+            conflicted.setdefault(asked[(t, v)], set()).add(c)
     touched = set(owners.values()) | {c for cs in conflicted.values() for c in cs}
     scope = Scope(idents, owners, touched, conflicted=set(conflicted), unowned=idents - set(owners))
     if not touched:

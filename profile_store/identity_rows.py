@@ -1,14 +1,20 @@
-"""Storing identity decisions: links as identifier rows, refused links as conflict rows."""
+"""Storing identity decisions: links as identifier rows, refused links as conflict rows.
+
+Rows travel as one JSON document (`profile_store.bulk.json_rows`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from profile_store.bulk import json_rows
 from profile_store.identity import Conflict, Link
+from schemas.identifiers import Identifier
 
 
 async def insert_links(
@@ -24,17 +30,21 @@ async def insert_links(
     await conn.execute(
         sa.text(
             "INSERT INTO identifiers (id_type, id_value, customer_id, event_id, rule, first_seen) "
-            "SELECT * FROM unnest(CAST(:t AS text[]), CAST(:v AS text[]), CAST(:c AS text[]), "
-            "CAST(:e AS text[]), CAST(:r AS text[]), CAST(:f AS timestamptz[])) "
-            "ON CONFLICT DO NOTHING"
+            "SELECT t, v, c, e, r, f FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
+            "AS x(t text, v text, c text, e text, r text, f timestamptz) ON CONFLICT DO NOTHING"
         ),
         {
-            "t": [lk.identifier.type for lk in links],
-            "v": [lk.identifier.value for lk in links],
-            "c": [lk.customer_id for lk in links],
-            "e": [lk.event_id for lk in links],
-            "r": [lk.rule for lk in links],
-            "f": [held.get((lk.identifier.type, lk.identifier.value), now) for lk in links],
+            "rows": json_rows(
+                {
+                    "t": lk.identifier.type,
+                    "v": lk.identifier.value,
+                    "c": lk.customer_id,
+                    "e": lk.event_id,
+                    "r": lk.rule,
+                    "f": held.get((lk.identifier.type, lk.identifier.value), now),
+                }
+                for lk in links
+            )
         },
     )
 
@@ -46,14 +56,34 @@ async def insert_conflicts(conn: AsyncConnection, conflicts: Sequence[Conflict])
     await conn.execute(
         sa.text(
             "INSERT INTO identity_conflicts (id_type, id_value, customer_id, event_id, reason) "
-            "SELECT * FROM unnest(CAST(:t AS text[]), CAST(:v AS text[]), CAST(:c AS text[]), "
-            "CAST(:e AS text[]), CAST(:r AS text[])) ON CONFLICT DO NOTHING"
+            "SELECT t, v, c, e, r FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
+            "AS x(t text, v text, c text, e text, r text) ON CONFLICT DO NOTHING"
         ),
         {
-            "t": [c.identifier.type for c in conflicts],
-            "v": [c.identifier.value for c in conflicts],
-            "c": [c.customer_id for c in conflicts],
-            "e": [c.event_id for c in conflicts],
-            "r": [c.reason for c in conflicts],
+            "rows": json_rows(
+                {
+                    "t": c.identifier.type,
+                    "v": c.identifier.value,
+                    "c": c.customer_id,
+                    "e": c.event_id,
+                    "r": c.reason,
+                }
+                for c in conflicts
+            )
         },
     )
+
+
+def stored_identifiers(
+    column: Sequence[Mapping[str, Any]], made: dict[tuple[str, str], Identifier]
+) -> tuple[Identifier, ...]:
+    """A timeline row's `identifiers` column as `Identifier`s, validating each distinct one
+    once per `made` (a batch reads the same person's identifiers on many rows)."""
+    out = []
+    for item in column:
+        key = (item["type"], item["value"])
+        ident = made.get(key)
+        if ident is None:
+            ident = made[key] = Identifier(type=key[0], value=key[1])
+        out.append(ident)
+    return tuple(out)

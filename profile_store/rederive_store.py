@@ -16,7 +16,7 @@ from profile_store.bulk import store_documents
 from profile_store.cx import fold_score
 from profile_store.graph_store import load_constraints
 from profile_store.identity import KnownCustomer, Sighting
-from profile_store.identity_rows import insert_conflicts, insert_links
+from profile_store.identity_rows import insert_conflicts, insert_links, stored_identifiers
 from profile_store.identity_rules import IdentityRules
 from profile_store.models import customers, merges
 from profile_store.rederive import Rederivation, StoredEvent, rederive
@@ -58,12 +58,9 @@ async def load_affected(conn: AsyncConnection, closure: Collection[str]) -> Affe
         ),
         {"ids": sorted(closure)},
     )
+    made: dict[tuple[str, str], Identifier] = {}
     events = [
-        StoredEvent(
-            Sighting(eid, at, tuple(Identifier(type=i["type"], value=i["value"]) for i in ids)),
-            cid,
-            origin,
-        )
+        StoredEvent(Sighting(eid, at, stored_identifiers(ids, made)), cid, origin)
         for eid, at, ids, cid, origin in result
     ]
     return Affected(set(closure), existing, merged_into, events)

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from profile_store import ProfileStoreError
+from profile_store.bulk import any_of
 from profile_store.models import erasure_tombstones
 from schemas.events import CanonicalEvent
 
@@ -93,7 +94,7 @@ async def stored_tombstones(conn: AsyncConnection, hashes: Iterable[str]) -> set
         return set()
     rows = await conn.execute(
         sa.select(erasure_tombstones.c.identifier_hash).where(
-            erasure_tombstones.c.identifier_hash.in_(wanted)
+            any_of(erasure_tombstones.c.identifier_hash, wanted)
         )
     )
     return {str(h) for (h,) in rows}
@@ -110,7 +111,9 @@ async def tombstoned_event_ids(
     Under policy `consent`, tombstones of events admitted by new consent are deleted here,
     so the person's later events are accepted too.
     """
-    hashes = set().union(*(event_hashes(salt, e) for e in events)) if events else set()
+    # One HMAC per distinct identifier: a batch repeats the same person's identifiers.
+    distinct = {(i.type, i.value) for e in events for i in e.identifiers}
+    hashes = {identifier_hash(salt, t, v) for t, v in distinct}
     found = await stored_tombstones(conn, hashes)
     if not found:
         return set()

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from profile_store import ProfileStoreError
 from profile_store.aggregates import update_documents
-from profile_store.bulk import insert_timeline_rows, upsert_channel_counts, widen_seen
+from profile_store.bulk import any_of, insert_timeline_rows, upsert_channel_counts, widen_seen
 from profile_store.graph_store import (
     Scope,
     load_constraints,
@@ -31,7 +31,7 @@ from profile_store.graph_store import (
     load_scope,
 )
 from profile_store.identity import KnownCustomer, Resolution, Sighting, resolve_batch
-from profile_store.identity_rows import insert_conflicts, insert_links
+from profile_store.identity_rows import insert_conflicts, insert_links, stored_identifiers
 from profile_store.identity_rules import DEFAULT_RULES, IdentityRules
 from profile_store.locks import acquire, release_all, release_connection
 from profile_store.merge_writer import apply_merges
@@ -340,12 +340,10 @@ async def _stored_versions(
             timeline_events.c.event_id,
             timeline_events.c.attributes[REVISION_KEY].astext,
             timeline_events.c.identifiers,
-        ).where(timeline_events.c.event_id.in_(event_ids))
+        ).where(any_of(timeline_events.c.event_id, event_ids))
     )
-    return {
-        eid: (rev or "", tuple(Identifier(type=i["type"], value=i["value"]) for i in idents))
-        for eid, rev, idents in result
-    }
+    made: dict[tuple[str, str], Identifier] = {}
+    return {eid: (rev or "", stored_identifiers(idents, made)) for eid, rev, idents in result}
 
 
 async def _replace_revised(conn: AsyncConnection, events: Sequence[CanonicalEvent]) -> set[str]:

@@ -10,7 +10,15 @@ from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from schemas.errors import InvalidEvent
 from schemas.identifiers import Identifier, primary_identifier
@@ -18,6 +26,9 @@ from schemas.identifiers import Identifier, primary_identifier
 SCHEMA_VERSION: Final = 1
 #: Largest encoded event a consumer accepts; adapters enforce tighter per-channel limits.
 MAX_EVENT_BYTES: Final = 256 * 1024
+#: Validation context key: the data came from `orjson.loads` of text without a \u0000 escape,
+#: so it holds no NaN, infinity or NUL character.
+PARSED_JSON: Final = "parsed_json"
 _SAFE_KEY: Final = re.compile(r"^[A-Za-z0-9._:@+=-]{1,160}$")
 _NUL: Final = "holds a NUL character (\\u0000), which cannot be stored"
 
@@ -71,22 +82,32 @@ class CanonicalEvent(BaseModel):
 
     @field_validator("attributes")
     @classmethod
-    def _storable_json_only(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _storable_json_only(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         # JSON has no NaN or infinity: orjson would write null, and the event would not
-        # survive the wire unchanged. PostgreSQL text and jsonb cannot hold NUL characters.
+        # survive the wire unchanged; PostgreSQL text and jsonb cannot hold NUL characters.
+        # JSON that orjson parsed holds neither when its text has no \u0000 escape.
+        if info.context is not None and info.context.get(PARSED_JSON):
+            return value
         stack: list[Any] = [value]
         while stack:
-            item = stack.pop()
-            if isinstance(item, float) and not math.isfinite(item):
-                raise ValueError("attributes hold a number JSON cannot carry (NaN or infinity)")
-            if isinstance(item, str) and "\x00" in item:
-                raise ValueError(_NUL)
-            if isinstance(item, dict):
-                if any("\x00" in key for key in item):
+            container = stack.pop()
+            if isinstance(container, dict):
+                if any("\x00" in key for key in container):
                     raise ValueError(_NUL)
-                stack.extend(item.values())
-            elif isinstance(item, list | tuple):
-                stack.extend(item)
+                items = container.values()
+            else:
+                items = container
+            for item in items:
+                if isinstance(item, float):
+                    if not math.isfinite(item):
+                        raise ValueError(
+                            "attributes hold a number JSON cannot carry (NaN or infinity)"
+                        )
+                elif isinstance(item, str):
+                    if "\x00" in item:
+                        raise ValueError(_NUL)
+                elif isinstance(item, dict | list | tuple):
+                    stack.append(item)
         return value
 
     @property
@@ -95,8 +116,8 @@ class CanonicalEvent(BaseModel):
         return primary_identifier(self.identifiers)
 
     def to_json(self) -> bytes:
-        """Encode for Kafka (orjson, UTC timestamps)."""
-        return orjson.dumps(self.model_dump(mode="json"))
+        """Encode for Kafka (compact JSON, UTC timestamps), straight from pydantic's serialiser."""
+        return self.model_dump_json().encode()
 
     def kafka_key(self) -> bytes:
         """Record key: the primary identifier, so one person's events share a partition."""
@@ -126,7 +147,9 @@ def decode_event(raw: bytes) -> CanonicalEvent:
     if not isinstance(data, dict):
         raise InvalidEvent("event must be a JSON object")
     try:
-        return CanonicalEvent.model_validate(data)
+        # Parsed JSON cannot hold NaN or infinity; it holds NUL only as a \u0000 escape.
+        context = {PARSED_JSON: True} if b"\\u0000" not in raw else None
+        return CanonicalEvent.model_validate(data, context=context)
     except ValidationError as exc:
         raise InvalidEvent(describe_validation_error(exc)) from None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Final
 
 import phonenumbers
@@ -37,6 +36,8 @@ _EMAIL_PATTERN: Final = re.compile(
 )
 _E164_PATTERN: Final = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _PHONE_PREFIXES: Final = ("tel:", "whatsapp:", "sms:")
+#: Unicode category Cc (control characters) is exactly these code points.
+_CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def normalise_email(raw: str) -> str:
@@ -47,7 +48,7 @@ def normalise_email(raw: str) -> str:
     value = value.lower()
     if not value:
         raise InvalidIdentifier("email is empty")
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
+    if _CONTROL.search(value):
         raise InvalidIdentifier("email contains control characters")
     if len(value) > MAX_EMAIL_LENGTH:
         raise InvalidIdentifier(f"email is longer than {MAX_EMAIL_LENGTH} characters")
@@ -97,7 +98,7 @@ def normalise_opaque(type_: str, raw: str) -> str:
         raise InvalidIdentifier(f"{type_} is empty")
     if len(value) > MAX_VALUE_LENGTH:
         raise InvalidIdentifier(f"{type_} is longer than {MAX_VALUE_LENGTH} characters")
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
+    if _CONTROL.search(value):
         raise InvalidIdentifier(f"{type_} contains control characters")
     return value
 
@@ -160,6 +161,16 @@ class Identifier(BaseModel):
             raise ValueError("phone is not in E.164 form (+ and 7 to 15 digits)")
         return self
 
+    # Identifiers are set members and dict keys all through stitching: compare the two
+    # fields directly rather than through pydantic's generic model comparison.
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Identifier):
+            return self.type == other.type and self.value == other.value
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.value))
+
     @property
     def is_reference(self) -> bool:
         """True for ids (orders, tickets) that find a customer but never link two."""
@@ -175,8 +186,10 @@ def primary_identifier(identifiers: list[Identifier] | tuple[Identifier, ...]) -
     """The identifier that keys a record: by `PRIORITY`, then any linking one, then any."""
     if not identifiers:
         raise InvalidIdentifier("an event needs at least one identifier")
-    rank = {t: i for i, t in enumerate(PRIORITY)}
     return min(
         identifiers,
-        key=lambda i: (rank.get(i.type, len(PRIORITY)), i.is_reference, i.type, i.value),
+        key=lambda i: (_RANK.get(i.type, len(PRIORITY)), i.is_reference, i.type, i.value),
     )
+
+
+_RANK: Final = {t: i for i, t in enumerate(PRIORITY)}
