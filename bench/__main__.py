@@ -33,6 +33,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="load the history once into a kept template database and copy it on later runs",
     )
+    parser.add_argument(
+        "--api-processes",
+        type=int,
+        default=1,
+        choices=range(1, 9),
+        metavar="N",
+        help="API processes the open loop spreads its connections over (as pods behind a "
+        "Service); the closed loop always measures one",
+    )
     parser.add_argument("--out", type=Path, default=Path("build/bench"))
     args = parser.parse_args(argv)
     chosen = size("quick" if args.quick else args.size, args.soak_s, args.api_rate)
@@ -41,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         unknown = phases - {*PHASES, "scale"}
         if unknown:
             parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
-        results = Bench(chosen, args.out, args.seed, args.profile, phases, args.keep_store).run()
+        keep, apis = args.keep_store, args.api_processes
+        results = Bench(chosen, args.out, args.seed, args.profile, phases, keep, apis).run()
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bench import BenchError
@@ -16,6 +16,7 @@ from bench.stack import AGENT_KEY
 from bench.stats import percentiles
 
 HEADERS = {"Authorization": f"Bearer {AGENT_KEY}"}
+WINDOW_S = 5
 
 
 def agent_requests(seed: int, customers: int) -> Callable[[int], tuple[str, str, dict[str, str]]]:
@@ -41,16 +42,24 @@ def agent_requests(seed: int, customers: int) -> Callable[[int], tuple[str, str,
 
 
 async def open_loop(
-    api_url: str, seed: int, customers: int, rate: float, duration_s: float, senders: int = 64
+    api_urls: Sequence[str],
+    seed: int,
+    customers: int,
+    rate: float,
+    duration_s: float,
+    senders: int = 64,
 ) -> dict[str, Any]:
     """Requests planned at fixed intervals whatever the answers do; latency counts from the
-    planned time, so a stall or a queue in front of the senders is not hidden."""
+    planned time, so a stall or a queue in front of the senders is not hidden. With several
+    API processes the senders' connections are spread over them, as a Service spreads
+    connections over pods."""
     make = agent_requests(seed, customers)
     times: dict[str, list[float]] = {"lookup": [], "profile": [], "timeline": []}
     statuses: dict[int, int] = {}
+    windows: dict[int, list[float]] = {}
     queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
 
-    async def sender() -> None:
+    async def sender(api_url: str) -> None:
         conn = Connection(api_url, HEADERS)
         while (item := await queue.get()) is not None:
             i, planned = item
@@ -61,15 +70,18 @@ async def open_loop(
                 status = 0
                 await conn.close()
             statuses[status] = statuses.get(status, 0) + 1
-            times[kind].append((time.perf_counter() - planned) * 1000)
+            latency = (time.perf_counter() - planned) * 1000
+            times[kind].append(latency)
+            windows.setdefault(int(i / rate // WINDOW_S), []).append(latency)
         await conn.close()
 
-    warm = Connection(api_url, HEADERS)
-    for i in range(20):  # warm the server's pool and caches
-        _, path, params = make(i)
-        await warm.get(path, params)
-    await warm.close()
-    tasks = [asyncio.create_task(sender()) for _ in range(senders)]
+    for api_url in api_urls:
+        warm = Connection(api_url, HEADERS)
+        for i in range(20):  # warm the server's pool and caches
+            _, path, params = make(i)
+            await warm.get(path, params)
+        await warm.close()
+    tasks = [asyncio.create_task(sender(api_urls[n % len(api_urls)])) for n in range(senders)]
     started = time.perf_counter()
     for i in range(int(rate * duration_s)):
         planned = started + i / rate
@@ -84,6 +96,7 @@ async def open_loop(
     every = [t for ts in times.values() for t in ts]
     overall = percentiles(every)
     return {
+        "api_processes": len(api_urls),
         "rate_per_s": rate,
         "achieved_per_s": len(every) / elapsed,
         "requests": len(every),
@@ -91,6 +104,8 @@ async def open_loop(
         "api_p50_ms": overall["p50"],
         "api_p99_ms": overall["p99"],
         "by_route_ms": {k: percentiles(v) for k, v in times.items()},
+        # Where in the run the slow answers were: p99 of each WINDOW_S seconds.
+        "p99_by_window_ms": [percentiles(windows[w])["p99"] for w in sorted(windows)],
     }
 
 

@@ -31,6 +31,8 @@ ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("  freshness max lag", "freshness.max_lag_events", "events", ""),
     ("api_p50_ms", "api.api_p50_ms", "ms", ""),
     ("api_p99_ms", "api.api_p99_ms", "ms", "< 25"),
+    ("  API processes", "api.api_processes", "", ""),
+    ("  p99 during warm-up", "api.warmup.api_p99_ms", "ms", ""),
     ("API req/s per worker", "api.requests_per_s_per_worker.requests_per_s", "req/s", ""),
     ("  API CPU per request", "api.requests_per_s_per_worker.api_cpu_ms_per_request", "ms", ""),
     ("console first paint p50", "console.first_contentful_paint_ms_p50", "ms", "< 300"),

@@ -123,7 +123,7 @@ class Processes:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
 
-    def _env(self, role: str) -> dict[str, str]:
+    def _env(self, role: str, name: str) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
             THREADLINE_DEV_MODE="true",
@@ -141,7 +141,7 @@ class Processes:
             PYTHONUNBUFFERED="1",
         )
         if role in ("api", "ingest"):
-            env["THREADLINE_PORT"] = str(self.ports[role])
+            env["THREADLINE_PORT"] = str(self.ports[name])
         if role == "api":
             # One bench key stands for a whole contact centre's agents: the default per-key
             # limit (50/s) would answer most of the load with 429 and flatter the latency.
@@ -153,26 +153,26 @@ class Processes:
         """Start one process of `role` (worker, ingest, api) under `name`."""
         name = name or role
         if role in ("api", "ingest"):
-            self.ports[role] = free_port()
+            self.ports[name] = free_port()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
             [sys.executable, "-m", "services.cli", role],
-            env=self._env(role),
+            env=self._env(role, name),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         self.procs[name] = proc
         if role in ("api", "ingest"):
             try:
-                wait_ready(f"{self.url(role)}/readyz", {name: proc})
+                wait_ready(f"{self.url(name)}/readyz", {name: proc})
             except EmbeddedStackError as exc:
                 raise BenchError(str(exc)) from None
         return proc
 
-    def url(self, role: str) -> str:
-        """Base URL of the api or ingest process."""
-        return f"http://127.0.0.1:{self.ports[role]}"
+    def url(self, name: str) -> str:
+        """Base URL of an api or ingest process (by default named after its role)."""
+        return f"http://127.0.0.1:{self.ports[name]}"
 
     def pid(self, name: str) -> int:
         """Process id of a started process."""
