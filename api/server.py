@@ -12,6 +12,7 @@ from pydantic_settings import SettingsError
 from api import ApiConfigError
 from api.app import create_app
 from api.settings import ApiSettings
+from schemas.runtime import freeze_heap
 
 EXIT_CONFIG: int = 2
 #: Seconds in-flight requests get to finish after SIGTERM/SIGINT.
@@ -56,6 +57,7 @@ def main() -> None:
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
     )
+    freeze_heap()
     uvicorn.Server(config).run()
 
 

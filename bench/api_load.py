@@ -4,6 +4,7 @@ closed loop for the requests per second one API process serves."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -82,21 +83,31 @@ async def open_loop(
             await warm.get(path, params)
         await warm.close()
     tasks = [asyncio.create_task(sender(api_urls[n % len(api_urls)])) for n in range(senders)]
+    # The load generator must not pause itself: no garbage collection while it measures,
+    # and how late it dispatched is reported, so its own stalls are not blamed on the API.
+    gc.collect()
+    gc.disable()
+    late_ms = 0.0
     started = time.perf_counter()
-    for i in range(int(rate * duration_s)):
-        planned = started + i / rate
-        delay = planned - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        queue.put_nowait((i, planned))
-    for _ in tasks:
-        queue.put_nowait(None)
-    await asyncio.gather(*tasks)
+    try:
+        for i in range(int(rate * duration_s)):
+            planned = started + i / rate
+            delay = planned - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            late_ms = max(late_ms, (time.perf_counter() - planned) * 1000)
+            queue.put_nowait((i, planned))
+        for _ in tasks:
+            queue.put_nowait(None)
+        await asyncio.gather(*tasks)
+    finally:
+        gc.enable()
     elapsed = time.perf_counter() - started
     every = [t for ts in times.values() for t in ts]
     overall = percentiles(every)
     return {
         "api_processes": len(api_urls),
+        "client_max_dispatch_late_ms": late_ms,
         "rate_per_s": rate,
         "achieved_per_s": len(every) / elapsed,
         "requests": len(every),

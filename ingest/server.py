@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from ingest.app import create_app
 from ingest.settings import IngestSettings
+from schemas.runtime import freeze_heap
 
 EXIT_CONFIG: int = 2
 EXIT_STARTUP: int = 3
@@ -47,6 +48,7 @@ def main() -> None:
         server_header=False,
     )
     server = uvicorn.Server(config)
+    freeze_heap()
     server.run()
     if not server.started:
         raise SystemExit(EXIT_STARTUP)

@@ -23,6 +23,7 @@ from profile_store.tombstones import tombstoned_event_ids
 from profile_store.writer import TimelineWriter
 from schemas import topics
 from schemas.deadletter import DeadLetter
+from schemas.runtime import freeze_heap
 from services.kafka_auth import faust_credentials
 from services.kafka_consumer import set_fetch_max_wait
 from services.pipeline import BatchProcessor, Record
@@ -129,4 +130,5 @@ def main(log_level: str = "INFO") -> None:
         app, loglevel=log_level, quiet=True, redirect_stdouts=False, override_logging=False
     )
     log.info("worker_starting", group=settings.consumer_group, batch_size=settings.batch_size)
+    freeze_heap()
     worker.execute_from_commandline()
