@@ -26,6 +26,7 @@ _PAINT_JS: Final = """() => {
           first_contentful_paint_ms: fcp ? fcp.startTime : null};
 }"""
 
+_PAINTED_JS: Final = "() => performance.getEntriesByName('first-contentful-paint').length > 0"
 _CLEAR_JS: Final = """() => {
   document.getElementById('timeline').replaceChildren();
   document.getElementById('profile-name').textContent = '';
@@ -57,6 +58,8 @@ async def _measure(api_url: str, seed: int, customers: int, loads: int, lookups:
                 context = await browser.new_context(viewport={"width": 1280, "height": 900})
                 page = await context.new_page()
                 await page.goto(f"{api_url}/", wait_until="load")
+                # The paint entry can land just after `load`: wait for it rather than skip it.
+                await page.wait_for_function(_PAINTED_JS, polling="raf", timeout=10_000)
                 for key, value in (await page.evaluate(_PAINT_JS)).items():
                     if value is not None:
                         paints.setdefault(key, []).append(float(value))
