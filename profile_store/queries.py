@@ -30,15 +30,13 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from profile_store import ProfileStoreError
-from profile_store.models import TS, customers, identifiers, timeline_events
-from profile_store.profile_read import profile_by_id, profile_by_identifier
+from profile_store.models import TS, customers, timeline_events
+from profile_store.profile_read import MAX_MERGE_HOPS, profile_by_id, profile_by_identifier
 from profile_store.read_models import Profile, TimelineItem, TimelinePage
 
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 200
 MAX_FILTER_VALUES: Final = 32
-#: merged_into always names the survivor; a longer chain means the data is inconsistent.
-MAX_MERGE_HOPS: Final = 8
 MAX_CURSOR_LENGTH: Final = 200
 _CURSOR_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]+$")
 _MAX_ROW_ID: Final = 2**63 - 1
@@ -146,23 +144,6 @@ async def resolve_customer_id(db: Db, customer_id: str) -> str | None:
     async with use_connection(db) as conn:
         row = await _resolve(conn, customer_id)
     return None if row is None else str(row.customer_id)
-
-
-async def find_customer_by_identifier(db: Db, id_type: str, value: str) -> str | None:
-    """The canonical customer holding an already-normalised identifier, or None."""
-    stmt = (
-        select(identifiers.c.customer_id, customers.c.merged_into)
-        .join(customers, customers.c.customer_id == identifiers.c.customer_id)
-        .where(identifiers.c.id_type == id_type, identifiers.c.id_value == value)
-    )
-    async with use_connection(db) as conn:
-        row = (await conn.execute(stmt)).first()
-        if row is None:
-            return None
-        if row.merged_into is None:
-            return str(row.customer_id)
-        survivor = await _resolve(conn, row.merged_into)
-    return None if survivor is None else str(survivor.customer_id)
 
 
 async def load_profile(db: Db, customer_id: str, now: datetime | None = None) -> Profile | None:
