@@ -31,6 +31,7 @@ from api.ratelimit import RateLimiter
 from api.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.settings import ApiSettings
 from profile_store.db import make_async_engine
+from profile_store.driver import ReadPool, make_read_pool
 
 log = structlog.get_logger()
 
@@ -50,9 +51,16 @@ def _version() -> str:
         return "0.0.0"
 
 
+def _database_url(settings: ApiSettings, engine: AsyncEngine) -> str:
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return engine.url.render_as_string(hide_password=False)
+
+
 def create_app(settings: ApiSettings, engine: AsyncEngine | None = None) -> FastAPI:
     """Build the API. With `engine`, the caller owns it; else the lifespan creates and disposes
-    one from `settings.database_url`."""
+    one from `settings.database_url`. The lifespan also opens and closes the pool of the
+    agent's hot reads (`profile_store.driver`), on the same database."""
     if engine is None and settings.database_url is None:
         raise ApiConfigError("database_url is not set and no engine was given")
     keyring = KeyRing(settings.effective_api_keys())
@@ -61,6 +69,7 @@ def create_app(settings: ApiSettings, engine: AsyncEngine | None = None) -> Fast
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Both are left alone if an outer lifespan (or the caller) already provided them.
         owned: AsyncEngine | None = None
         if getattr(app.state, "engine", None) is None:
             assert settings.database_url is not None
@@ -70,10 +79,23 @@ def create_app(settings: ApiSettings, engine: AsyncEngine | None = None) -> Fast
                 pre_ping=False,
             )
             app.state.engine = owned
+        own_reads: ReadPool | None = None
+        if getattr(app.state, "read_pool", None) is None:
+            own_reads = make_read_pool(
+                _database_url(settings, app.state.engine),
+                size=settings.db_pool_size,
+                timeout_s=settings.db_wait,
+                name="api-reads",
+            )
+            await own_reads.open(wait=False)  # the API starts even while the database is down
+            app.state.read_pool = own_reads
         log.info("api_started", dev_mode=settings.dev_mode, keys=len(keyring))
         try:
             yield
         finally:
+            if own_reads is not None:
+                app.state.read_pool = None
+                await own_reads.close()
             if owned is not None:
                 app.state.engine = None
                 await owned.dispose()
@@ -92,6 +114,7 @@ def create_app(settings: ApiSettings, engine: AsyncEngine | None = None) -> Fast
     app.state.keyring = keyring
     app.state.metrics = Metrics()
     app.state.engine = engine
+    app.state.read_pool = None
     app.state.streams = stream.StreamCount()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     install_error_handlers(app)

@@ -10,17 +10,32 @@ delay, typically under a second), so an audited read costs one round trip and no
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Query
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.auth import AdminPrincipal, Principal, current_principal
-from api.deps import EngineDep, read_snapshot, read_statement, reject_unknown_query
+from api.auth import (
+    AdminPrincipal,
+    BearerCredentials,
+    Principal,
+    authorise,
+    current_principal,
+)
+from api.deps import (
+    EngineDep,
+    agent_connection,
+    get_engine,
+    read_snapshot,
+    reject_unknown_query,
+)
 from api.errors import ErrorBody
 from api.params import PRINTABLE
-from api.settings import KEY_NAME_PATTERN
-from profile_store.audit import list_audit, record_audit
+from api.settings import KEY_NAME_PATTERN, ApiSettings
+from profile_store.audit import list_audit, record_read
+from profile_store.driver import PgConnection, ReadPool
 from profile_store.view_models import AuditEntryOut, AuditPage
 
 MAX_AUDIT_PAGE: Final = 500
@@ -29,53 +44,81 @@ MAX_AUDIT_PAGE: Final = 500
 class Auditor:
     """Records the current caller's reads."""
 
-    def __init__(self, engine: AsyncEngine, principal: Principal) -> None:
-        self.engine, self.principal = engine, principal
+    def __init__(self, pool: ReadPool | None, principal: Principal) -> None:
+        self.pool, self.principal = pool, principal
 
     async def record(
         self,
         action: str,
         customer_id: str | None = None,
         detail: Mapping[str, Any] | None = None,
-        conn: AsyncConnection | None = None,
+        conn: PgConnection | None = None,
     ) -> None:
         """Append one entry; raises (and so fails the request) if it cannot be stored.
 
-        `conn`, the request's autocommit read connection (`read_statement`), saves a checkout;
-        without it the entry gets a connection of its own.
+        `conn`, the request's connection from `agent_connection`, saves a checkout; without it
+        the entry gets a connection of its own.
         """
         if conn is not None:
             await self._append(conn, action, customer_id, detail)
             return
-        async with read_statement(self.engine) as own:
+        async with agent_connection(self.pool) as own:
             await self._append(own, action, customer_id, detail)
 
     async def _append(
         self,
-        conn: AsyncConnection,
+        conn: PgConnection,
         action: str,
         customer_id: str | None,
         detail: Mapping[str, Any] | None,
     ) -> None:
-        await record_audit(
+        await record_read(
             conn,
             actor=self.principal.name,
             role=self.principal.role,
             action=action,
             customer_id=customer_id,
             detail=detail,
-            flush=False,
         )
 
 
 async def get_auditor(
-    engine: EngineDep, principal: Annotated[Principal, Depends(current_principal)]
+    request: Request, principal: Annotated[Principal, Depends(current_principal)]
 ) -> Auditor:
     """An `Auditor` for the authenticated caller."""
-    return Auditor(engine, principal)
+    return Auditor(request.app.state.read_pool, principal)
 
 
 AuditDep = Annotated[Auditor, Depends(get_auditor)]
+
+
+@dataclass(frozen=True)
+class AgentRead:
+    """What an agent's audited read needs: the caller (role agent or admin), the engine, the
+    read pool (`connection()`), the settings and an `Auditor`."""
+
+    principal: Principal
+    engine: AsyncEngine
+    pool: ReadPool | None
+    settings: ApiSettings
+    audit: Auditor
+
+    def connection(self) -> AbstractAsyncContextManager[PgConnection]:
+        """A pooled autocommit psycopg connection (`agent_connection`)."""
+        return agent_connection(self.pool)
+
+
+async def agent_read(request: Request, credentials: BearerCredentials) -> AgentRead:
+    """`AgentPrincipal`, `EngineDep`, `SettingsDep` and `AuditDep` as one dependency: the
+    routes an agent calls on every caller take this, because FastAPI's cost grows with the
+    number of dependencies it solves per request."""
+    principal = authorise(await current_principal(request, credentials), "agent")
+    engine, pool = await get_engine(request), request.app.state.read_pool
+    auditor = Auditor(pool, principal)
+    return AgentRead(principal, engine, pool, request.app.state.settings, auditor)
+
+
+AgentReadDep = Annotated[AgentRead, Depends(agent_read)]
 
 router = APIRouter(
     prefix="/v1",

@@ -85,11 +85,11 @@ _bearer = HTTPBearer(
 )
 
 
-async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """The authenticated caller (401 if the key is missing or unknown)."""
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def current_principal(request: Request, credentials: BearerCredentials) -> Principal:
+    """The authenticated caller (401 if the key is missing or unknown, 429 over its rate)."""
     keyring: KeyRing = request.app.state.keyring
     principal = keyring.authenticate(credentials.credentials if credentials else None)
     structlog.contextvars.bind_contextvars(principal=principal.name)

@@ -6,14 +6,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
+import psycopg
+import structlog
 from fastapi import Depends, Request, params
 from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute
+from psycopg_pool import PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api import ApiError
-from api.errors import ServiceUnavailable
+from api.errors import DatabaseUnavailable, ServiceUnavailable
 from api.settings import ApiSettings
+from profile_store.driver import PgConnection, ReadPool
+
+log = structlog.get_logger()
 
 
 # Dependencies are `async def` even where they do not await: FastAPI runs a plain `def`
@@ -56,6 +62,28 @@ async def db_connection(
     routes that should answer 4xx while the database is down use `EngineDep` instead."""
     async with read_snapshot(engine) as conn:
         yield conn
+
+
+@asynccontextmanager
+async def agent_connection(pool: ReadPool | None) -> AsyncIterator[PgConnection]:
+    """A pooled autocommit psycopg connection for the agent's hot reads (`profile_store.driver`).
+
+    503 when none comes within `db_wait` seconds or the database fails under it. A failure
+    also checks the pool's idle connections, so after a database restart the stale ones are
+    replaced at once instead of each failing a request of its own.
+    """
+    if pool is None:
+        raise ServiceUnavailable("the database pool is not started")
+    try:
+        async with pool.connection() as conn:
+            yield conn
+    except PoolTimeout:
+        log.warning("database_unavailable", error_type="PoolTimeout")
+        raise DatabaseUnavailable("the database is unavailable") from None
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        log.warning("database_unavailable", error_type=type(exc).__name__)
+        await pool.check()
+        raise DatabaseUnavailable("the database is unavailable") from None
 
 
 class UnknownParameter(ApiError):

@@ -88,6 +88,12 @@ class ServiceUnavailable(ApiError):
     code = "unavailable"
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database did not answer, or no pooled connection came in time (503)."""
+
+    code = "database_unavailable"
+
+
 def error_response(
     status: int,
     code: str,

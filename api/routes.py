@@ -8,14 +8,14 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
-from api.audit import AuditDep
-from api.auth import AgentPrincipal
-from api.deps import EngineDep, SettingsDep, read_snapshot, read_statement, reject_unknown_query
+from api.audit import AgentReadDep
+from api.deps import read_snapshot, reject_unknown_query
 from api.errors import ErrorBody, NotFound
 from api.params import PRINTABLE, CustomerId, Kind
 from profile_store import queries
 from profile_store.lineage import load_lineage
 from profile_store.read_models import Lineage, Profile, TimelinePage
+from profile_store.timeline_read import timeline_for
 from schemas import Channel, normalise_identifier
 
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
@@ -46,10 +46,7 @@ router = APIRouter(
     },
 )
 async def lookup_customer(
-    principal: AgentPrincipal,
-    audit: AuditDep,
-    engine: EngineDep,
-    settings: SettingsDep,
+    agent: AgentReadDep,
     id_type: Annotated[
         str,
         Query(
@@ -73,11 +70,11 @@ async def lookup_customer(
     ],
 ) -> Profile:
     """The profile of whoever holds the identifier, e.g. a phone typed as `415.555.0100`."""
-    normalised = normalise_identifier(id_type, value, settings.default_region)
-    async with read_statement(engine) as db:
+    normalised = normalise_identifier(id_type, value, agent.settings.default_region)
+    async with agent.connection() as db:
         profile = await queries.find_profile(db, id_type, normalised)
         found = profile.customer_id if profile is not None else None
-        await audit.record("lookup", found, {"type": id_type, "found": found is not None}, db)
+        await agent.audit.record("lookup", found, {"type": id_type, "found": found is not None}, db)
     if profile is None:
         raise NotFound("no customer has this identifier")
     return profile
@@ -89,15 +86,13 @@ async def lookup_customer(
     summary="A customer's unified profile",
     responses=_NOT_FOUND,
 )
-async def get_customer(
-    principal: AgentPrincipal, audit: AuditDep, engine: EngineDep, customer_id: CustomerId
-) -> Profile:
+async def get_customer(agent: AgentReadDep, customer_id: CustomerId) -> Profile:
     """Identifiers, merged ids, traits, first/last seen, per-channel counts and CX scores."""
-    async with read_statement(engine) as db:
+    async with agent.connection() as db:
         profile = await queries.load_profile(db, customer_id)
         if profile is None:
             raise NotFound("customer not found")
-        await audit.record("profile_view", profile.customer_id, conn=db)
+        await agent.audit.record("profile_view", profile.customer_id, conn=db)
     return profile
 
 
@@ -107,15 +102,13 @@ async def get_customer(
     summary="Why the profile holds each identifier, and whom it absorbed",
     responses=_NOT_FOUND,
 )
-async def get_links(
-    principal: AgentPrincipal, audit: AuditDep, engine: EngineDep, customer_id: CustomerId
-) -> Lineage:
+async def get_links(agent: AgentReadDep, customer_id: CustomerId) -> Lineage:
     """Each identifier with the rule and event that linked it; each merge with its cause."""
-    async with read_snapshot(engine) as db:
+    async with read_snapshot(agent.engine) as db:
         lineage = await load_lineage(db, customer_id)
     if lineage is None:
         raise NotFound("customer not found")
-    await audit.record("links_view", lineage.customer_id)
+    await agent.audit.record("links_view", lineage.customer_id)
     return lineage
 
 
@@ -129,9 +122,7 @@ async def get_links(
     },
 )
 async def get_timeline(
-    principal: AgentPrincipal,
-    audit: AuditDep,
-    engine: EngineDep,
+    agent: AgentReadDep,
     customer_id: CustomerId,
     channel: Annotated[
         list[Channel] | None,
@@ -169,8 +160,8 @@ async def get_timeline(
     """Keyset-paginated timeline; a merged-away id answers with the survivor's timeline."""
     if cursor is not None:
         queries.decode_cursor(cursor)  # a bad cursor is a 400 even while the database is down
-    async with read_statement(engine) as db:
-        canonical, page = await queries.timeline_for(
+    async with agent.connection() as db:
+        canonical, page = await timeline_for(
             db,
             customer_id,
             channel=[c.value for c in channel] if channel else None,
@@ -186,5 +177,5 @@ async def get_timeline(
             "page": "next" if cursor else "first",
             "channel": sorted(c.value for c in channel or ()),
         }
-        await audit.record("timeline_view", canonical, detail, db)
+        await agent.audit.record("timeline_view", canonical, detail, db)
     return page

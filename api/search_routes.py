@@ -7,9 +7,9 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
-from api.audit import AuditDep
+from api.audit import AgentReadDep
 from api.auth import AgentPrincipal
-from api.deps import EngineDep, SettingsDep, read_statement, reject_unknown_query
+from api.deps import read_statement, reject_unknown_query
 from api.errors import ErrorBody
 from api.params import NOT_BLANK
 from api.settings import Role
@@ -55,10 +55,7 @@ async def me(principal: AgentPrincipal) -> Me:
     responses={400: {"model": ErrorBody, "description": "The query is empty."}},
 )
 async def search_customers(
-    principal: AgentPrincipal,
-    audit: AuditDep,
-    engine: EngineDep,
-    settings: SettingsDep,
+    agent: AgentReadDep,
     q: Annotated[
         str,
         Query(
@@ -76,10 +73,11 @@ async def search_customers(
 ) -> SearchResults:
     """Exact identifier matches first, then names, then email prefixes; merged ids resolve to
     their survivor."""
-    plan = search.plan_search(q, settings.default_region)  # 400 before touching the database
-    async with read_statement(engine) as db:
-        results = await search.search_customers(db, q, settings.default_region, limit)
+    region = agent.settings.default_region
+    plan = search.plan_search(q, region)  # 400 before touching the database
+    async with read_statement(agent.engine) as db:
+        results = await search.search_customers(db, q, region, limit)
         only = results.items[0].customer_id if len(results.items) == 1 else None
         detail = {"tried": list(plan.tried), "results": len(results.items)}
-        await audit.record("search", only, detail, db)
+    await agent.audit.record("search", only, detail)
     return results

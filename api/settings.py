@@ -111,7 +111,14 @@ class ApiSettings(BaseSettings):
     identity_rules: str = ""
     api_keys: tuple[ApiKey, ...] = ()
     default_region: str = "US"
+    #: Connections per pool: the SQLAlchemy engine's, and the agent reads' (psycopg) pool.
     db_pool_size: int = Field(default=5, ge=1, le=100)
+    db_wait: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="Seconds an agent read waits for a pooled connection before answering 503.",
+    )
     readiness_timeout: float = Field(default=1.0, gt=0, le=30, description="Seconds per check.")
     stream_poll_interval: float = Field(
         default=1.0, ge=0.05, le=30, description="Seconds between a live stream's checks."

@@ -8,9 +8,11 @@ from datetime import datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
+from psycopg.types.json import Jsonb
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from profile_store.driver import PgConnection, psycopg_sql
 from profile_store.models import audit_log
 
 
@@ -31,11 +33,25 @@ class AuditEntry:
 # synchronous_commit off for just this transaction (durable within the WAL writer's delay,
 # typically under a second) before the row is inserted, so an audited read costs one round
 # trip and no disk flush.
-_APPEND_LAZILY: Final = sa.text(
-    "WITH lazy AS (SELECT set_config('synchronous_commit', 'off', true)) "
-    "INSERT INTO audit_log (actor, role, action, customer_id, detail) "
-    "SELECT :actor, :role, :action, :customer_id, :detail FROM lazy"
-).bindparams(sa.bindparam("detail", type_=JSONB))
+_APPEND_LAZILY: Final = psycopg_sql(
+    sa.text(
+        "WITH lazy AS (SELECT set_config('synchronous_commit', 'off', true)) "
+        "INSERT INTO audit_log (actor, role, action, customer_id, detail) "
+        "SELECT :actor, :role, :action, :customer_id, :detail FROM lazy"
+    ).bindparams(sa.bindparam("detail", type_=JSONB))
+)
+
+
+def _row(
+    actor: str, role: str, action: str, customer_id: str | None, detail: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    return {
+        "actor": actor,
+        "role": role,
+        "action": action,
+        "customer_id": customer_id,
+        "detail": dict(detail or {}),
+    }
 
 
 async def record_audit(
@@ -46,25 +62,27 @@ async def record_audit(
     action: str,
     customer_id: str | None = None,
     detail: Mapping[str, Any] | None = None,
-    flush: bool = True,
 ) -> None:
-    """Append one entry (in the caller's transaction). Keep PII out of `detail`.
+    """Append one entry in the caller's transaction (changes are audited with the change).
+    Keep PII out of `detail`."""
+    entry = _row(actor, role, action, customer_id, detail)
+    await conn.execute(sa.insert(audit_log).values(**entry))
 
-    `flush=False` (for reads) commits without waiting for the disk flush: on an autocommit
-    connection the entry is its own one-statement transaction; inside a transaction it makes
-    that whole transaction's commit asynchronous.
-    """
-    entry = {
-        "actor": actor,
-        "role": role,
-        "action": action,
-        "customer_id": customer_id,
-        "detail": dict(detail or {}),
-    }
-    if flush:
-        await conn.execute(sa.insert(audit_log).values(**entry))
-    else:
-        await conn.execute(_APPEND_LAZILY, entry)
+
+async def record_read(
+    conn: PgConnection,
+    *,
+    actor: str,
+    role: str,
+    action: str,
+    customer_id: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """Append one entry for a read on an autocommit psycopg connection: its own one-statement
+    transaction, committed without waiting for the disk flush. Keep PII out of `detail`."""
+    entry = _row(actor, role, action, customer_id, detail)
+    entry["detail"] = Jsonb(entry["detail"])
+    await conn.execute(_APPEND_LAZILY, entry)
 
 
 async def list_audit(

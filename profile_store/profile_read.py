@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import bindparam, text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from profile_store.driver import PgConnection, fetch_one, psycopg_sql
 from profile_store.models import TS
 from profile_store.read_models import ChannelStats, IdentifierOut, Profile
 from profile_store.summary import (
@@ -91,28 +91,29 @@ FROM canon
 """  # noqa: S608 - module constants only; every value is a bind parameter
 # The partial-index predicates name bare columns; inside the subqueries `t` is the only
 # relation with those names, so they bind to it and the planner still matches the indexes.
-
 PROFILE_BY_ID: Final = text(_PROFILE_SQL.format(start=_BY_ID)).bindparams(
     bindparam("since", type_=TS)
 )
 PROFILE_BY_IDENTIFIER: Final = text(_PROFILE_SQL.format(start=_BY_IDENTIFIER)).bindparams(
     bindparam("since", type_=TS)
 )
+_BY_ID_SQL: Final = psycopg_sql(PROFILE_BY_ID)
+_BY_IDENTIFIER_SQL: Final = psycopg_sql(PROFILE_BY_IDENTIFIER)
 
 
-async def profile_by_id(conn: AsyncConnection, customer_id: str, now: datetime) -> Profile | None:
+async def profile_by_id(conn: PgConnection, customer_id: str, now: datetime) -> Profile | None:
     """The unified profile of `customer_id` (following merges to the survivor), or None."""
     params = {"customer_id": customer_id, "since": now - timedelta(days=RECENT_DAYS)}
-    row = (await conn.execute(PROFILE_BY_ID, params)).first()
+    row = await fetch_one(conn, _BY_ID_SQL, params)
     return None if row is None else _profile(row)
 
 
 async def profile_by_identifier(
-    conn: AsyncConnection, id_type: str, id_value: str, now: datetime
+    conn: PgConnection, id_type: str, id_value: str, now: datetime
 ) -> Profile | None:
     """The profile of whoever holds an already-normalised identifier, or None."""
     params = {"id_type": id_type, "id_value": id_value, "since": now - timedelta(days=RECENT_DAYS)}
-    row = (await conn.execute(PROFILE_BY_IDENTIFIER, params)).first()
+    row = await fetch_one(conn, _BY_IDENTIFIER_SQL, params)
     return None if row is None else _profile(row)
 
 

@@ -1,9 +1,8 @@
-"""Async read queries for the unified view: customer resolution, profiles, timeline pages.
+"""Async read queries for the unified view: customer resolution, profiles, timeline cursors.
 
-Every statement is SQLAlchemy Core with bound parameters and is served by an index:
-customers by primary key or the partial `merged_into` index, identifiers by primary key or
-`customer_id`, channel stats by primary key, and timelines by
-`(customer_id, occurred_at DESC, id DESC)` with keyset pagination (no OFFSET).
+Every statement has bound parameters and is served by an index: customers by primary key or
+the partial `merged_into` index, identifiers by primary key or `customer_id`, channel stats by
+primary key; timeline pages are in `timeline_read`.
 """
 
 from __future__ import annotations
@@ -11,28 +10,21 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    ScalarSelect,
-    Select,
-    func,
-    literal,
-    select,
-    tuple_,
-)
+import psycopg
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from profile_store import ProfileStoreError
-from profile_store.models import TS, customers, timeline_events
+from profile_store.driver import PgConnection, driver_of
+from profile_store.models import customers, timeline_events
 from profile_store.profile_read import MAX_MERGE_HOPS, profile_by_id, profile_by_identifier
-from profile_store.read_models import Profile, TimelineItem, TimelinePage
+from profile_store.read_models import Profile
 
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 200
@@ -146,121 +138,29 @@ async def resolve_customer_id(db: Db, customer_id: str) -> str | None:
     return None if row is None else str(row.customer_id)
 
 
-async def load_profile(db: Db, customer_id: str, now: datetime | None = None) -> Profile | None:
+@asynccontextmanager
+async def on_driver(db: Db | PgConnection) -> AsyncIterator[PgConnection]:
+    """A psycopg connection: `db` itself, or the one under a SQLAlchemy connection (sharing
+    its transaction), or one checked out of the engine for the duration."""
+    if isinstance(db, psycopg.AsyncConnection):
+        yield db
+        return
+    async with use_connection(db) as conn:
+        yield await driver_of(conn)
+
+
+async def load_profile(
+    db: Db | PgConnection, customer_id: str, now: datetime | None = None
+) -> Profile | None:
     """The unified profile of `customer_id` (following merges to the survivor), or None;
     its summary counts recent contacts as of `now` (default: the current time)."""
-    async with use_connection(db) as conn:
+    async with on_driver(db) as conn:
         return await profile_by_id(conn, customer_id, now or datetime.now(UTC))
 
 
 async def find_profile(
-    db: Db, id_type: str, value: str, now: datetime | None = None
+    db: Db | PgConnection, id_type: str, value: str, now: datetime | None = None
 ) -> Profile | None:
     """The profile of whoever holds an already-normalised identifier, or None."""
-    async with use_connection(db) as conn:
+    async with on_driver(db) as conn:
         return await profile_by_identifier(conn, id_type, value, now or datetime.now(UTC))
-
-
-# --- timelines -----------------------------------------------------------------------------
-
-
-def _values(name: str, values: str | Sequence[str] | None) -> list[str]:
-    if values is None:
-        return []
-    items = [values] if isinstance(values, str) else list(dict.fromkeys(values))
-    if len(items) > MAX_FILTER_VALUES:
-        raise InvalidQuery(f"{name} accepts at most {MAX_FILTER_VALUES} values")
-    return items
-
-
-def _aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.utcoffset() is None:
-        raise InvalidQuery(f"{name} must include a timezone")
-    return value
-
-
-def timeline_statement(
-    customer_id: str | ColumnElement[str],
-    *,
-    channel: str | Sequence[str] | None = None,
-    kind: str | Sequence[str] | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = DEFAULT_LIMIT,
-    after: tuple[datetime, int] | None = None,
-) -> Select[Any]:
-    """The keyset query for one timeline page (one row more than `limit`, to detect a next page).
-
-    `customer_id` is an id or an expression for one (see `survivor_of`); `since` is inclusive
-    and `until` exclusive; `after` is the last `(occurred_at, id)` seen.
-    """
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidQuery(f"limit must be between 1 and {MAX_LIMIT}")
-    te = timeline_events
-    stmt = select(*TIMELINE_COLUMNS).where(te.c.customer_id == customer_id)
-    channels, kinds = _values("channel", channel), _values("kind", kind)
-    if channels:
-        stmt = stmt.where(te.c.channel.in_(channels))
-    if kinds:
-        stmt = stmt.where(te.c.kind.in_(kinds))
-    since, until = _aware("since", since), _aware("until", until)
-    if since is not None and until is not None and since > until:
-        raise InvalidQuery("since must not be after until")
-    if since is not None:
-        stmt = stmt.where(te.c.occurred_at >= since)
-    if until is not None:
-        stmt = stmt.where(te.c.occurred_at < until)
-    if after is not None:
-        at, row_id = after
-        position = tuple_(literal(at, TS), literal(row_id, BigInteger))
-        stmt = stmt.where(tuple_(te.c.occurred_at, te.c.id) < position)
-    return stmt.order_by(te.c.occurred_at.desc(), te.c.id.desc()).limit(limit + 1)
-
-
-def survivor_of(customer_id: str) -> ScalarSelect[str]:
-    """The id `customer_id` was merged into, or itself: one hop, which is all a consistent store
-    needs (merges repoint earlier losers to the new survivor in the same transaction)."""
-    return (
-        select(func.coalesce(customers.c.merged_into, customers.c.customer_id))
-        .where(customers.c.customer_id == customer_id)
-        .scalar_subquery()
-    )
-
-
-async def timeline_for(
-    db: Db,
-    customer_id: str,
-    *,
-    channel: str | Sequence[str] | None = None,
-    kind: str | Sequence[str] | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = DEFAULT_LIMIT,
-    cursor: str | None = None,
-) -> tuple[str | None, TimelinePage]:
-    """The canonical id for any (merged) `customer_id` and one page of its timeline, in one
-    statement when the page has rows; `(None, empty page)` for an unknown customer."""
-    after = decode_cursor(cursor) if cursor is not None else None
-
-    def statement(customer: str | ColumnElement[str]) -> Select[Any]:
-        return timeline_statement(
-            customer, channel=channel, kind=kind, since=since, until=until, limit=limit, after=after
-        )
-
-    survivor = survivor_of(customer_id)
-    async with use_connection(db) as conn:
-        rows = (await conn.execute(statement(survivor).add_columns(survivor.label("c")))).all()
-        if rows:
-            return str(rows[0].c), _page(rows, limit)
-        # No rows: an unknown customer, an empty page, or an over-long merge chain.
-        canonical = await resolve_customer_id(conn, customer_id)
-        if canonical is None:
-            return None, TimelinePage(items=[], next_cursor=None)
-        return canonical, _page((await conn.execute(statement(canonical))).all(), limit)
-
-
-def _page(rows: Sequence[Any], limit: int) -> TimelinePage:
-    page, more = rows[:limit], len(rows) > limit
-    items = [TimelineItem.from_row(r) for r in page]
-    next_cursor = encode_cursor(page[-1].occurred_at, page[-1].id) if more else None
-    return TimelinePage(items=items, next_cursor=next_cursor)

@@ -13,7 +13,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import insert, text
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.testing import capture_logs
 
@@ -22,6 +21,7 @@ from api.auth import AdminPrincipal
 from profile_store import queries
 from profile_store.db import make_async_engine, make_sync_engine
 from profile_store.models import customer_channels, customers, identifiers, timeline_events
+from profile_store.timeline_read import timeline_query
 from services.embedded import free_port
 from tests.support.api import ADMIN, AGENT, api_client, api_settings, error_message
 
@@ -380,22 +380,19 @@ async def test_timeline_query_is_served_by_the_index_without_sorting(
     """With a realistic table size the planner picks this plan on its own; 120 rows are too few,
     so scans that cannot deliver the order are switched off: the index alone must suffice.
     The route's form resolves a merged id in the same statement (`survivor_of`)."""
-    stmt = queries.timeline_statement(
-        queries.survivor_of("cus_old") if merged else "cus_ana",
+    sql, params = timeline_query(
+        "cus_old" if merged else "cus_ana",
+        follow_merge=merged,
         channel=["email", "chat"],
         since=BASE,
         until=BASE + timedelta(days=1),
         limit=50,
         after=(BASE + timedelta(minutes=30), 10**6),
     )
-    compiled = stmt.compile(
-        dialect=postgresql.dialect(), compile_kwargs={"render_postcompile": True}
-    )
     async with engine.begin() as conn:
         await conn.execute(text("SET LOCAL enable_seqscan = off"))
         await conn.execute(text("SET LOCAL enable_bitmapscan = off"))
-        explain = f"EXPLAIN (FORMAT JSON) {compiled}"
-        plan = (await conn.exec_driver_sql(explain, compiled.params)).scalar()
+        plan = (await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}", params)).scalar()
     nodes = list(_plan_nodes(plan[0]["Plan"]))
     # email+chat is exactly the partial conversations index (migration 0004): just as ordered.
     timeline_indexes = {"ix_timeline_customer_time", "ix_timeline_conversations"}

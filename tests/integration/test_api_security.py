@@ -54,9 +54,10 @@ def make_app(engine: AsyncEngine, url: str, **overrides: Any) -> FastAPI:
 @pytest.fixture
 async def client(clean_db: str, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
     app = make_app(engine, clean_db)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://api.test"
-    ) as c:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.test") as c,
+    ):
         c.app = app  # type: ignore[attr-defined]
         yield c
 
@@ -152,9 +153,10 @@ async def test_rate_limit_per_key_answers_429_with_retry_after(
     clean_db: str, engine: AsyncEngine
 ) -> None:
     app = make_app(engine, clean_db, rate_limit_per_s=0.5, rate_limit_burst=3)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://api.test"
-    ) as c:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.test") as c,
+    ):
         codes = [
             (await c.get("/v1/customers/cus_x", headers=bearer(AGENT))).status_code
             for _ in range(4)

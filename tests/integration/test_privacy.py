@@ -84,11 +84,14 @@ async def app_client(clean_db: str, engine: AsyncEngine) -> AsyncIterator[httpx.
         ],
     )
     app = create_app(settings, engine=engine)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://api.test",
-        headers={"Authorization": f"Bearer {ADMIN}"},
-    ) as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://api.test",
+            headers={"Authorization": f"Bearer {ADMIN}"},
+        ) as client,
+    ):
         yield client
 
 

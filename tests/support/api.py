@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
@@ -32,11 +32,17 @@ def api_settings(url: str, **overrides: Any) -> ApiSettings:
     return ApiSettings(**values)
 
 
-def api_client(app: FastAPI, key: str | None = AGENT) -> httpx.AsyncClient:
-    """An in-process client for `app`, sending `key` as a bearer token."""
+@asynccontextmanager
+async def api_client(app: FastAPI, key: str | None = AGENT) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client for `app`, sending `key` as a bearer token, inside the app's
+    lifespan (which opens the read pool; an injected engine stays the caller's)."""
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     transport = httpx.ASGITransport(app=app)
-    return httpx.AsyncClient(transport=transport, base_url="http://api.test", headers=headers)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://api.test", headers=headers) as c,
+    ):
+        yield c
 
 
 def error_message(response: httpx.Response, status: int, code: str) -> str:

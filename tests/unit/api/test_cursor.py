@@ -9,7 +9,6 @@ import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy.dialects import postgresql
 
 from profile_store.queries import (
     MAX_LIMIT,
@@ -17,8 +16,8 @@ from profile_store.queries import (
     InvalidQuery,
     decode_cursor,
     encode_cursor,
-    timeline_statement,
 )
+from profile_store.timeline_read import SURVIVOR, timeline_query
 
 AT = datetime(2026, 11, 20, 14, 5, 0, 123456, tzinfo=UTC)
 
@@ -82,43 +81,54 @@ def test_bad_cursors_raise_invalid_cursor(cursor: str) -> None:
 
 
 def sql(**kwargs: object) -> str:
-    stmt = timeline_statement("cus_1", **kwargs)  # type: ignore[arg-type]
-    return str(stmt.compile(dialect=postgresql.dialect()))
+    return timeline_query("cus_1", **kwargs)[0]  # type: ignore[arg-type]
 
 
 def test_statement_orders_newest_first_with_id_tiebreak_and_fetches_one_extra() -> None:
-    text = sql(limit=10)
-    assert "ORDER BY timeline_events.occurred_at DESC, timeline_events.id DESC" in text
-    assert "LIMIT" in text and "OFFSET" not in text
-    stmt = timeline_statement("cus_1", limit=10)
-    assert stmt.compile().params["param_1"] == 11
+    text, params = timeline_query("cus_1", limit=10)
+    assert text.endswith("ORDER BY t.occurred_at DESC, t.id DESC LIMIT %(limit)s")
+    assert "OFFSET" not in text and params == {"customer_id": "cus_1", "limit": 11}
 
 
 def test_statement_uses_a_row_comparison_after_the_cursor() -> None:
-    text = sql(after=(AT, 5))
-    assert "(timeline_events.occurred_at, timeline_events.id) < (" in text
+    text, params = timeline_query("cus_1", after=(AT, 5))
+    assert "(t.occurred_at, t.id) < (%(after_at)s::timestamptz, %(after_id)s::bigint)" in text
+    assert (params["after_at"], params["after_id"]) == (AT, 5)
 
 
-def test_statement_filters_several_channels_and_kinds() -> None:
-    text = sql(channel=["web", "chat"], kind="order_placed")
-    assert "timeline_events.channel IN" in text and "timeline_events.kind IN" in text
+def test_statement_filters_several_channels_and_kinds_as_arrays() -> None:
+    text, params = timeline_query("cus_1", channel=["web", "chat", "web"], kind="order_placed")
+    assert "t.channel = ANY(%(channels)s::text[])" in text and "t.kind = ANY(" in text
+    assert params["channels"] == ["web", "chat"] and params["kinds"] == ["order_placed"]
+
+
+def test_the_text_depends_only_on_which_filters_are_given() -> None:
+    """psycopg prepares a statement by its text: values must never reach it."""
+    first = sql(channel=["web"], since=AT, limit=5, after=(AT, 1))
+    other = sql(channel=["chat", "email"], since=AT - timedelta(days=3), limit=50, after=(AT, 9))
+    assert first == other and "cus_1" not in first and "web" not in first
+
+
+def test_following_a_merge_reads_the_survivor_and_returns_its_id() -> None:
+    text = timeline_query("cus_1", follow_merge=True)[0]
+    assert f"t.customer_id = {SURVIVOR}" in text and f"{SURVIVOR} AS c" in text
 
 
 @pytest.mark.parametrize("limit", [0, -1, MAX_LIMIT + 1])
 def test_limit_out_of_range(limit: int) -> None:
     with pytest.raises(InvalidQuery, match="limit"):
-        timeline_statement("cus_1", limit=limit)
+        timeline_query("cus_1", limit=limit)
 
 
 def test_naive_bounds_and_reversed_range_are_refused() -> None:
     with pytest.raises(InvalidQuery, match="since"):
-        timeline_statement("cus_1", since=datetime(2026, 1, 1))
+        timeline_query("cus_1", since=datetime(2026, 1, 1))
     with pytest.raises(InvalidQuery, match="until"):
-        timeline_statement("cus_1", until=datetime(2026, 1, 1))
+        timeline_query("cus_1", until=datetime(2026, 1, 1))
     with pytest.raises(InvalidQuery, match="after until"):
-        timeline_statement("cus_1", since=AT, until=AT - timedelta(seconds=1))
+        timeline_query("cus_1", since=AT, until=AT - timedelta(seconds=1))
 
 
 def test_too_many_filter_values() -> None:
     with pytest.raises(InvalidQuery, match="channel"):
-        timeline_statement("cus_1", channel=[f"c{i}" for i in range(33)])
+        timeline_query("cus_1", channel=[f"c{i}" for i in range(33)])
