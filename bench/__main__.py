@@ -42,6 +42,15 @@ def main(argv: list[str] | None = None) -> int:
         help="API processes the open loop spreads its connections over (as pods behind a "
         "Service); the closed loop always measures one",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        choices=range(1, 5),
+        metavar="N",
+        help="worker processes in the consumer group during pipeline, freshness and soak "
+        "(the topics have 4 partitions)",
+    )
     parser.add_argument("--out", type=Path, default=Path("build/bench"))
     args = parser.parse_args(argv)
     chosen = size("quick" if args.quick else args.size, args.soak_s, args.api_rate)
@@ -50,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         unknown = phases - {*PHASES, "scale"}
         if unknown:
             parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
-        keep, apis = args.keep_store, args.api_processes
-        results = Bench(chosen, args.out, args.seed, args.profile, phases, keep, apis).run()
+        keep, apis, workers = args.keep_store, args.api_processes, args.workers
+        bench = Bench(chosen, args.out, args.seed, args.profile, phases, keep, apis, workers)
+        results = bench.run()
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1

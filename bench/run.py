@@ -51,9 +51,10 @@ class Bench:
         phases: frozenset[str],
         keep_store: bool = False,
         api_processes: int = 1,
+        workers: int = 1,
     ) -> None:
         self.sz, self.out, self.seed, self.profile, self.phases = sz, out_dir, seed, profile, phases
-        self.keep_store, self.api_processes = keep_store, api_processes
+        self.keep_store, self.api_processes, self.workers = keep_store, api_processes, workers
         self.infra = Infra(out_dir / "data")
         self.results: dict[str, Any] = {"size": asdict(sz), "seed": seed}
         self.rss: dict[str, float] = {}
@@ -116,7 +117,8 @@ class Bench:
         try:
             procs.start("ingest")
             procs.start("api")
-            procs.start("worker")
+            for name in self._worker_names():
+                procs.start("worker", name)
             time.sleep(2)
             self.rss = {"start": rss_mb(procs.pid("worker"))}
             self.results["worker_rss_mb"] = self.rss
@@ -135,6 +137,9 @@ class Bench:
         finally:
             procs.stop()
 
+    def _worker_names(self) -> list[str]:
+        return ["worker", *(f"worker-{n}" for n in range(2, self.workers + 1))]
+
     def _saturate(self, procs: Processes, db: str) -> float:
         """The sustained end-to-end rate; returns it."""
         sz, ingest = self.sz, procs.url("ingest")
@@ -144,7 +149,7 @@ class Bench:
         say(f"pipeline: {sz.pipeline_events:,} events, {sz.concurrency} senders, until queryable")
         first = sz.customers + PIPELINE
         requests = journeys(self.seed, sz.pipeline_events, first, sz.customers, PIPELINE)
-        pids = {n: procs.pid(n) for n in ("worker", "ingest", "api")}
+        pids = {n: procs.pid(n) for n in (*self._worker_names(), "ingest", "api")}
         pids.update(self.infra.infra_pids(), bench=os.getpid())
         recs = self._profile({n: pids[n] for n in ("worker", "ingest")})
         cpu0, busy0 = _cpu(pids), machine_busy()
@@ -152,7 +157,11 @@ class Bench:
         cpu1, busy1 = _cpu(pids), machine_busy()
         self._stop_profiles(recs)
         per_event = {n: 1000 * (cpu1[n] - cpu0[n]) / pipe["accepted"] for n in pids}
-        pipe["cpu_ms_per_event"] = {**per_event, "total": sum(per_event.values())}
+        total = sum(per_event.values())
+        # Every worker process together (a worker's share is in `per_event` by name).
+        per_event["worker"] = sum(per_event[n] for n in self._worker_names())
+        pipe["cpu_ms_per_event"] = {**per_event, "total": total}
+        pipe["workers"] = self.workers
         pipe["machine_busy_pct"] = 100 * (busy1[0] - busy0[0]) / (busy1[1] - busy0[1])
         pipe["our_share_of_machine_pct"] = (
             100 * sum(cpu1[n] - cpu0[n] for n in pids) / (busy1[1] - busy0[1])

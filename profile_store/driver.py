@@ -51,11 +51,12 @@ async def _configure(conn: PgConnection) -> None:
 
 
 def make_read_pool(url: str, size: int, timeout_s: float, name: str = "reads") -> ReadPool:
-    """A pool of autocommit psycopg connections (JSON through orjson), not yet opened:
-    `await pool.open(wait=False)` starts it without waiting for the database."""
+    """A pool of `size` autocommit psycopg connections (JSON through orjson), not yet opened:
+    `await pool.open(wait=False)` connects in the background, so a process starts while the
+    database is down, and its first requests do not wait for connections to be made."""
     return AsyncConnectionPool(
         libpq_url(url),
-        min_size=1,
+        min_size=size,
         max_size=size,
         kwargs={"autocommit": True},
         configure=_configure,
