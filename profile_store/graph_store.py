@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from profile_store.batch_groups import batch_groups, groups_to_rederive, linkable
 from profile_store.identity import KnownCustomer, Sighting
 from profile_store.identity_rules import (
     KIND_SEPARATE,
@@ -37,20 +38,18 @@ def _by_key(idents: Iterable[Identifier]) -> dict[tuple[str, str], Identifier]:
     return {(i.type, i.value): i for i in idents}
 
 
-def linkable(s: Sighting, rules: IdentityRules) -> tuple[Identifier, ...]:
-    """The identifiers of a sighting that take part in stitching (not blocked)."""
-    return tuple(i for i in s.identifiers if not rules.is_blocked(i))
-
-
 @dataclass
 class Scope:
-    """Whom a batch may touch, and whether it must re-derive them."""
+    """Whom a batch may touch (`customers`: all of them, locked), and which of its events
+    must be re-derived with which customers; the rest of the batch applies incrementally."""
 
     identifiers: set[Identifier]
     owners: dict[Identifier, str]
     customers: set[str]
     rederive: bool = False
     closure_too_large: bool = False
+    rederive_events: set[str] = field(default_factory=set)
+    rederive_customers: set[str] = field(default_factory=set)
     conflicted: set[Identifier] = field(default_factory=set)
     #: Identifiers nobody holds yet that the batch (or a re-derivation) may give an owner.
     unowned: set[Identifier] = field(default_factory=set)
@@ -95,8 +94,9 @@ async def load_scope(
 
     An event is late when a customer it touches already has an event at or after its time.
     Late events that only add to one customer change nothing in the graph; any other late
-    event makes the writer re-derive the affected customers in time order. `settled` events
-    (new revisions that add no identifier) are placed already and never late.
+    event makes the writer re-derive its part of the batch with the customers connected to it
+    in time order (`_scope_rederivation`). `settled` events (new revisions that add no
+    identifier) are placed already and never late.
     """
     idents = {i for s in sightings for i in linkable(s, rules)}
     owners = await owners_of(conn, idents)
@@ -122,22 +122,48 @@ async def load_scope(
         {"ids": sorted(touched)},
     )
     last_seen: dict[str, datetime | None] = dict(rows.tuples().all())
-    for s in sightings:
-        if s.event_id in settled:
-            continue
-        if _is_late(s, owners, conflicted, last_seen, rules) and not _adds_to_one(
-            s, owners, conflicted, rules
-        ):
-            scope.rederive = True
-            break
-    if scope.rederive:
-        closure = await expand_closure(conn, touched)
-        if closure is None:
-            scope.rederive, scope.closure_too_large = False, True
-        else:
-            scope.customers = closure.customers
-            scope.unowned |= closure.unowned
+    late = {
+        s.event_id
+        for s in sightings
+        if s.event_id not in settled
+        and _is_late(s, owners, conflicted, last_seen, rules)
+        and not _adds_to_one(s, owners, conflicted, rules)
+    }
+    if late:
+        await _scope_rederivation(conn, scope, sightings, late, conflicted, rules)
     return scope
+
+
+async def _scope_rederivation(
+    conn: AsyncConnection,
+    scope: Scope,
+    sightings: Sequence[Sighting],
+    late: set[str],
+    conflicted: dict[Identifier, set[str]],
+    rules: IdentityRules,
+) -> None:
+    """Choose the batch's parts to re-derive: those with a late event, grown with every part
+    that shares a customer or an unowned identifier with their closure, until stable. With
+    admin constraints stored (which can join customers no event connects), the whole batch."""
+    groups = batch_groups(sightings, scope.owners, conflicted, rules)
+    whole = bool(await conn.scalar(sa.text("SELECT EXISTS (SELECT 1 FROM identity_constraints)")))
+    chosen = groups if whole else groups_to_rederive(groups, late)
+    while True:
+        closure = await expand_closure(conn, {c for g in chosen for c in g.customers})
+        if closure is None:
+            scope.closure_too_large = True
+            return
+        if whole:
+            break
+        grown = groups_to_rederive(groups, late, closure.customers, closure.unowned)
+        if len(grown) == len(chosen):  # grown only ever adds groups
+            break
+        chosen = grown
+    scope.rederive = True
+    scope.rederive_events = {e for g in chosen for e in g.event_ids}
+    scope.rederive_customers = closure.customers
+    scope.customers |= closure.customers
+    scope.unowned |= closure.unowned
 
 
 def _is_late(

@@ -11,35 +11,34 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from profile_store import ProfileStoreError
-from profile_store.aggregates import update_documents
-from profile_store.bulk import any_of, insert_timeline_rows, upsert_channel_counts, widen_seen
+from profile_store.batch_groups import linkable
 from profile_store.graph_store import (
     Scope,
     load_constraints,
     load_customers,
     load_scope,
 )
-from profile_store.identity import KnownCustomer, Resolution, Sighting, resolve_batch
-from profile_store.identity_rows import insert_conflicts, insert_links, stored_identifiers
+from profile_store.identity import KnownCustomer, Sighting, resolve_batch
 from profile_store.identity_rules import DEFAULT_RULES, IdentityRules
+from profile_store.incremental_store import apply_identity, update_aggregates
 from profile_store.locks import acquire, release_all, release_connection
-from profile_store.merge_writer import apply_merges
-from profile_store.models import customers, timeline_events
 from profile_store.rederive_store import load_affected, rebuild, refresh_aggregates
+from profile_store.timeline_rows import (
+    insert_timeline,
+    newest_per_event_id,
+    replace_revised,
+    revision_of,
+    stored_versions,
+)
 from profile_store.traits import DEFAULT_TRAIT_RULES, TraitRules
-from schemas.events import REVISION_KEY, CanonicalEvent, utc_now
-from schemas.identifiers import Identifier
+from schemas.events import CanonicalEvent, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +94,31 @@ class _Batch:
     sightings: list[Sighting]
     scope: Scope
 
+    def split(self, event_ids: set[str]) -> tuple[_Batch, _Batch]:
+        """The events named in `event_ids`, and the others (the same scope)."""
+
+        def part(inside: bool) -> _Batch:
+            return _Batch(
+                [e for e in self.fresh if (e.event_id in event_ids) == inside],
+                [e for e in self.revised if (e.event_id in event_ids) == inside],
+                [s for s in self.sightings if (s.event_id in event_ids) == inside],
+                self.scope,
+            )
+
+        return part(True), part(False)
+
+
+@dataclass(frozen=True)
+class _Applied:
+    """What applying (part of) a batch wrote."""
+
+    written: set[str]
+    updated: set[str]
+    new_customers: int
+    merges: int
+    conflicts: int
+    rederived: int = 0
+
 
 class TimelineWriter:
     """Writes batches of canonical events: identity links and merges, timeline rows, aggregates."""
@@ -136,7 +160,7 @@ class TimelineWriter:
         )
 
     async def _write_one(self, events: Sequence[CanonicalEvent]) -> WriteResult:
-        unique = _newest_per_event_id(events)
+        unique = newest_per_event_id(events)
         async with self.engine.connect() as conn:
             try:
                 result = await self._write(conn, unique, len(events))
@@ -164,13 +188,38 @@ class TimelineWriter:
         def make_customer() -> KnownCustomer:
             return KnownCustomer(self.make_id(), now)
 
+        parts: list[_Applied] = []
+        rest = batch
         if batch.scope.rederive:
-            return await self._rederive(conn, batch, total, erased, make_customer, now)
-        owners = batch.scope.owners
-        known_customers = await load_customers(conn, set(owners.values()), self.rules)
-        constraints, named = await load_constraints(
-            conn, known_customers.keys(), batch.scope.identifiers
+            redo, rest = batch.split(batch.scope.rederive_events)
+            parts.append(await self._rederive(conn, redo, make_customer, now))
+        if rest.fresh or rest.revised:
+            parts.append(await self._incremental(conn, rest, make_customer, now))
+        written = set().union(*(p.written for p in parts))
+        updated = set().union(*(p.updated for p in parts))
+        return WriteResult(
+            written_ids=frozenset(written),
+            duplicates=total - len(written) - len(updated) - len(erased),
+            new_customers=sum(p.new_customers for p in parts),
+            merges=sum(p.merges for p in parts),
+            revised=len(updated),
+            conflicts=sum(p.conflicts for p in parts),
+            rederived=sum(p.rederived for p in parts),
+            erased=len(erased),
         )
+
+    async def _incremental(
+        self,
+        conn: AsyncConnection,
+        batch: _Batch,
+        make_customer: Callable[[], KnownCustomer],
+        now: datetime,
+    ) -> _Applied:
+        """Resolve the batch's identities against the stored graph and append its events."""
+        idents = {i for s in batch.sightings for i in linkable(s, self.rules)}
+        owners = {i: c for i, c in batch.scope.owners.items() if i in idents}
+        known_customers = await load_customers(conn, set(owners.values()), self.rules)
+        constraints, named = await load_constraints(conn, known_customers.keys(), idents)
         resolution = resolve_batch(
             batch.sightings,
             {**named, **owners},
@@ -179,35 +228,34 @@ class TimelineWriter:
             self.rules,
             constraints,
         )
-        await self._apply_identity(conn, resolution, now)
-        written = await _insert_timeline(conn, batch.fresh, resolution.assignments)
-        updated = await _replace_revised(conn, batch.revised)
-        await self._update_aggregates(
+        await apply_identity(conn, resolution, now, self.trait_rules)
+        written = await insert_timeline(conn, batch.fresh, resolution.assignments)
+        updated = await replace_revised(conn, batch.revised)
+        await update_aggregates(
             conn,
             [e for e in batch.fresh if e.event_id in written],
             [e for e in (*batch.fresh, *batch.revised) if e.event_id in written | updated],
             resolution,
+            self.trait_rules,
         )
-        return WriteResult(
-            written_ids=frozenset(written),
-            duplicates=total - len(written) - len(updated) - len(erased),
+        return _Applied(
+            written,
+            updated,
             new_customers=len(resolution.new_customers),
             merges=len(resolution.merges),
-            revised=len(updated),
             conflicts=len(resolution.conflicts),
-            erased=len(erased),
         )
 
     async def _lock(self, conn: AsyncConnection, unique: list[CanonicalEvent]) -> _Batch | None:
         """Lock everything the batch may touch; re-read under the locks until it is enough."""
         locked: frozenset[int] = frozenset()
         for _ in range(MAX_LOCK_ROUNDS):
-            stored = await _stored_versions(conn, [e.event_id for e in unique])
+            stored = await stored_versions(conn, [e.event_id for e in unique])
             fresh = [e for e in unique if e.event_id not in stored]
             revised = [
                 e
                 for e in unique
-                if e.event_id in stored and (_revision(e) or "") > stored[e.event_id][0]
+                if e.event_id in stored and (revision_of(e) or "") > stored[e.event_id][0]
             ]
             if not fresh and not revised:
                 return None
@@ -236,142 +284,25 @@ class TimelineWriter:
         self,
         conn: AsyncConnection,
         batch: _Batch,
-        total: int,
-        erased: set[str],
         make_customer: Callable[[], KnownCustomer],
         now: datetime,
-    ) -> WriteResult:
-        affected = await load_affected(conn, batch.scope.customers)
+    ) -> _Applied:
+        """Rebuild the customers connected to the batch's late events, with these events, in
+        time order (`profile_store.rederive`)."""
+        affected = await load_affected(conn, batch.scope.rederive_customers)
         late = min(batch.sightings, key=lambda s: (s.occurred_at, s.event_id))
         out = await rebuild(
             conn, affected, batch.sightings, self.rules, make_customer, late.event_id, now
         )
-        written = await _insert_timeline(conn, batch.fresh, out.assignments)
-        updated = await _replace_revised(conn, batch.revised)
+        written = await insert_timeline(conn, batch.fresh, out.assignments)
+        updated = await replace_revised(conn, batch.revised)
         final = out.kept | {c.customer_id for c in out.created}
         await refresh_aggregates(conn, final, self.trait_rules)
-        return WriteResult(
-            written_ids=frozenset(written),
-            duplicates=total - len(written) - len(updated) - len(erased),
+        return _Applied(
+            written,
+            updated,
             new_customers=len(out.created),
             merges=len([c for c in out.retired if c not in affected.merged_into]),
-            revised=len(updated),
             conflicts=len(out.conflicts),
             rederived=len(final),
-            erased=len(erased),
         )
-
-    async def _apply_identity(self, conn: AsyncConnection, res: Resolution, now: datetime) -> None:
-        if res.new_customers:
-            await conn.execute(
-                insert(customers),
-                [
-                    {"customer_id": c.customer_id, "created_at": c.created_at}
-                    for c in res.new_customers
-                ],
-            )
-        if res.merges:
-            await apply_merges(conn, res, self.trait_rules)
-        await insert_links(conn, res.links, now)
-        await insert_conflicts(conn, res.conflicts)
-
-    async def _update_aggregates(
-        self,
-        conn: AsyncConnection,
-        inserted: Sequence[CanonicalEvent],
-        touched: Sequence[CanonicalEvent],
-        res: Resolution,
-    ) -> None:
-        """Channel counts from new rows; first/last seen, traits and cx from every row written."""
-        counts: dict[tuple[str, str], list[Any]] = {}
-        for e in inserted:
-            stat = counts.setdefault(
-                (res.assignments[e.event_id], e.channel.value), [0, e.occurred_at]
-            )
-            stat[0] += 1
-            stat[1] = max(stat[1], e.occurred_at)
-        seen: dict[str, list[datetime]] = {}
-        by_customer: dict[str, list[CanonicalEvent]] = defaultdict(list)
-        for e in touched:
-            cid = res.assignments[e.event_id]
-            span = seen.setdefault(cid, [e.occurred_at, e.occurred_at])
-            span[0], span[1] = min(span[0], e.occurred_at), max(span[1], e.occurred_at)
-            if e.kind == "survey_response" or e.attributes.get("traits"):
-                by_customer[cid].append(e)
-        if counts:
-            await upsert_channel_counts(conn, counts)
-        if seen:
-            await widen_seen(conn, seen)
-        if by_customer:
-            await update_documents(conn, by_customer, self.trait_rules)
-
-
-async def _insert_timeline(
-    conn: AsyncConnection, events: Sequence[CanonicalEvent], owners: dict[str, str]
-) -> set[str]:
-    rows = [
-        {"event_id": e.event_id, "customer_id": owners[e.event_id], **_row_values(e)}
-        for e in events
-    ]
-    return await insert_timeline_rows(conn, rows)
-
-
-def _revision(event: CanonicalEvent) -> str | None:
-    value = event.attributes.get(REVISION_KEY)
-    return value if isinstance(value, str) else None
-
-
-def _newest_per_event_id(events: Sequence[CanonicalEvent]) -> list[CanonicalEvent]:
-    """One event per id: the highest revision, else the first seen."""
-    chosen: dict[str, CanonicalEvent] = {}
-    for e in events:
-        held = chosen.get(e.event_id)
-        if held is None or (_revision(e) or "") > (_revision(held) or ""):
-            chosen[e.event_id] = e
-    return list(chosen.values())
-
-
-async def _stored_versions(
-    conn: AsyncConnection, event_ids: list[str]
-) -> dict[str, tuple[str, tuple[Identifier, ...]]]:
-    """`{event_id: (stored revision or "", stored identifiers)}` for ids already in timelines."""
-    result = await conn.execute(
-        sa.select(
-            timeline_events.c.event_id,
-            timeline_events.c.attributes[REVISION_KEY].astext,
-            timeline_events.c.identifiers,
-        ).where(any_of(timeline_events.c.event_id, event_ids))
-    )
-    made: dict[tuple[str, str], Identifier] = {}
-    return {eid: (rev or "", stored_identifiers(idents, made)) for eid, rev, idents in result}
-
-
-async def _replace_revised(conn: AsyncConnection, events: Sequence[CanonicalEvent]) -> set[str]:
-    """Replace stored items by newer revisions (compare-and-set on the stored revision)."""
-    updated: set[str] = set()
-    for e in events:
-        rev = _revision(e) or ""
-        stmt = (
-            sa.update(timeline_events)
-            .where(
-                timeline_events.c.event_id == e.event_id,
-                sa.func.coalesce(timeline_events.c.attributes[REVISION_KEY].astext, "") < rev,
-            )
-            .values(_row_values(e))
-            .returning(timeline_events.c.event_id)
-        )
-        updated.update((await conn.execute(stmt)).scalars())
-    return updated
-
-
-def _row_values(e: CanonicalEvent) -> dict[str, Any]:
-    return {
-        "channel": e.channel.value,
-        "kind": e.kind,
-        "occurred_at": e.occurred_at,
-        "received_at": e.received_at,
-        "source": e.source,
-        "summary": e.summary,
-        "attributes": e.attributes,
-        "identifiers": [{"type": i.type, "value": i.value} for i in e.identifiers],
-    }

@@ -119,6 +119,32 @@ async def test_a_late_event_that_changes_the_outcome_rebuilds_the_customers(
     await check_consistency(engine)
 
 
+async def test_a_late_event_rebuilds_only_its_part_of_the_batch(engine: AsyncEngine) -> None:
+    """The late event's customers are re-derived; an unrelated customer touched by the same
+    batch, and a new one, are applied incrementally, and the outcome is still the oracle's."""
+    history = [
+        event("x", ("email", "a@x.io"), ("user_id", "u1"), minutes=0),
+        event("f", ("email", "b@x.io"), ("user_id", "u2"), minutes=3),
+        event("g", ("email", "a@x.io"), ("email", "b@x.io"), minutes=5),
+        event("z", ("email", "z@x.io"), ("user_id", "u9"), minutes=2),
+    ]
+    writer = TimelineWriter(engine)
+    for e in history:
+        await writer.write([e])
+    batch = [
+        event("late", ("email", "b@x.io"), ("phone", "+14155550100"), minutes=1),
+        event("z2", ("email", "z@x.io"), ("anonymous_id", "dev-z"), minutes=9),
+        event("new", ("email", "n@x.io"), minutes=8),
+    ]
+    result = await writer.write(batch)
+    # u1's and u2's customers only: z's customer and the new one are not rebuilt.
+    assert result.rederived == 2 and result.written == 3 and result.new_customers == 1
+    want = expected([*history, *batch])
+    partition, groups = await stored(engine)
+    assert (partition, groups) == (want.partition(), want.event_groups())
+    await check_consistency(engine)
+
+
 async def test_conflicts_are_recorded_with_their_reason(engine: AsyncEngine) -> None:
     writer = TimelineWriter(engine)
     await writer.write([event("a", ("user_id", "u1"), ("phone", "+14155550100"))])
