@@ -3,8 +3,9 @@
 One transaction per batch, under per-customer and per-identifier locks (`profile_store.locks`),
 so workers on different partitions write in parallel and agree on every merge. The identity
 rules live in `profile_store.identity`; this module loads the part of the graph the batch
-touches, and either applies the batch incrementally or, when events arrived too late for
-that to be right, re-derives the affected customers in time order (`profile_store.rederive`).
+touches and applies the batch incrementally, except the parts holding events that arrived too
+late for that to be right: their customers are re-derived in time order
+(`profile_store.rederive`, parts chosen by `profile_store.graph_store.load_scope`).
 """
 
 from __future__ import annotations
