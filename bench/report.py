@@ -20,7 +20,7 @@ ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("  ratio to slowest baseline", "pipeline.ratio_to_slowest_baseline", "x", ">= 0.35"),
     ("  max consumer lag", "pipeline.max_lag_events", "events", ""),
     ("  CPU per event, all parts", "pipeline.cpu_ms_per_event.total", "ms", "<= 0.4 for 5k/s"),
-    ("  CPU per event, worker", "pipeline.cpu_ms_per_event.worker", "ms", ""),
+    ("  CPU per event, workers", "pipeline.cpu_ms_per_event.workers", "ms", ""),
     ("  CPU per event, gateway", "pipeline.cpu_ms_per_event.ingest", "ms", ""),
     ("  CPU per event, PostgreSQL", "pipeline.cpu_ms_per_event.postgres", "ms", ""),
     ("  machine busy (all users)", "pipeline.machine_busy_pct", "%", ""),

@@ -157,10 +157,11 @@ class Bench:
         cpu1, busy1 = _cpu(pids), machine_busy()
         self._stop_profiles(recs)
         per_event = {n: 1000 * (cpu1[n] - cpu0[n]) / pipe["accepted"] for n in pids}
-        total = sum(per_event.values())
-        # Every worker process together (a worker's share is in `per_event` by name).
-        per_event["worker"] = sum(per_event[n] for n in self._worker_names())
-        pipe["cpu_ms_per_event"] = {**per_event, "total": total}
+        pipe["cpu_ms_per_event"] = {
+            **per_event,  # each process by name: worker, worker-2, ..., ingest, postgres
+            "workers": sum(per_event[n] for n in self._worker_names()),
+            "total": sum(per_event.values()),
+        }
         pipe["workers"] = self.workers
         pipe["machine_busy_pct"] = 100 * (busy1[0] - busy0[0]) / (busy1[1] - busy0[1])
         pipe["our_share_of_machine_pct"] = (
