@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any
 
 import faust
+import mode.loop
 import structlog
 
 from profile_store.db import make_async_engine
@@ -123,6 +124,8 @@ async def _drain(task: asyncio.Future[Any], limit_s: float) -> None:
 def main(log_level: str = "INFO") -> None:
     """Run the worker until SIGTERM/SIGINT (`threadline worker`)."""
     settings = WorkerSettings()
+    # Before Faust creates its loops: uvloop's costs less CPU per batch than asyncio's.
+    mode.loop.use("uvloop")
     app = create_app(settings)
     start_worker_probes(settings, running_flag(app))
     # Keep our JSON logging: Faust would otherwise install its own text formatter.
