@@ -6,10 +6,12 @@ import asyncio
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from profile_store.pg_arrays import use_fast_str_lists
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -36,7 +38,7 @@ def make_async_engine(
     connection made before it, so callers that answer that failure (the API's 503) recover
     on the next request. The API, whose reads are one statement each, takes that trade.
     """
-    return create_async_engine(
+    engine = create_async_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -45,6 +47,12 @@ def make_async_engine(
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
     )
+    event.listen(engine.sync_engine, "connect", _on_connect)
+    return engine
+
+
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    use_fast_str_lists(dbapi_connection.driver_connection.adapters)
 
 
 def make_sync_engine(url: str) -> Engine:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ClauseElement
 
 from profile_store.db import sqlalchemy_url
+from profile_store.pg_arrays import use_fast_str_lists
 
 PgConnection = psycopg.AsyncConnection[Any]
 ReadPool = AsyncConnectionPool[PgConnection]
@@ -48,6 +49,7 @@ def libpq_url(url: str) -> str:
 async def _configure(conn: PgConnection) -> None:
     set_json_loads(orjson.loads, conn)
     set_json_dumps(lambda value: orjson.dumps(value).decode(), conn)
+    use_fast_str_lists(conn.adapters)
 
 
 def make_read_pool(url: str, size: int, timeout_s: float, name: str = "reads") -> ReadPool:
