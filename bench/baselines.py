@@ -9,6 +9,7 @@ The COPY rate into `timeline_events` is measured by the bulk history load (`benc
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -28,6 +29,7 @@ from ingest.store.receipts import map_receipts
 from ingest.surveys.mapping import map_responses
 from ingest.web.mapping import map_batch
 from schemas import CanonicalEvent
+from schemas.events import decode_event
 
 RAW_TOPIC: Final = "bench.raw"
 MAPPERS: Final[dict[str, Callable[[Any, datetime, str], list[CanonicalEvent]]]] = {
@@ -120,3 +122,16 @@ def pk_query(url: str, customer_ids: list[str], queries: int, seed: int) -> dict
 def run_consume(bootstrap: str, topic: str, expected: int) -> float:
     """`consume` from synchronous code."""
     return asyncio.run(consume(bootstrap, topic, expected))
+
+
+def cpu_probe(records: list[Record], rounds: int = 5) -> float:
+    """Microseconds to decode and validate one canonical event (best of `rounds`): how fast
+    this machine's CPU is right now, so runs taken while the host was slower can be told."""
+    values = [value for _, value, _ in records]
+    best = math.inf
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for value in values:
+            decode_event(value)
+        best = min(best, time.perf_counter() - started)
+    return 1e6 * best / max(len(values), 1)

@@ -10,6 +10,8 @@ import orjson
 
 #: (label, path in results, unit, target as text)
 ROWS: tuple[tuple[str, str, str, str], ...] = (
+    ("CPU probe at start (decode)", "cpu_probe_us.start", "us/ev", "lower: faster host"),
+    ("CPU probe at end", "cpu_probe_us.end", "us/ev", ""),
     ("kafka-python produce", "baselines.kafka_produce_per_s", "ev/s", ""),
     ("aiokafka consume + orjson", "baselines.aiokafka_consume_decode_per_s", "ev/s", ""),
     ("COPY into timeline_events", "baselines.postgres_copy_timeline_per_s", "rows/s", ""),

@@ -62,6 +62,8 @@ class Bench:
     def run(self) -> dict[str, Any]:
         """Every phase; the infrastructure is stopped whatever happens."""
         self.results["load_average_start"] = os.getloadavg()
+        probe = baselines.canonical_records(journeys(self.seed, 2_000, 10**8, 0, RAW))
+        self.results["cpu_probe_us"] = {"start": baselines.cpu_probe(probe)}
         try:
             self.infra.start()
             topics(self.infra.bootstrap, PARTITIONS)
@@ -74,6 +76,7 @@ class Bench:
         finally:
             self.infra.stop()
         self.results["load_average_end"] = os.getloadavg()
+        self.results["cpu_probe_us"]["end"] = baselines.cpu_probe(probe)
         return self.results
 
     def _history(self) -> str:

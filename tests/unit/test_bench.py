@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 
-from bench.baselines import canonical_records
+from bench.baselines import canonical_records, cpu_probe
 from bench.history import event_counts
 from bench.journeys import SEGMENT, journeys
 from bench.load import with_marker
 from bench.people import person, phone_for
 from bench.profiling import summarise
 from bench.stats import percentile, percentiles
+from schemas.errors import InvalidEvent
 from schemas.events import decode_event
 from schemas.identifiers import normalise_phone
 
@@ -92,3 +95,13 @@ def test_profile_summary_shares_self_and_inclusive_time() -> None:
     assert summary["samples"] == 4
     assert summary["self_pct"][0] == ("execute (psycopg/c.py)", 75.0)
     assert ("write (profile_store/writer.py)", 75.0) in summary["inclusive_pct_threadline"]
+
+
+def test_cpu_probe_decodes_every_probe_event() -> None:
+    records = canonical_records(journeys(42, 200, 10**8, 0, 0))
+    assert len(records) >= 150
+    micros = cpu_probe(records, rounds=1)
+    assert 0 < micros < math.inf
+    bad = [*records, (b"k", b"{not json", [])]
+    with pytest.raises(InvalidEvent):
+        cpu_probe(bad, rounds=1)
