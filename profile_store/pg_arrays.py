@@ -29,6 +29,8 @@ class StrListDumper(ListDumper):
             return super().dump(obj)
         if "\x00" in joined:
             return super().dump(obj)  # psycopg raises the error PostgreSQL would
+        if not obj:  # a dumper chosen for an earlier row's strings may be handed []
+            return b"{}"
         items = obj
         if '"' in joined or "\\" in joined:
             items = [s.replace("\\", "\\\\").replace('"', '\\"') for s in obj]

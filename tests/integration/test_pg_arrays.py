@@ -52,6 +52,14 @@ def test_other_lists_take_psycopgs_own_path(fast: psycopg.Connection[Any]) -> No
         assert row[0] == expected
 
 
+def test_rows_of_one_statement_may_mix_lists(fast: psycopg.Connection[Any]) -> None:
+    rows = [(1, ["a"]), (2, []), (3, ["b", None]), (4, ['"q"'])]
+    with fast.transaction(), fast.cursor() as cur:
+        cur.execute("CREATE TEMP TABLE arrays (n int, a text[]) ON COMMIT DROP")
+        cur.executemany("INSERT INTO arrays VALUES (%s, %s)", rows)
+        assert cur.execute("SELECT n, a FROM arrays ORDER BY n").fetchall() == rows
+
+
 def test_a_nul_character_is_refused_as_psycopg_refuses_it(fast: psycopg.Connection[Any]) -> None:
     with pytest.raises(psycopg.DataError, match="NUL"):
         fast.execute("SELECT CAST(%s AS text[])", (["ok", "bad\x00"],))
