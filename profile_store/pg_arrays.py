@@ -29,7 +29,7 @@ class StrListDumper(ListDumper):
             return super().dump(obj)
         if "\x00" in joined:
             return super().dump(obj)  # psycopg raises the error PostgreSQL would
-        if not obj:  # a dumper chosen for an earlier row's strings may be handed []
+        if not obj:  # an empty array, not an array of one empty string
             return b"{}"
         items = obj
         if '"' in joined or "\\" in joined:

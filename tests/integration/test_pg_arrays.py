@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg.adapt import PyFormat
+from psycopg.adapt import PyFormat, Transformer
 from sqlalchemy import text
 
 from profile_store.db import make_async_engine
@@ -58,6 +58,15 @@ def test_rows_of_one_statement_may_mix_lists(fast: psycopg.Connection[Any]) -> N
         cur.execute("CREATE TEMP TABLE arrays (n int, a text[]) ON COMMIT DROP")
         cur.executemany("INSERT INTO arrays VALUES (%s, %s)", rows)
         assert cur.execute("SELECT n, a FROM arrays ORDER BY n").fetchall() == rows
+
+
+def test_a_dumper_chosen_for_strings_dumps_an_empty_list_as_an_empty_array(
+    fast: psycopg.Connection[Any],
+) -> None:
+    dumper = Transformer(fast).get_dumper(["a"], PyFormat.TEXT)
+    assert isinstance(dumper, StrListDumper)
+    assert dumper.dump([]) == b"{}"
+    assert dumper.dump(["a", 'b"']) == b'{"a","b\\""}'
 
 
 def test_a_nul_character_is_refused_as_psycopg_refuses_it(fast: psycopg.Connection[Any]) -> None:
