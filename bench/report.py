@@ -21,6 +21,8 @@ ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("pipeline_events_per_s", "pipeline.pipeline_events_per_s", "ev/s", ">= 5000"),
     ("  ratio to slowest baseline", "pipeline.ratio_to_slowest_baseline", "x", ">= 0.35"),
     ("  max consumer lag", "pipeline.max_lag_events", "events", ""),
+    ("  worker batch, mean size", "pipeline.worker_batches.mean_records", "events", ""),
+    ("  worker batch, mean time", "pipeline.worker_batches.mean_ms", "ms", ""),
     ("  CPU per event, all parts", "pipeline.cpu_ms_per_event.total", "ms", "<= 0.4 for 5k/s"),
     ("  CPU per event, workers", "pipeline.cpu_ms_per_event.workers", "ms", ""),
     ("  CPU per event, gateway", "pipeline.cpu_ms_per_event.ingest", "ms", ""),

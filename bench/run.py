@@ -155,9 +155,11 @@ class Bench:
         pids = {n: procs.pid(n) for n in (*self._worker_names(), "ingest", "api")}
         pids.update(self.infra.infra_pids(), bench=os.getpid())
         recs = self._profile({n: pids[n] for n in ("worker", "ingest")})
+        batches0 = procs.worker_batches(self._worker_names())
         cpu0, busy0 = _cpu(pids), machine_busy()
         pipe = asyncio.run(load.saturate(ingest, db, requests, sz.concurrency))
         cpu1, busy1 = _cpu(pids), machine_busy()
+        pipe["worker_batches"] = (procs.worker_batches(self._worker_names()) - batches0).summary()
         self._stop_profiles(recs)
         per_event = {n: 1000 * (cpu1[n] - cpu0[n]) / pipe["accepted"] for n in pids}
         pipe["cpu_ms_per_event"] = {

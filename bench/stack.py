@@ -3,6 +3,7 @@ Threadline processes (workers, ingest gateway, API) started as `threadline dev` 
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -11,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+import httpx
 import psycopg
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
 from bench import BenchError
@@ -142,6 +145,8 @@ class Processes:
         )
         if role in ("api", "ingest"):
             env["THREADLINE_PORT"] = str(self.ports[name])
+        if role == "worker":
+            env["THREADLINE_METRICS_PORT"] = str(self.ports[name])
         if role == "api":
             # One bench key stands for a whole contact centre's agents: the default per-key
             # limit (50/s) would answer most of the load with 429 and flatter the latency.
@@ -152,8 +157,7 @@ class Processes:
     def start(self, role: str, name: str | None = None) -> subprocess.Popen[bytes]:
         """Start one process of `role` (worker, ingest, api) under `name`."""
         name = name or role
-        if role in ("api", "ingest"):
-            self.ports[name] = free_port()
+        self.ports[name] = free_port()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
@@ -171,8 +175,17 @@ class Processes:
         return proc
 
     def url(self, name: str) -> str:
-        """Base URL of an api or ingest process (by default named after its role)."""
+        """Base URL of a process (by default named after its role): the HTTP port of an api or
+        ingest process, the probe and metrics port of a worker."""
         return f"http://127.0.0.1:{self.ports[name]}"
+
+    def worker_batches(self, names: list[str]) -> BatchTotals:
+        """The workers' batch counters so far, summed (from their Prometheus endpoints)."""
+        total = BatchTotals()
+        for name in names:
+            text = httpx.get(f"{self.url(name)}/metrics", timeout=10).text
+            total += BatchTotals.from_metrics(text)
+        return total
 
     def pid(self, name: str) -> int:
         """Process id of a started process."""
@@ -191,6 +204,51 @@ class Processes:
                 proc.kill()
                 proc.wait()
             del self.procs[name]
+
+
+@dataclass(frozen=True)
+class BatchTotals:
+    """Batches a worker processed: how many, with how many records, in how many seconds."""
+
+    batches: float = 0.0
+    records: float = 0.0
+    seconds: float = 0.0
+
+    @classmethod
+    def from_metrics(cls, text: str) -> BatchTotals:
+        """From a worker's Prometheus exposition text."""
+        found: dict[str, float] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                found[sample.name] = sample.value
+        return cls(
+            found.get("threadline_worker_batch_size_count", 0.0),
+            found.get("threadline_worker_batch_size_sum", 0.0),
+            found.get("threadline_worker_batch_seconds_sum", 0.0),
+        )
+
+    def __add__(self, other: BatchTotals) -> BatchTotals:
+        return BatchTotals(
+            self.batches + other.batches,
+            self.records + other.records,
+            self.seconds + other.seconds,
+        )
+
+    def __sub__(self, other: BatchTotals) -> BatchTotals:
+        return BatchTotals(
+            self.batches - other.batches,
+            self.records - other.records,
+            self.seconds - other.seconds,
+        )
+
+    def summary(self) -> dict[str, float]:
+        """Mean records and milliseconds per batch (zeros when there was none)."""
+        n = self.batches or math.inf
+        return {
+            "batches": self.batches,
+            "mean_records": self.records / n,
+            "mean_ms": 1000 * self.seconds / n,
+        }
 
 
 def rss_mb(pid: int) -> float:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from bench.baselines import canonical_records, cpu_probe
 from bench.history import event_counts
@@ -14,6 +15,7 @@ from bench.journeys import SEGMENT, journeys
 from bench.load import with_marker
 from bench.people import person, phone_for
 from bench.profiling import summarise
+from bench.stack import BatchTotals
 from bench.stats import percentile, percentiles
 from schemas.errors import InvalidEvent
 from schemas.events import decode_event
@@ -105,3 +107,24 @@ def test_cpu_probe_decodes_every_probe_event() -> None:
     bad = [*records, (b"k", b"{not json", [])]
     with pytest.raises(InvalidEvent):
         cpu_probe(bad, rounds=1)
+
+
+def test_batch_totals_read_the_worker_histograms_and_subtract() -> None:
+    registry = CollectorRegistry()
+    size = Histogram("threadline_worker_batch_size", "", buckets=(10, 100), registry=registry)
+    seconds = Histogram("threadline_worker_batch_seconds", "", buckets=(0.1,), registry=registry)
+    size.observe(40)
+    seconds.observe(0.02)
+    before = BatchTotals.from_metrics(generate_latest(registry).decode())
+    for records, took in ((100, 0.05), (300, 0.15)):
+        size.observe(records)
+        seconds.observe(took)
+    after = BatchTotals.from_metrics(generate_latest(registry).decode())
+    two = BatchTotals(1, 10, 0.5) + after - before
+    assert (after - before).summary() == pytest.approx(
+        {"batches": 2, "mean_records": 200, "mean_ms": 100}
+    )
+    assert two.summary() == pytest.approx(
+        {"batches": 3, "mean_records": 410 / 3, "mean_ms": 700 / 3}
+    )
+    assert BatchTotals.from_metrics("").summary() == {"batches": 0, "mean_records": 0, "mean_ms": 0}
