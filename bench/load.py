@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -19,6 +19,8 @@ from bench import BenchError
 from bench.journeys import JSON, SEGMENT, Request, page_marker
 from bench.stack import AGENT_KEY, WRITE_KEY
 from bench.stats import percentiles
+
+T = TypeVar("T")
 
 
 class Rows:
@@ -58,7 +60,10 @@ class Tally:
     errors: dict[str, int] = field(default_factory=dict)
     lag: list[tuple[float, int]] = field(default_factory=list)
     fresh_ms: list[float] = field(default_factory=list)
+    #: Seconds from the start of the phase to each `fresh_ms` sample's acknowledgement.
+    fresh_at: list[float] = field(default_factory=list)
     fresh_lost: int = 0
+    started: float = field(default_factory=time.perf_counter)
 
     def error(self, what: str) -> None:
         """Count a failed request by reason."""
@@ -152,13 +157,14 @@ async def paced(
 ) -> Tally:  # fmt: skip
     """Open loop at `rate` events/s for `duration_s`; every 1/markers_per_s s a Segment batch
     carries a page view by a new device, polled in the API from 2xx until visible."""
-    rows, tally, stop = await Rows.open(db_url), Tally(), asyncio.Event()
+    rows, stop = await Rows.open(db_url), asyncio.Event()
     watch = Watch(await psycopg.AsyncConnection.connect(db_url, autocommit=True))
     tasks: set[asyncio.Task[Any]] = set()
     async with client(ingest_url, 128) as http, client(api_url, 64) as api:
+        tally = Tally()
         sampler = asyncio.create_task(sample_lag(rows, tally, stop))
         watcher = asyncio.create_task(watch.run(stop))
-        started, planned, next_marker, k = time.perf_counter(), 0.0, 0.0, 0
+        started, planned, next_marker, k = tally.started, 0.0, 0.0, 0
         while (now := time.perf_counter() - started) < duration_s:
             req = next(source)
             planned += req.events / rate
@@ -247,6 +253,7 @@ async def _track_marker(
             resp = await api.get("/v1/customers/lookup", params=params, headers=headers)
             if resp.status_code == 200:
                 tally.fresh_ms.append((time.perf_counter() - acked) * 1000)
+                tally.fresh_at.append(acked - tally.started)
                 return
             await asyncio.sleep(0.02)
     except TimeoutError:
@@ -256,6 +263,7 @@ async def _track_marker(
 
 def summarise(tally: Tally, rate: float, duration_s: float) -> dict[str, Any]:
     """Freshness percentiles, achieved rate and lag of a paced phase."""
+    fresh = zip(tally.fresh_at, tally.fresh_ms, strict=True)
     return {
         "target_events_per_s": rate,
         "achieved_events_per_s": tally.accepted / duration_s,
@@ -265,4 +273,16 @@ def summarise(tally: Tally, rate: float, duration_s: float) -> dict[str, Any]:
         "freshness_lost": tally.fresh_lost,
         "max_lag_events": max((lag for _, lag in tally.lag), default=0),
         "final_lag_events": tally.lag[-1][1] if tally.lag else 0,
+        # Where in a long phase it got slow: each minute's freshness p99 and largest lag.
+        "freshness_p99_by_minute_ms": [percentiles(ms)["p99"] for ms in by_minute(fresh)],
+        "max_lag_by_minute_events": [max(lags) for lags in by_minute(tally.lag)],
     }
+
+
+def by_minute(samples: Iterable[tuple[float, T]]) -> list[list[T]]:
+    """Samples `(seconds since the start, value)` grouped by minute, in order (minutes with
+    no sample are left out)."""
+    minutes: dict[int, list[T]] = {}
+    for at, value in samples:
+        minutes.setdefault(int(at // 60), []).append(value)
+    return [minutes[m] for m in sorted(minutes)]

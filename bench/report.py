@@ -47,6 +47,8 @@ ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("worker_rss_mb soak start", "worker_rss_mb.soak_start", "MiB", ""),
     ("worker_rss_mb soak end", "worker_rss_mb.soak_end", "MiB", ""),
     ("  growth over soak", "worker_rss_mb.soak_growth_pct", "%", "< 10"),
+    ("  freshness p95 over soak", "soak.freshness_ms.p95", "ms", ""),
+    ("  freshness p99 over soak", "soak.freshness_ms.p99", "ms", ""),
     ("scale: 1 worker", "scale.workers_1_events_per_s", "ev/s", ""),
     ("scale: 2 workers", "scale.workers_2_events_per_s", "ev/s", ""),
     ("  speedup", "scale.speedup", "x", ""),

@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from bench.baselines import canonical_records, cpu_probe
 from bench.history import event_counts
 from bench.journeys import SEGMENT, journeys
-from bench.load import with_marker
+from bench.load import Tally, by_minute, with_marker
+from bench.load import summarise as summarise_phase
 from bench.people import person, phone_for
 from bench.profiling import summarise
 from bench.stack import BatchTotals
@@ -128,3 +129,19 @@ def test_batch_totals_read_the_worker_histograms_and_subtract() -> None:
         {"batches": 3, "mean_records": 410 / 3, "mean_ms": 700 / 3}
     )
     assert BatchTotals.from_metrics("").summary() == {"batches": 0, "mean_records": 0, "mean_ms": 0}
+
+
+def test_paced_summary_gives_each_minute_its_freshness_p99_and_largest_lag() -> None:
+    assert by_minute([(0.0, "a"), (59.9, "b"), (125.0, "c"), (61.0, "d")]) == [
+        ["a", "b"],
+        ["d"],
+        ["c"],
+    ]
+    tally = Tally(accepted=6_000, lag=[(1.0, 5), (30.0, 40), (70.0, 9), (130.0, 700)])
+    tally.fresh_ms = [100.0, 300.0, 200.0, 2_500.0]
+    tally.fresh_at = [2.0, 50.0, 65.0, 150.0]
+    summary = summarise_phase(tally, 50.0, 120.0)
+    assert summary["freshness_p99_by_minute_ms"] == [300.0, 200.0, 2_500.0]
+    assert summary["max_lag_by_minute_events"] == [40, 9, 700]
+    assert summary["max_lag_events"] == 700
+    assert summary["achieved_events_per_s"] == 50.0
