@@ -22,6 +22,8 @@ from bench.journeys import EPOCH
 from bench.people import Person, person
 
 CHUNK: Final = 5_000  # customers per COPY round
+#: Changes whenever the generated history changes, so a kept store of an older one is rebuilt.
+HISTORY_VERSION: Final = 2
 #: (channel, kind, source, summary, share)
 SHAPES: Final = (
     ("web", "page_viewed", "segment", "Viewed /lamps/desk-lamp", 0.55),
@@ -85,20 +87,30 @@ def _shape(r: float) -> tuple[str, str, str, str]:
     return SHAPES[0][:4]
 
 
-def _identifier_rows(p: Person, at: str) -> list[str]:
+def _identity_pairs(p: Person) -> list[tuple[str, str]]:
     pairs = [("email", p.email), ("phone", p.phone_e164), ("user_id", p.user_id)]
     pairs += [("anonymous_id", d) for d in p.devices]
     if p.loyalty_id:
         pairs.append(("loyalty_id", p.loyalty_id))
+    return pairs
+
+
+def _identifier_rows(p: Person, at: str, event_id: str) -> list[str]:
+    """The person's identity links, each backed by `event_id`, the person's first event, which
+    carries them all: a re-derivation rebuilds links from stored events, as the worker's are."""
     rule = "seen_together"
-    return [f"{t}\t{_esc(v)}\t{p.customer_id}\thist:{p.n}:0\t{rule}\t{at}\n" for t, v in pairs]
+    return [
+        f"{t}\t{_esc(v)}\t{p.customer_id}\t{event_id}\t{rule}\t{at}\n"
+        for t, v in _identity_pairs(p)
+    ]
 
 
 def _customer_block(seed: int, p: Person, count: int, first_event: int) -> tuple[str, str, str]:
     """(customer row, timeline rows, channel rows) for one person."""
     rng = random.Random(seed * 7_919 + p.n)
     cid = p.customer_id
-    idents = orjson.dumps([{"type": "email", "value": p.email}]).decode()
+    email_only = orjson.dumps([{"type": "email", "value": p.email}]).decode()
+    everything = orjson.dumps([{"type": t, "value": v} for t, v in _identity_pairs(p)]).decode()
     times = sorted(EPOCH - timedelta(seconds=rng.randrange(365 * 86400)) for _ in range(count))
     rows: list[str] = []
     channels: dict[str, tuple[int, datetime]] = {}
@@ -106,6 +118,7 @@ def _customer_block(seed: int, p: Person, count: int, first_event: int) -> tuple
         channel, kind, source, summary = _shape(rng.random())
         attrs = orjson.dumps({"path": "/lamps", "order_id": f"W-{p.n}-{k}", "score": 9}).decode()
         ts = _ts(at)
+        idents = everything if k == 0 else email_only
         rows.append(
             f"hist:{first_event + k}\t{cid}\t{channel}\t{kind}\t{ts}\t{ts}\t{source}\t"
             f"{summary}\t{_esc(attrs)}\t{_esc(idents)}\t{cid}\n"
@@ -132,11 +145,11 @@ def load_history(
             for n in range(lo, min(lo + CHUNK, customers)):
                 p = person(seed, n)
                 c, t, ch = _customer_block(seed, p, counts[n], next_event)
+                ident.extend(_identifier_rows(p, _ts(EPOCH), f"hist:{next_event}"))
                 next_event += counts[n]
                 cust.append(c)
                 tl.append(t)
                 chan.append(ch)
-                ident.extend(_identifier_rows(p, _ts(EPOCH)))
             idents += len(ident)
             with conn.cursor() as cur:
                 _copy(

@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from bench.history import LoadStats, load_history
+from bench.history import HISTORY_VERSION, LoadStats, load_history
 from profile_store import migrate
 from services.embedded import create_database, drop_database, with_database
 
@@ -42,6 +42,8 @@ def _recorded(admin_url: str, name: str) -> LoadStats | None:
         note = orjson.loads(row[0])
         if note.get("revision") != migrate.head_revision():
             return None
+        if note.get("history") != HISTORY_VERSION:
+            return None
         return LoadStats(**note["stats"])
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return None
@@ -64,7 +66,13 @@ def kept_store(
         say("history: VACUUM (FREEZE, ANALYZE), so copies start with clean pages")
         with _admin(url) as conn:
             conn.execute("VACUUM (FREEZE, ANALYZE)")
-        note = orjson.dumps({"revision": migrate.head_revision(), "stats": asdict(stats)})
+        note = orjson.dumps(
+            {
+                "revision": migrate.head_revision(),
+                "history": HISTORY_VERSION,
+                "stats": asdict(stats),
+            }
+        )
         with _admin(admin_url) as conn:
             conn.execute(
                 sql.SQL("COMMENT ON DATABASE {} IS {}").format(
