@@ -9,7 +9,7 @@ import time
 from collections.abc import Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import httpx
 import orjson
@@ -70,9 +70,18 @@ class Tally:
         self.errors[what] = self.errors.get(what, 0) + 1
 
 
+#: Idle connections are dropped this soon: before uvicorn's own keep-alive timeout (5 s), so a
+#: request is never sent on a connection the server is closing at that moment.
+KEEPALIVE_EXPIRY_S: Final = 2.0
+
+
 def client(base_url: str, connections: int = 64) -> httpx.AsyncClient:
     """An HTTP client with a large enough pool for open-loop load."""
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    limits = httpx.Limits(
+        max_connections=connections,
+        max_keepalive_connections=connections,
+        keepalive_expiry=KEEPALIVE_EXPIRY_S,
+    )
     return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30.0)
 
 
@@ -250,7 +259,11 @@ async def _track_marker(
     try:
         await asyncio.wait_for(watch.seen(marker), timeout_s)
         while time.perf_counter() - acked < timeout_s:
-            resp = await api.get("/v1/customers/lookup", params=params, headers=headers)
+            try:
+                resp = await api.get("/v1/customers/lookup", params=params, headers=headers)
+            except httpx.TransportError as exc:  # counted, and asked again (a GET)
+                tally.error(f"lookup_{type(exc).__name__}")
+                continue
             if resp.status_code == 200:
                 tally.fresh_ms.append((time.perf_counter() - acked) * 1000)
                 tally.fresh_at.append(acked - tally.started)
