@@ -66,6 +66,7 @@ class Bench:
         self.results["cpu_probe_us"] = {"start": baselines.cpu_probe(probe)}
         try:
             self.infra.start()
+            self.results["postgres_settings"] = self.infra.server_settings()
             topics(self.infra.bootstrap, PARTITIONS)
             db = self._history()
             if "baselines" in self.phases:

@@ -15,6 +15,7 @@ from typing import Final
 import httpx
 import psycopg
 from prometheus_client.parser import text_string_to_metric_families
+from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from bench import BenchError
@@ -32,6 +33,9 @@ from services.embedded import (
 from services.kafka_admin import ensure_topics
 
 WRITE_KEY: Final = "dev-write-key"
+#: Set on the bench's own embedded PostgreSQL (reloadable settings only), never on a server
+#: from THREADLINE_DATABASE_URL.
+SERVER_SETTINGS: Final = {"max_wal_size": "8GB"}
 AGENT_KEY: Final = "dev-agent-key"
 
 
@@ -57,18 +61,41 @@ class Infra:
             self.postgres = EmbeddedPostgres(self.data_dir / "pgdata")
             self.admin_url = with_database(self.postgres.start("postgres"), "postgres")
             self._drop_leftovers()
+            self._size_wal()
         bootstrap = os.environ.get("THREADLINE_KAFKA_BOOTSTRAP")
         self.external_broker = bool(bootstrap)
         self.bootstrap = bootstrap or self.fresh_broker()
 
     def _drop_leftovers(self) -> None:
         """Drop `bench_*` databases an interrupted run left in our own embedded server."""
-        url = make_url(self.admin_url).set(drivername="postgresql")
-        with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+        with admin_connection(self.admin_url) as conn:
             rows = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'")
             names = [str(name) for (name,) in rows]
         for name in names:
             drop_database(self.admin_url, name)
+
+    def _size_wal(self) -> None:
+        """Our own server gets room for WAL between checkpoints, as a write-heavy server is
+        given: with the default 1 GB the pipeline's 6-15 MB/s of WAL requested a checkpoint
+        about every minute (each followed by a burst of full-page images)."""
+        with admin_connection(self.admin_url) as conn:
+            for name, value in SERVER_SETTINGS.items():
+                conn.execute(
+                    sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                        sql.Identifier(name), sql.Literal(value)
+                    )
+                )
+            conn.execute("SELECT pg_reload_conf()")
+
+    def server_settings(self) -> dict[str, str]:
+        """The PostgreSQL settings the run measured with (whoever's server it is)."""
+        names = ["max_wal_size", "checkpoint_timeout", "shared_buffers", "synchronous_commit"]
+        with admin_connection(self.admin_url) as conn:
+            rows = conn.execute(
+                "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name = ANY(%s)",
+                (names,),
+            )
+            return {str(name): str(value) for name, value in rows}
 
     def fresh_broker(self) -> str:
         """A new, empty embedded broker (memory only) on a free port; returns its bootstrap."""
@@ -107,6 +134,12 @@ class Infra:
             broker.stop()
         if self.postgres is not None:
             self.postgres.stop()
+
+
+def admin_connection(url: str) -> psycopg.Connection[tuple[object, ...]]:
+    """An autocommit psycopg connection to the server at `url` (an SQLAlchemy URL)."""
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return psycopg.connect(plain, autocommit=True)
 
 
 def topics(bootstrap: str, partitions: int) -> None:

@@ -10,18 +10,12 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 import orjson
-import psycopg
 from psycopg import sql
-from sqlalchemy.engine import make_url
 
 from bench.history import HISTORY_VERSION, LoadStats, load_history
+from bench.stack import admin_connection
 from profile_store import migrate
 from services.embedded import create_database, drop_database, with_database
-
-
-def _admin(url: str) -> psycopg.Connection[tuple[object, ...]]:
-    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return psycopg.connect(plain, autocommit=True)
 
 
 def template_name(size: str, seed: int) -> str:
@@ -31,7 +25,7 @@ def template_name(size: str, seed: int) -> str:
 
 def _recorded(admin_url: str, name: str) -> LoadStats | None:
     """The load statistics a complete template recorded, or None if missing or incomplete."""
-    with _admin(admin_url) as conn:
+    with admin_connection(admin_url) as conn:
         row = conn.execute(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
             (name,),
@@ -64,7 +58,7 @@ def kept_store(
         migrate.upgrade(url)
         stats = load_history(url, seed, customers, events, say)
         say("history: VACUUM (FREEZE, ANALYZE), so copies start with clean pages")
-        with _admin(url) as conn:
+        with admin_connection(url) as conn:
             conn.execute("VACUUM (FREEZE, ANALYZE)")
         note = orjson.dumps(
             {
@@ -73,7 +67,7 @@ def kept_store(
                 "stats": asdict(stats),
             }
         )
-        with _admin(admin_url) as conn:
+        with admin_connection(admin_url) as conn:
             conn.execute(
                 sql.SQL("COMMENT ON DATABASE {} IS {}").format(
                     sql.Identifier(name), sql.Literal(note.decode())
@@ -81,7 +75,7 @@ def kept_store(
             )
     copy = f"bench_main_{uuid.uuid4().hex[:6]}"
     say(f"history: copying the kept store {name}")
-    with _admin(admin_url) as conn:
+    with admin_connection(admin_url) as conn:
         conn.execute(
             # FILE_COPY: a multi-gigabyte template copied file by file, not through the WAL.
             sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
