@@ -90,12 +90,9 @@ class Infra:
     def server_settings(self) -> dict[str, str]:
         """The PostgreSQL settings the run measured with (whoever's server it is)."""
         names = ["max_wal_size", "checkpoint_timeout", "shared_buffers", "synchronous_commit"]
+        query = "SELECT n, current_setting(n) FROM unnest(%s::text[]) AS n"
         with admin_connection(self.admin_url) as conn:
-            rows = conn.execute(
-                "SELECT name, setting || coalesce(unit, '') FROM pg_settings WHERE name = ANY(%s)",
-                (names,),
-            )
-            return {str(name): str(value) for name, value in rows}
+            return {str(name): str(value) for name, value in conn.execute(query, (names,))}
 
     def fresh_broker(self) -> str:
         """A new, empty embedded broker (memory only) on a free port; returns its bootstrap."""
