@@ -27,7 +27,7 @@ from api.auth import KeyRing
 from api.console import install_console
 from api.errors import OrjsonResponse, install_error_handlers
 from api.middleware import Metrics, RequestContextMiddleware
-from api.ratelimit import RateLimiter
+from api.ratelimit import RateLimiter, document_rate_limit
 from api.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.settings import ApiSettings
 from profile_store.db import make_async_engine
@@ -132,4 +132,5 @@ def create_app(settings: ApiSettings, engine: AsyncEngine | None = None) -> Fast
     app.include_router(insights_routes.router)
     app.include_router(health.router)
     install_console(app)
+    document_rate_limit(app)
     return app

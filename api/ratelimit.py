@@ -6,6 +6,9 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
 
 from api import ApiError
 
@@ -68,3 +71,29 @@ class RateLimiter:
             wait = bucket.take(now)
         if wait > 0:
             raise RateLimited(wait)
+
+
+def document_rate_limit(app: FastAPI) -> None:
+    """Add the 429 answer to the OpenAPI of every operation that takes an API key (those
+    that document 401): the limit is checked with the key, whatever the route."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()  # FastAPI caches it: the 429s are added once, in place
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                if "401" in responses and "429" not in responses:
+                    responses["429"] = {
+                        **responses["401"],
+                        "description": "The key spent its request budget; retry later.",
+                        "headers": {
+                            "Retry-After": {
+                                "description": "Seconds until a request is allowed again.",
+                                "schema": {"type": "integer", "minimum": 1},
+                            }
+                        },
+                    }
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -559,6 +559,15 @@ async def test_openapi_documents_models_and_errors(client: httpx.AsyncClient) ->
     assert {"400", "401", "404", "422"} <= set(timeline["responses"])
     assert spec["components"]["schemas"]["Profile"]["examples"]
     assert "ApiKey" in spec["components"]["securitySchemes"]
+    # Every operation that takes a key can answer 429 (the limit is per key, on every route).
+    operations = [op for ops in spec["paths"].values() for op in ops.values()]
+    keyed = [op for op in operations if "security" in op]
+    assert len(keyed) >= 15
+    for operation in keyed:
+        limited = operation["responses"]["429"]
+        assert "Retry-After" in limited["headers"]
+        assert limited["content"] == operation["responses"]["401"]["content"]
+    assert all("429" not in op["responses"] for op in operations if "security" not in op)
 
 
 async def test_the_api_recovers_from_dropped_database_connections(
