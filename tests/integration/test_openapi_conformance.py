@@ -58,7 +58,10 @@ def api_schema(clean_db: str, kafka_bootstrap: str) -> Iterator[BaseSchema]:
     # The writer is async; run it on its own loop in a worker thread.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, _seed(clean_db)).result()
-    app = create_app(api_settings(clean_db, kafka_bootstrap=kafka_bootstrap))
+    # No per-key rate limit: generated requests should reach the routes, not stop at a 429
+    # (which the schema documents on every keyed operation).
+    settings = api_settings(clean_db, kafka_bootstrap=kafka_bootstrap, rate_limit_per_s=0)
+    app = create_app(settings)
     with running_api(app) as base:
         yield schemathesis.openapi.from_url(f"{base}/openapi.json")
 
