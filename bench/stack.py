@@ -33,10 +33,10 @@ from services.embedded import (
 from services.kafka_admin import ensure_topics
 
 WRITE_KEY: Final = "dev-write-key"
+AGENT_KEY: Final = "dev-agent-key"
 #: Set on the bench's own embedded PostgreSQL (reloadable settings only), never on a server
 #: from THREADLINE_DATABASE_URL.
 SERVER_SETTINGS: Final = {"max_wal_size": "8GB"}
-AGENT_KEY: Final = "dev-agent-key"
 
 
 @dataclass
@@ -76,8 +76,8 @@ class Infra:
 
     def _size_wal(self) -> None:
         """Our own server gets room for WAL between checkpoints, as a write-heavy server is
-        given: with the default 1 GB the pipeline's 6-15 MB/s of WAL requested a checkpoint
-        about every minute (each followed by a burst of full-page images)."""
+        given: with the default 1 GB the soak's 7-15 MB/s of WAL requested a checkpoint about
+        every minute (each followed by a burst of full-page images)."""
         with admin_connection(self.admin_url) as conn:
             for name, value in SERVER_SETTINGS.items():
                 conn.execute(
