@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.history import load_history
 from bench.journeys import EPOCH
 from bench.people import person
+from bench.stack import admin_connection
 from profile_store.db import make_async_engine
 from profile_store.writer import TimelineWriter
 from tests.support.events import T0, event
@@ -31,8 +31,7 @@ async def engine(clean_db: str) -> AsyncIterator[AsyncEngine]:
 
 
 def _links(url: str, customer: str | None = None) -> list[tuple[str, str, str]]:
-    plain = url.replace("+psycopg", "")
-    with psycopg.connect(plain) as conn:
+    with admin_connection(url) as conn:
         rows = conn.execute(
             "SELECT id_type, id_value, customer_id FROM identifiers "
             "WHERE %(c)s::text IS NULL OR customer_id = %(c)s ORDER BY 1, 2",
