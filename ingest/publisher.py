@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -11,7 +12,17 @@ from typing import Any, Final, Protocol
 
 import structlog
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import (
+    DuplicateSequenceNumberError,
+    IllegalStateError,
+    InvalidProducerEpochError,
+    InvalidProducerIdMappingError,
+    KafkaError,
+    KafkaTimeoutError,
+    OutOfOrderSequenceNumberError,
+    ProducerFencedError,
+    UnknownProducerIdError,
+)
 from kafka.partitioner.default import DefaultPartitioner, murmur2
 
 from ingest import IngestError
@@ -69,6 +80,13 @@ class KafkaPublisher:
     The producer connects lazily in a worker thread, so a gateway starts (and reports not
     ready) while the broker is down; afterwards `send` never blocks the event loop because
     the topic's metadata is fetched before the first send.
+
+    An acknowledgement only counts with a real offset: kafka-python reports a broker's
+    DUPLICATE_SEQUENCE_NUMBER as success with offset -1, which is what a broker that lost its
+    state (and hands out the same producer id again) answers for records it never stored.
+    Such an ack, and any error that leaves the producer's idempotence state out of step with
+    the broker (unknown producer id, out-of-order sequence, fenced epoch, expired batches),
+    fails the request and retires the producer; the next request starts a fresh one.
     """
 
     def __init__(
@@ -103,6 +121,14 @@ class KafkaPublisher:
         self._lock = asyncio.Lock()
         self._retry_at = 0.0
         self._closed = False
+        #: Set after a failure that retired the producer, cleared by the next full ack.
+        self._failing: str | None = None
+        #: Closed while the publisher is held (the dev stack swaps its broker meanwhile).
+        self._open = asyncio.Event()
+        self._open.set()
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @classmethod
     def from_settings(cls, settings: IngestSettings) -> KafkaPublisher:
@@ -141,6 +167,16 @@ class KafkaPublisher:
                 log.info("kafka_connected", topic=self.topic)
         return self._producer
 
+    def _retire(self, producer: Any, reason: str) -> None:
+        """Stop using `producer` (its state no longer matches the broker's); the next
+        request connects a new one, which gets a new producer id."""
+        self._failing = reason
+        if self._producer is producer:
+            self._producer = None
+            log.warning("kafka_producer_retired", reason=reason)
+            # Nothing it still holds can be trusted to be acknowledged; close it off-loop.
+            _close_in_background(producer)
+
     async def start(self) -> None:
         """Try to connect now (a failure is logged, not raised: readiness reports it)."""
         with contextlib.suppress(PublishError):
@@ -150,6 +186,22 @@ class KafkaPublisher:
         """Send every event to the interactions topic; return when all are acknowledged."""
         if not events:
             return
+        deadline = time.monotonic() + self.timeout_s
+        if not self._open.is_set():
+            try:
+                await asyncio.wait_for(self._open.wait(), self.timeout_s)
+            except TimeoutError:
+                raise PublishError("publishing is paused (broker switch-over)") from None
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            await self._publish(events, deadline)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def _publish(self, events: Sequence[CanonicalEvent], deadline: float) -> None:
         producer = await self._get_producer()
         if producer._metadata.partitions_for_topic(self.topic) is None:
             await asyncio.to_thread(producer.partitions_for, self.topic)
@@ -157,13 +209,18 @@ class KafkaPublisher:
         done: asyncio.Future[None] = loop.create_future()
         pending = len(events)
 
-        def acked(_metadata: object) -> None:
+        def acked(metadata: Any) -> None:
             nonlocal pending
+            if getattr(metadata, "offset", -1) < 0:
+                failed(PhantomAck())
+                return
             pending -= 1
             if pending == 0 and not done.done():
                 done.set_result(None)
 
         def failed(exc: BaseException) -> None:
+            if isinstance(exc, _PRODUCER_STATE_ERRORS):
+                self._retire(producer, type(exc).__name__)
             if not done.done():
                 done.set_exception(PublishError(f"broker rejected a record: {type(exc).__name__}"))
 
@@ -185,17 +242,25 @@ class KafkaPublisher:
                 future.add_errback(on_error)
         except KafkaError as exc:
             done.cancel()
+            if isinstance(exc, _PRODUCER_STATE_ERRORS):
+                self._retire(producer, type(exc).__name__)
             raise PublishError(f"could not enqueue records: {type(exc).__name__}") from None
         try:
-            await asyncio.wait_for(done, self.timeout_s)
+            await asyncio.wait_for(done, max(0.1, deadline - time.monotonic()))
         except TimeoutError:
+            self._retire(producer, "ack_timeout")
             raise PublishError(
                 f"broker did not acknowledge {pending} of {len(events)} events "
                 f"within {self.timeout_s:g}s"
             ) from None
+        if self._producer is producer:
+            self._failing = None
 
     async def ready(self, timeout_s: float = 2.0) -> bool:
-        """True if a fresh metadata request to the broker succeeds within `timeout_s`."""
+        """True if the producer can publish: connected, holding a producer id, its last
+        request not failed, and a fresh metadata request answered within `timeout_s`."""
+        if not self._open.is_set():
+            return True  # held on purpose for a moment; requests wait, they do not fail
         try:
             producer = await self._get_producer()
         except PublishError:
@@ -211,17 +276,85 @@ class KafkaPublisher:
         update.add_callback(lambda _cluster: _call_soon(loop, settle, True))
         update.add_errback(lambda _exc: _call_soon(loop, settle, False))
         try:
-            return await asyncio.wait_for(answered, timeout_s)
+            if not await asyncio.wait_for(answered, timeout_s):
+                return False
         except TimeoutError:
             return False
+        return self._failing is None or await self._wait_producer_id(producer, timeout_s)
+
+    async def _wait_producer_id(self, producer: Any, timeout_s: float) -> bool:
+        """After a retired producer, ready once the new one obtained a producer id."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if _has_producer_id(producer):
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+    @property
+    def held(self) -> bool:
+        """True between `hold` and `resume`."""
+        return not self._open.is_set()
+
+    async def hold(self) -> None:
+        """Pause: new requests wait (up to the publish timeout); return once nothing is in
+        flight, with the producer released. Used while the dev stack swaps its broker."""
+        self._open.clear()
+        await self._idle.wait()
+        if self._open.is_set():
+            return  # resumed meanwhile
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await asyncio.to_thread(producer.close, 0)
+        log.info("publishing_held")
+
+    def resume(self) -> None:
+        """Let waiting and new requests through on a fresh producer (also called, without a
+        hold, when the dev stack had to restart a broker that lost its state)."""
+        if self._producer is not None:
+            self._retire(self._producer, "broker_replaced")
+        self._retry_at = 0.0
+        self._failing = None
+        self._open.set()
+        log.info("publishing_resumed")
 
     async def close(self) -> None:
         """Flush buffered records (bounded by the publish timeout) and close the producer."""
         self._closed = True
+        self._open.set()
         producer, self._producer = self._producer, None
         if producer is not None:
             await asyncio.to_thread(producer.close, self.timeout_s)
             log.info("kafka_closed")
+
+
+class PhantomAck(KafkaError):
+    """An acknowledgement without an offset: nothing was stored (see `KafkaPublisher`)."""
+
+
+#: Errors after which the producer's id and sequence numbers no longer match the broker's.
+_PRODUCER_STATE_ERRORS: Final = (
+    PhantomAck,
+    UnknownProducerIdError,
+    OutOfOrderSequenceNumberError,
+    DuplicateSequenceNumberError,
+    InvalidProducerEpochError,
+    InvalidProducerIdMappingError,
+    ProducerFencedError,
+    IllegalStateError,
+    KafkaTimeoutError,
+)
+
+
+def _has_producer_id(producer: Any) -> bool:
+    manager = getattr(producer, "_transaction_manager", None)
+    return manager is None or (manager.has_producer_id() and not manager.has_error())
+
+
+def _close_in_background(producer: Any) -> None:
+    threading.Thread(
+        target=producer.close, kwargs={"timeout": 0}, name="retire-producer", daemon=True
+    ).start()
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, func: Any, arg: object) -> None:
