@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingest.call_centre.routes import router as call_centre_router
 from ingest.chat.routes import router as chat_router
+from ingest.devcontrol import install_dev_control
 from ingest.email.routes import router as email_router
 from ingest.gateway import Gateway, get_gateway
 from ingest.http import ApiError, JsonResponse, error_response
@@ -54,6 +55,8 @@ def create_app(settings: IngestSettings, publisher: Publisher | None = None) -> 
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if isinstance(active, KafkaPublisher) and owned:
             await active.start()
+            if settings.dev_control_dir is not None:
+                install_dev_control(active, settings.dev_control_dir, "ingest")
         log.info("ingest_started", host=settings.host, port=settings.port)
         yield
         if owned:

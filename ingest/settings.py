@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import Annotated, Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -54,6 +55,9 @@ class IngestSettings(BaseSettings, KafkaSecurity):
     email_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
     #: IANA zone the Asterisk CDR times are written in (Master.csv has no offset).
     asterisk_timezone: str = "UTC"
+    #: Set by `threadline dev` only: where the supervisor and this process signal a broker
+    #: switch-over (see `ingest.devcontrol`).
+    dev_control_dir: Path | None = None
 
     @field_validator("company_domains", mode="before")
     @classmethod
@@ -107,6 +111,8 @@ class IngestSettings(BaseSettings, KafkaSecurity):
                 if not _is_loopback(host):
                     raise ValueError(f"dev mode binds to loopback only; host {host!r} is not")
         else:
+            if self.dev_control_dir is not None:
+                raise ValueError("dev_control_dir is for `threadline dev` (dev mode) only")
             if not keys:
                 raise ValueError("write_keys is empty: set THREADLINE_WRITE_KEYS (or dev mode)")
             if DEV_WRITE_KEY in keys:

@@ -24,6 +24,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import ValidationError
 
+from ingest.devcontrol import install_dev_control
 from ingest.email.mapping import is_company_address, map_email
 from ingest.metrics import IngestMetrics
 from ingest.publisher import KafkaPublisher, Publisher, PublishError
@@ -219,6 +220,8 @@ async def serve(settings: IngestSettings, stop: asyncio.Event | None = None) -> 
         probes = await _start_probes(settings, handler, publisher)
         # Listening already: a broker that is down is logged here, and answered with 451.
         await publisher.start()
+        if settings.dev_control_dir is not None:
+            install_dev_control(publisher, settings.dev_control_dir, "smtp")
         await stop.wait()
     finally:
         server.close()
