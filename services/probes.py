@@ -73,15 +73,18 @@ async def _keep_depth_fresh(engine: AsyncEngine) -> None:
         await asyncio.sleep(DEPTH_INTERVAL_S)
 
 
-def running_flag(app: faust.App) -> threading.Event:
-    """An event set once the Faust app has fully started (after recovery, agents running)."""
-    running = threading.Event()
+def consuming_flag(app: faust.App) -> threading.Event:
+    """An event set once the worker has joined its group and consumes: its first rebalance
+    completed, with or without partitions (later rebalances do not clear it)."""
+    consuming = threading.Event()
 
-    @app.task
-    async def _mark_running() -> None:
-        running.set()
+    @app.on_rebalance_complete.connect  # type: ignore[arg-type]
+    async def _complete(app: faust.App, **_: object) -> None:
+        if not consuming.is_set():
+            log.info("worker_consuming")
+        consuming.set()
 
-    return running
+    return consuming
 
 
 async def _serve(settings: WorkerSettings, running: threading.Event, bound: Future[int]) -> None:
@@ -108,7 +111,8 @@ async def _serve(settings: WorkerSettings, running: threading.Event, bound: Futu
 def start_worker_probes(settings: WorkerSettings, running: threading.Event) -> int | None:
     """Serve /healthz, /readyz and /metrics on the metrics port; None when it is 0.
 
-    Ready means: `running` is set, and the database and a Kafka bootstrap server answer.
+    Ready means: `running` is set (see `consuming_flag`), and the database and a Kafka
+    bootstrap server answer.
     """
     if not settings.metrics_port:
         return None

@@ -31,6 +31,8 @@ class WorkerSettings(BaseSettings, KafkaSecurity):
     #: so this only bounds how long a quiet partition's events wait (freshness).
     batch_within_s: float = Field(default=0.15, gt=0, le=30)
     drain_timeout_s: float = Field(default=25.0, gt=0, le=300)
+    #: Longest time between offset commits (Faust's `broker_commit_interval`).
+    commit_interval_s: float = Field(default=2.8, gt=0, le=60)
     db_pool_size: int = Field(default=4, ge=1, le=64)
     fetch_max_wait_ms: int = Field(default=100, ge=1, le=10_000)
     session_timeout_s: float = Field(default=10.0, ge=1, le=300)
@@ -80,18 +82,27 @@ class WorkerSettings(BaseSettings, KafkaSecurity):
 
 
 class DevSettings(BaseSettings):
-    """`threadline dev`: the embedded stack and where its data lives."""
+    """`threadline dev`: the embedded stack, where its data lives, how it is supervised."""
 
     model_config = _CONFIG
 
     data_dir: Path = Path(".threadline")
     kafka_bootstrap: str | None = None
     database_url: str | None = None
-    broker_port: int = 9092
-    api_port: int = 8000
-    ingest_port: int = 8001
-    smtp_port: int = 2525
+    broker_port: int = Field(default=9092, ge=1, le=65535)
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    ingest_port: int = Field(default=8001, ge=1, le=65535)
+    smtp_port: int = Field(default=2525, ge=1, le=65535)
     partitions: int = Field(default=4, ge=1, le=64)
+    consumer_group: str = "threadline-stitcher"
+    #: Replace the embedded broker once it holds this much memory (it never frees consumed
+    #: records); writes pause for a moment meanwhile. 0 never replaces it.
+    broker_recycle_mb: int = Field(default=512, ge=0, le=65536)
+    #: On Ctrl-C, how long the worker may keep writing what the broker holds; the rest is
+    #: saved to the spool folder and written at the next start.
+    stop_drain_s: float = Field(default=3.0, ge=0, le=60)
+    #: How long the stack may take to become ready (worker joined, gateway and API ready).
+    start_timeout_s: float = Field(default=120.0, gt=0, le=900)
 
 
 class LogSettings(BaseSettings):

@@ -28,7 +28,7 @@ from schemas.runtime import freeze_heap
 from services.kafka_auth import faust_credentials
 from services.kafka_consumer import set_fetch_max_wait
 from services.pipeline import BatchProcessor, Record
-from services.probes import running_flag, start_worker_probes
+from services.probes import consuming_flag, start_worker_probes
 from services.settings import WorkerSettings
 
 log = structlog.get_logger("threadline.worker")
@@ -53,6 +53,7 @@ def create_app(settings: WorkerSettings) -> faust.App:
         broker_heartbeat_interval=settings.heartbeat_interval_s,
         broker_rebalance_timeout=settings.rebalance_timeout_s,
         broker_commit_every=settings.batch_size,
+        broker_commit_interval=settings.commit_interval_s,
         producer_acks=-1,
         stream_buffer_maxsize=max(4096, settings.batch_size * 4),
     )
@@ -94,11 +95,24 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 partitions=sorted({r.partition for r in records if r.partition is not None}),
             )
 
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def _assigned(app: Any, assigned: Any, **_: Any) -> None:
+        log.info("partitions_assigned", partitions=_names(assigned))
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def _revoked(app: Any, revoked: Any, **_: Any) -> None:
+        log.info("partitions_revoked", partitions=_names(revoked))
+
     @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def _close_db(app: Any, **_: Any) -> None:  # pragma: no cover - shutdown path
+        log.info("worker_stopping")
         await engine.dispose()
 
     return app
+
+
+def _names(partitions: Any) -> list[str]:
+    return sorted(f"{tp.topic}/{tp.partition}" for tp in partitions)
 
 
 def _record(message: Any) -> Record:
@@ -127,11 +141,14 @@ def main(log_level: str = "INFO") -> None:
     # Before Faust creates its loops: uvloop's costs less CPU per batch than asyncio's.
     mode.loop.use("uvloop")
     app = create_app(settings)
-    start_worker_probes(settings, running_flag(app))
+    start_worker_probes(settings, consuming_flag(app))
     # Keep our JSON logging: Faust would otherwise install its own text formatter.
     worker = faust.Worker(
         app, loglevel=log_level, quiet=True, redirect_stdouts=False, override_logging=False
     )
     log.info("worker_starting", group=settings.consumer_group, batch_size=settings.batch_size)
     freeze_heap()
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    finally:
+        log.info("worker_stopped")
