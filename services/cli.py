@@ -179,8 +179,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Commands that talk to a running stack: without settings they find the dev stack.
+STACK_COMMANDS = frozenset({"deadletter", "insights", "import"})
+
+
+def use_running_dev_stack() -> str | None:
+    """Point the settings at the running `threadline dev` stack when none are given;
+    returns the data folder of the stack used."""
+    if os.environ.get("THREADLINE_DATABASE_URL"):
+        return None
+    from services.devstack.runstate import find_running_stack
+
+    info = find_running_stack(os.environ.get("THREADLINE_DATA_DIR"))
+    if info is None:
+        return None
+    os.environ["THREADLINE_DATABASE_URL"] = info.database_url
+    os.environ.setdefault("THREADLINE_KAFKA_BOOTSTRAP", info.kafka_bootstrap)
+    os.environ.setdefault("THREADLINE_GATEWAY_URL", info.ingest_url)
+    os.environ.setdefault("THREADLINE_DEV_MODE", "true")
+    return info.data_dir
+
+
+def _follow_supervisor() -> None:
+    """A child of `threadline dev` gets SIGTERM when its supervisor dies (Linux), so a
+    supervisor killed with SIGKILL leaves no gateway accepting into an orphaned broker."""
+    raw = os.environ.get("THREADLINE_DEV_SUPERVISOR_PID")
+    if not raw or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != int(raw):  # it died before the call above
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `threadline` script."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and words[0] in STACK_COMMANDS:
+        used = use_running_dev_stack()
+        if used:
+            print(f"threadline: using the dev stack running from {used}", file=sys.stderr)
+    elif words and words[0] in ("worker", *SERVERS):
+        _follow_supervisor()
     args = build_parser().parse_args(argv)
     try:
         logs = LogSettings()

@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 
 import orjson
 
@@ -110,7 +110,7 @@ def _journey(
     mail["To"] = "help@example-shop.io"
     mail["Subject"] = f"Collection time for order {order}"
     mail["Date"] = format_datetime(at(24 * 60))
-    mail["Message-ID"] = make_msgid(f"demo{n}", "example-shop.io")
+    mail["Message-ID"] = f"<demo-{n}-collection@example-shop.io>"
     mail.set_content(f"Hi, what time can I pick up order {order} today?\n\n{first}")
     yield "/email/inbound", "message/rfc822", mail.as_bytes()
     call_start, call_end = at(24 * 60 + 40), at(24 * 60 + 46)

@@ -146,6 +146,7 @@ def main(log_level: str = "INFO") -> None:
     worker = faust.Worker(
         app, loglevel=log_level, quiet=True, redirect_stdouts=False, override_logging=False
     )
+    worker.spinner = None  # Faust's terminal spinner writes escape codes into redirected logs
     log.info("worker_starting", group=settings.consumer_group, batch_size=settings.batch_size)
     freeze_heap()
     try:

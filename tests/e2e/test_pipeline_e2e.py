@@ -8,11 +8,7 @@ folder: the timeline is still there.
 
 from __future__ import annotations
 
-import os
-import signal
 import smtplib
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,7 +23,8 @@ import httpx
 import orjson
 import pytest
 
-from services.embedded import free_port
+from services.demo import load_demo
+from tests.support.devstack import dev_stack_run
 
 pytestmark = pytest.mark.e2e
 
@@ -36,62 +33,20 @@ SAMPLES = Path(__file__).resolve().parent.parent / "unit" / "ingest"
 
 
 @contextmanager
-def dev_stack(data_dir: Path, log_path: Path, *flags: str) -> Iterator[dict[str, str]]:
-    ports = {"api": free_port(), "ingest": free_port(), "broker": free_port(), "smtp": free_port()}
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("THREADLINE_KAFKA_BOOTSTRAP", "THREADLINE_DATABASE_URL")
-    }
-    env.update(
-        THREADLINE_DATA_DIR=str(data_dir),
-        THREADLINE_API_PORT=str(ports["api"]),
-        THREADLINE_INGEST_PORT=str(ports["ingest"]),
-        THREADLINE_BROKER_PORT=str(ports["broker"]),
-        THREADLINE_SMTP_PORT=str(ports["smtp"]),
-        THREADLINE_METRICS_PORT="0",
-        THREADLINE_LOG_JSON="true",
-    )
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "dev", *flags],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        urls = {
-            "api": f"http://127.0.0.1:{ports['api']}",
-            "ingest": f"http://127.0.0.1:{ports['ingest']}",
-            "smtp_port": str(ports["smtp"]),
-        }
-        try:
-            wait_until(lambda: ready(urls["api"]) and ready(urls["ingest"]), 120, proc, log_path)
-            yield urls
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                code = proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                raise
-        assert code == 0, log_path.read_text()[-3000:]
+def dev_stack(tmp_path: Path, *flags: str) -> Iterator[dict[str, str]]:
+    """`threadline dev` on free ports over `tmp_path/data`; each use restarts it on the same
+    data. The stop must end within DESIGN's 10 s and leave nothing running."""
+    with dev_stack_run(tmp_path) as run:
+        run.start(*flags)
+        yield {"api": run.api, "ingest": run.ingest, "smtp_port": str(run.ports["smtp"])}
+        code = run.stop()
+        assert code == 0, run.log_since()[-3000:]
+        assert run.stop_seconds < 10 and run.leftovers() == []
 
 
-def ready(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def wait_until(
-    check: Any, timeout: float, proc: subprocess.Popen[bytes] | None = None, log: Path | None = None
-) -> Any:
+def wait_until(check: Any, timeout: float) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            tail = log.read_text()[-3000:] if log else ""
-            raise AssertionError(f"threadline dev exited with {proc.returncode}:\n{tail}")
         result = check()
         if result:
             return result
@@ -116,10 +71,9 @@ def timeline(api: str, customer_id: str) -> list[dict[str, Any]]:
 def test_anonymous_browsing_joins_the_customer_after_identify(tmp_path: Path) -> None:
     from segment.analytics import Client
 
-    data_dir, log = tmp_path / "data", tmp_path / "dev.log"
     anon, user = f"anon-{uuid.uuid4()}", f"user-{uuid.uuid4()}"
     t0 = datetime.now(UTC) - timedelta(minutes=10)
-    with dev_stack(data_dir, log) as urls:
+    with dev_stack(tmp_path) as urls:
         errors: list[Exception] = []
         client = Client(
             "dev-write-key",
@@ -179,7 +133,7 @@ def test_anonymous_browsing_joins_the_customer_after_identify(tmp_path: Path) ->
         assert [i["event_id"] for i in items] == [f"segment:m{n}-{anon}" for n in (3, 2, 1)]
         customer_id = profile["customer_id"]
 
-    with dev_stack(data_dir, log) as urls:
+    with dev_stack(tmp_path) as urls:
         items = timeline(urls["api"], customer_id)
         assert len(items) == 3, "timelines survive a restart of the dev stack"
 
@@ -187,7 +141,7 @@ def test_anonymous_browsing_joins_the_customer_after_identify(tmp_path: Path) ->
 def test_the_design_scenario_every_channel_in_one_view(tmp_path: Path) -> None:
     """`threadline dev --demo` sends Maria's journey in each channel's native format; the agent
     types her number in national format and sees the email subject, the chat and the order."""
-    with dev_stack(tmp_path / "data", tmp_path / "dev.log", "--demo") as urls:
+    with dev_stack(tmp_path, "--demo") as urls:
         api = urls["api"]
 
         def complete() -> dict[str, Any] | None:
@@ -219,6 +173,12 @@ def test_the_design_scenario_every_channel_in_one_view(tmp_path: Path) -> None:
             headers=AGENT,
         ).json()
         assert others["customer_id"] != profile["customer_id"]
+
+        # `make demo` twice adds nothing twice: every demo record has a deterministic id.
+        assert load_demo(urls["ingest"]) > 0
+        for _ in range(10):
+            time.sleep(0.5)
+            assert len(timeline(api, profile["customer_id"])) == len(items)
         send_through_every_native_transport(urls)
 
         def all_sources() -> list[dict[str, Any]] | None:
