@@ -9,7 +9,7 @@ TOOLS_STAMP := $(TOOLS)/.installed-$(shell cat deploy/requirements-tools.txt | s
 export XDG_RUNTIME_DIR ?= /tmp/threadline-runtime-$(shell id -u)
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium dev demo test faults unit integration e2e lint fmt schema bench bench-quick clean deploy-check
+.PHONY: help install chromium dev demo test faults unit integration e2e lint fmt schema bench bench-quick soak clean deploy-check
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -78,6 +78,10 @@ bench: $(STAMP) ## Benchmarks, full size (1M customers, 10M events; not part of 
 bench-quick: $(STAMP) ## Benchmarks at the quick size (10k customers, 100k events, 30 s soak)
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
 	$(BIN)/python -m bench --quick $(ARGS)
+
+soak: $(STAMP) ## The embedded stack as `make dev` runs it, 30 min at a constant rate: memory and freshness per minute; ARGS=--minutes N --rate R
+	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
+	$(BIN)/python -m bench.soak $(ARGS)
 
 clean: ## Remove build output and the dev data folder
 	rm -rf build .threadline $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

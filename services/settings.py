@@ -97,7 +97,7 @@ class DevSettings(BaseSettings):
     consumer_group: str = "threadline-stitcher"
     #: Replace the embedded broker once it holds this much memory (it never frees consumed
     #: records); writes pause for a moment meanwhile. 0 never replaces it.
-    broker_recycle_mb: int = Field(default=512, ge=0, le=65536)
+    broker_recycle_mb: int = Field(default=256, ge=0, le=65536)
     #: On Ctrl-C, how long the worker may keep writing what the broker holds; the rest is
     #: saved to the spool folder and written at the next start.
     stop_drain_s: float = Field(default=3.0, ge=0, le=60)
