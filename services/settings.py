@@ -33,6 +33,8 @@ class WorkerSettings(BaseSettings, KafkaSecurity):
     drain_timeout_s: float = Field(default=25.0, gt=0, le=300)
     #: Longest time between offset commits (Faust's `broker_commit_interval`).
     commit_interval_s: float = Field(default=2.8, gt=0, le=60)
+    #: `threadline dev` only: wait for this file before connecting (a standby replacement).
+    dev_start_gate: Path | None = None
     db_pool_size: int = Field(default=4, ge=1, le=64)
     fetch_max_wait_ms: int = Field(default=100, ge=1, le=10_000)
     session_timeout_s: float = Field(default=10.0, ge=1, le=300)
@@ -52,6 +54,8 @@ class WorkerSettings(BaseSettings, KafkaSecurity):
     def _check(self) -> WorkerSettings:
         if not self.database_url:
             raise ValueError("THREADLINE_DATABASE_URL is required")
+        if self.dev_start_gate is not None and not self.dev_mode:
+            raise ValueError("THREADLINE_DEV_START_GATE is for `threadline dev` only")
         try:
             StitchingConfig.parse(self.identity_rules)
         except IdentityConfigError as exc:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Sequence
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -135,6 +137,16 @@ async def _drain(task: asyncio.Future[Any], limit_s: float) -> None:
         os._exit(EXIT_UNDRAINED)
 
 
+def _wait_for_start_gate(gate: Path | None) -> None:
+    """`threadline dev` starts a replacement worker ahead of time (its imports and setup take
+    seconds) and lets it connect once the new broker is up, by creating `gate`."""
+    if gate is None:
+        return
+    log.info("worker_standing_by")
+    while not gate.exists():
+        time.sleep(0.02)
+
+
 def main(log_level: str = "INFO") -> None:
     """Run the worker until SIGTERM/SIGINT (`threadline worker`)."""
     settings = WorkerSettings()
@@ -147,6 +159,7 @@ def main(log_level: str = "INFO") -> None:
         app, loglevel=log_level, quiet=True, redirect_stdouts=False, override_logging=False
     )
     worker.spinner = None  # Faust's terminal spinner writes escape codes into redirected logs
+    _wait_for_start_gate(settings.dev_start_gate)
     log.info("worker_starting", group=settings.consumer_group, batch_size=settings.batch_size)
     freeze_heap()
     try:

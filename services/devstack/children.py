@@ -78,11 +78,15 @@ class Child:
                 self.process.send_signal(sig)
 
     def stop(self, timeout_s: float | None = None) -> int | None:
-        """SIGTERM, wait, then SIGKILL; returns the exit code (None if it was not running)."""
+        """SIGTERM, wait, then SIGKILL (at once with `timeout_s=0`); returns the exit code
+        (None if it was not running)."""
         self.restart_at = None
         if self.process is None:
             return None
-        if self.alive():
+        if self.alive() and timeout_s == 0:
+            self.process.kill()
+            self.process.wait(5)
+        elif self.alive():
             self.send(signal.SIGTERM)
             try:
                 self.process.wait(self.stop_timeout_s if timeout_s is None else timeout_s)

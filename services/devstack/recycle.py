@@ -4,13 +4,15 @@ Tansu's memory engine never frees a record: no retention, no DeleteRecords (see
 EMBEDDED-STACK.md), so its memory, and the CPU each fetch costs, grow with everything ever
 sent. Once it holds more than `THREADLINE_BROKER_RECYCLE_MB`, the supervisor replaces it:
 
+0. (at 80 % of the limit) a replacement worker starts and waits, set up, for a go;
 1. the gateway and SMTP listener hold new publishes (requests wait; none is refused) and
    confirm that nothing is in flight;
 2. the worker writes and commits everything the broker holds, then stops;
 3. anything still uncommitted is saved to the spool (normally nothing);
 4. a new, empty broker starts on the same port; the topics are created; the spool is
    published into it;
-5. the worker starts again and the publishers resume on fresh producers.
+5. the replacement worker connects (a new group takes Tansu about 3 s to join) and the
+   publishers resume on fresh producers.
 
 Nothing acknowledged is lost at any step; writes pause for a few seconds.
 
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Final
 import structlog
 
 from services.devstack.backlog import BacklogError
+from services.devstack.children import Child
 from services.devstack.handover import (
     drain,
     hold_publishers,
@@ -44,6 +47,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger("threadline.dev")
 
 RETRY_AFTER_FAILURE_S: Final = 60.0
+#: Start the replacement worker once the broker holds this share of the limit.
+STANDBY_AT: Final = 0.8
 DRAIN_BOUND_S: Final = 15.0
 
 
@@ -71,9 +76,24 @@ def check_memory(stack: DevStack) -> bool:
             stack.close_backlog()
     limit = stack.settings.broker_recycle_mb
     held = rss_mb(stack.broker.pid)
-    if not limit or held < limit or time.monotonic() < stack.recycle_not_before:
+    if not limit or time.monotonic() < stack.recycle_not_before:
         return False
-    return recycle_broker(stack, held)
+    if held >= STANDBY_AT * limit:
+        prepare_standby(stack)
+    return recycle_broker(stack, held) if held >= limit else False
+
+
+def prepare_standby(stack: DevStack) -> Child:
+    """A replacement worker started ahead of the recycle: its imports and setup take seconds,
+    so it waits, ready, until the new broker is up (see `services.worker`)."""
+    standby = stack.standby
+    if standby is not None and standby[0].exited() is None:
+        return standby[0]
+    gate = stack.state.control_dir / f"worker-go-{time.monotonic_ns()}"
+    child = stack.new_child("worker", start_gate=gate)
+    child.start()
+    stack.standby = (child, gate)
+    return child
 
 
 def recycle_broker(stack: DevStack, held_mb: float) -> bool:
@@ -83,36 +103,42 @@ def recycle_broker(stack: DevStack, held_mb: float) -> bool:
     log.info("broker_recycle_started", rss_mb=round(held_mb))
     publishers = [stack.children[n] for n in ("ingest", "smtp") if n in stack.children]
     worker = stack.children["worker"]
+    standby = prepare_standby(stack)
+    assert stack.standby is not None
+    gate = stack.standby[1]
     if not hold_publishers(publishers, stack.state.control_dir):
         resume_publishers(publishers)
         stack.recycle_not_before = time.monotonic() + RETRY_AFTER_FAILURE_S
         log.warning("broker_recycle_postponed", reason="publishers did not confirm the hold")
         return False
+    saved = 0
     try:
         backlog = stack.open_backlog()
-        if backlog is not None and worker.alive():
-            drain(backlog, worker, DRAIN_BOUND_S)
-        worker.stop(5.0)
-        saved = spool_backlog(backlog, stack.state.spool_dir) if backlog is not None else 0
+        left = drain(backlog, worker, DRAIN_BOUND_S) if backlog is not None else -1
+        # Everything committed and nothing new can arrive: nothing is in flight to wait for.
+        worker.stop(0.0 if left == 0 else 5.0)
+        if left != 0 and backlog is not None:
+            saved = spool_backlog(backlog, stack.state.spool_dir)
         stack.close_backlog()
-        stack.broker.stop(2.0)
+        stack.broker.stop(1.0)
         stack.broker.start()
         ensure_topics(stack.bootstrap, stack.settings.partitions)
         replay(stack.state.spool_dir, stack.bootstrap)
     except (BacklogError, OSError) as exc:
         log.error("broker_recycle_failed", reason=str(exc))
         stack.recycle_not_before = time.monotonic() + RETRY_AFTER_FAILURE_S
-        saved = -1
     finally:
         if not stack.broker.alive():
             stack.broker.start()
             ensure_topics(stack.bootstrap, stack.settings.partitions)
-        worker.start()
+        worker.stop(0.0)
+        gate.touch()
+        stack.children["worker"], stack.standby = standby, None
         resume_publishers(publishers)
     log.info(
         "broker_recycled",
         freed_mb=round(held_mb),
-        saved_and_replayed=max(saved, 0),
+        saved_and_replayed=saved,
         paused_s=round(time.monotonic() - began, 2),
     )
     return True

@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Final
 
@@ -74,6 +75,8 @@ class DevStack:
         self.backlog: Backlog | None = None
         self.last_lag = 0
         self.recycle_not_before = 0.0
+        #: A replacement worker waiting for the recycle, and the file that lets it go.
+        self.standby: tuple[Child, Path] | None = None
         self._starting = True
         self._stop_at: float | None = None
 
@@ -139,9 +142,7 @@ class DevStack:
         if replayed:
             print(f"republished {replayed} events saved at the last stop", flush=True)
         for role in ROLES:
-            env = child_env(settings, role, self.bootstrap, self.database_url, self._ports())
-            env["THREADLINE_DEV_CONTROL_DIR"] = str(self.state.control_dir)
-            self.children[role] = Child(role, [sys.executable, "-m", "services.cli", role], env)
+            self.children[role] = self.new_child(role)
             self.children[role].start()
         wait_all_ready(self.children, self._ports(), settings.start_timeout_s)
         self._publish_state()
@@ -152,6 +153,17 @@ class DevStack:
             print(f"demo data: {sent} requests sent; try the phone (415) 555-0132", flush=True)
         print_banner(settings, self.state)
 
+    def new_child(self, role: str, start_gate: Path | None = None) -> Child:
+        """A child process of `role` (not started); a worker with `start_gate` waits for that
+        file before it connects, and gets a metrics port of its own."""
+        if role == "worker" and start_gate is not None:
+            self.worker_port = free_port()
+        env = child_env(self.settings, role, self.bootstrap, self.database_url, self._ports())
+        env["THREADLINE_DEV_CONTROL_DIR"] = str(self.state.control_dir)
+        if start_gate is not None:
+            env["THREADLINE_DEV_START_GATE"] = str(start_gate)
+        return Child(role, [sys.executable, "-m", "services.cli", role], env)
+
     def _ports(self) -> dict[str, int]:
         s = self.settings
         return {"api": s.api_port, "ingest": s.ingest_port, "smtp": s.smtp_port,
@@ -161,6 +173,8 @@ class DevStack:
         processes = {n: ProcessRef.of(c.pid) for n, c in self.children.items() if c.pid}
         if self.broker is not None and self.broker.pid:
             processes["broker"] = ProcessRef.of(self.broker.pid)
+        if self.standby is not None and self.standby[0].pid:
+            processes["worker-standby"] = ProcessRef.of(self.standby[0].pid)
         s = self.settings
         me = ProcessRef.of(os.getpid())
         assert me is not None
@@ -194,7 +208,8 @@ class DevStack:
                 changed = True
             if now >= next_check:
                 next_check = now + _CHECK_EVERY_S
-                changed |= recycle.check_memory(self)
+                standby = self.standby
+                changed |= recycle.check_memory(self) or self.standby is not standby
             if changed:
                 self._publish_state()
             time.sleep(_TICK_S)
@@ -250,6 +265,8 @@ class DevStack:
                 print(f"drain time is up with {remaining} events left", flush=True)
         if worker is not None:
             worker.stop(min(_WORKER_STOP_S, left(reserve=_INFRA_STOP_S)))
+        if self.standby is not None:
+            self.standby[0].stop(0.0)  # idle, never connected
         saved = spool_backlog(backlog, self.state.spool_dir) if backlog is not None else 0
         self.close_backlog()
         if saved:
