@@ -18,7 +18,7 @@ from api.middleware import Metrics
 from api.settings import ApiSettings
 from profile_store import db
 from profile_store.deadletters import pending_depth
-from schemas.probes import tcp_reachable
+from runtime.probes import tcp_reachable
 
 log = structlog.get_logger()
 router = APIRouter(tags=["operations"])

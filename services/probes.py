@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from profile_store.db import database_reachable, make_async_engine
 from profile_store.models import dead_letters
-from schemas.probes import ProbeServer, bootstrap_servers, tcp_reachable
+from runtime.probes import ProbeServer, bootstrap_servers, tcp_reachable
 from services.settings import WorkerSettings
 
 log = structlog.get_logger("threadline.probes")

@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from profile_store.identity_rules import IdentityConfigError
 from profile_store.stitching_config import StitchingConfig
 from profile_store.tombstones import TombstoneConfigError, TombstonePolicy, resolve_salt
-from schemas.kafka_security import KafkaSecurity
+from runtime.kafka_security import KafkaSecurity
 
 _CONFIG = SettingsConfigDict(env_prefix="THREADLINE_", frozen=True, extra="ignore")
 

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from profile_store.db import make_sync_engine
-from schemas.probes import bootstrap_servers, tcp_reachable
+from runtime.probes import bootstrap_servers, tcp_reachable
 
 log = structlog.get_logger("threadline.startup")
 RETRY_INTERVAL_S = 1.0

@@ -3,7 +3,7 @@
 The stream worker and the SMTP listener have no HTTP server of their own, yet Kubernetes
 probes and Prometheus need one. This stdlib-only asyncio server answers `GET /healthz`
 (the process serves), `GET /readyz` (every dependency check passes) and `GET /metrics`
-(whatever the role's registry renders), and nothing else. It lives at the bottom layer so
+(whatever the role's registry renders), and nothing else. It lives in `runtime` so
 both `ingest` and `services` can use it.
 """
 
