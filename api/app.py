@@ -30,8 +30,8 @@ from api.middleware import Metrics, RequestContextMiddleware
 from api.ratelimit import RateLimiter, document_rate_limit
 from api.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.settings import ApiSettings
-from profile_store.db import make_async_engine
-from profile_store.driver import ReadPool, make_read_pool
+from profile_store.storage.driver import ReadPool, make_read_pool
+from profile_store.storage.engines import make_async_engine
 
 log = structlog.get_logger()
 
@@ -60,7 +60,7 @@ def _database_url(settings: ApiSettings, engine: AsyncEngine) -> str:
 def create_app(settings: ApiSettings, engine: AsyncEngine | None = None) -> FastAPI:
     """Build the API. With `engine`, the caller owns it; else the lifespan creates and disposes
     one from `settings.database_url`. The lifespan also opens and closes the pool of the
-    agent's hot reads (`profile_store.driver`), on the same database."""
+    agent's hot reads (`profile_store.storage.driver`), on the same database."""
     if engine is None and settings.database_url is None:
         raise ApiConfigError("database_url is not set and no engine was given")
     keyring = KeyRing(settings.effective_api_keys())

@@ -34,9 +34,9 @@ from api.deps import (
 from api.errors import ErrorBody
 from api.params import PRINTABLE
 from api.settings import KEY_NAME_PATTERN, ApiSettings
-from profile_store.audit import list_audit, record_read
-from profile_store.driver import PgConnection, ReadPool
-from profile_store.view_models import AuditEntryOut, AuditPage
+from profile_store.read.view_models import AuditEntryOut, AuditPage
+from profile_store.storage.audit import list_audit, record_read
+from profile_store.storage.driver import PgConnection, ReadPool
 
 MAX_AUDIT_PAGE: Final = 500
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from api import ApiError
 from api.errors import DatabaseUnavailable, ServiceUnavailable
 from api.settings import ApiSettings
-from profile_store.driver import PgConnection, ReadPool
+from profile_store.storage.driver import PgConnection, ReadPool
 
 log = structlog.get_logger()
 
@@ -66,7 +66,7 @@ async def db_connection(
 
 @asynccontextmanager
 async def agent_connection(pool: ReadPool | None) -> AsyncIterator[PgConnection]:
-    """A pooled autocommit psycopg connection for the agent's hot reads (`profile_store.driver`).
+    """A pooled autocommit psycopg connection for the agent's hot reads (`storage.driver`).
 
     503 when none comes within `db_wait` seconds or the database fails under it. A failure
     also checks the pool's idle connections, so after a database restart the stale ones are

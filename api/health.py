@@ -16,8 +16,8 @@ from api.deps import SettingsDep
 from api.errors import ErrorBody, OrjsonResponse, error_response
 from api.middleware import Metrics
 from api.settings import ApiSettings
-from profile_store import db
 from profile_store.deadletters import pending_depth
+from profile_store.storage import engines as db
 from runtime.probes import tcp_reachable
 
 log = structlog.get_logger()

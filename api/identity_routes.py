@@ -11,8 +11,13 @@ from api.auth import AdminPrincipal
 from api.deps import EngineDep, SettingsDep
 from api.errors import Conflict, ErrorBody, NotFound
 from api.params import PRINTABLE, CustomerId
-from profile_store import identity_admin
-from profile_store.identity_admin import Actor, AdminOutcome, IdentityAdminError, UnknownCustomer
+from profile_store.write import identity_admin
+from profile_store.write.identity_admin import (
+    Actor,
+    AdminOutcome,
+    IdentityAdminError,
+    UnknownCustomer,
+)
 
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     400: {"model": ErrorBody, "description": "The body is not JSON."},

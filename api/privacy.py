@@ -11,9 +11,9 @@ from api.auth import AdminPrincipal
 from api.deps import EngineDep, SettingsDep
 from api.errors import ErrorBody, NotFound
 from api.params import CustomerId
-from profile_store import erasure
-from profile_store.audit import record_audit
-from profile_store.export import CustomerExport, export_customer
+from profile_store.privacy import erasure
+from profile_store.privacy.export import CustomerExport, export_customer
+from profile_store.storage.audit import record_audit
 
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     401: {"model": ErrorBody, "description": "Missing or invalid API key."},

@@ -12,10 +12,10 @@ from api.audit import AgentReadDep
 from api.deps import read_snapshot, reject_unknown_query
 from api.errors import ErrorBody, NotFound
 from api.params import PRINTABLE, CustomerId, Kind
-from profile_store import queries
-from profile_store.lineage import load_lineage
-from profile_store.read_models import Lineage, Profile, TimelinePage
-from profile_store.timeline_read import timeline_for
+from profile_store.read import queries
+from profile_store.read.lineage import load_lineage
+from profile_store.read.models import Lineage, Profile, TimelinePage
+from profile_store.read.timeline import timeline_for
 from schemas import Channel, normalise_identifier
 
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {

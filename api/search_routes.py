@@ -13,8 +13,8 @@ from api.deps import read_statement, reject_unknown_query
 from api.errors import ErrorBody
 from api.params import NOT_BLANK
 from api.settings import Role
-from profile_store import search
-from profile_store.view_models import SearchResults
+from profile_store.read import search
+from profile_store.read.view_models import SearchResults
 
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     401: {"model": ErrorBody, "description": "Missing or invalid API key."},

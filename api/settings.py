@@ -21,10 +21,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from profile_store.db import sqlalchemy_url
-from profile_store.identity_rules import IdentityConfigError
-from profile_store.stitching_config import StitchingConfig
-from profile_store.tombstones import TombstoneConfigError, resolve_salt
+from profile_store.domain.identity_rules import IdentityConfigError
+from profile_store.domain.stitching_config import StitchingConfig
+from profile_store.privacy.tombstones import TombstoneConfigError, resolve_salt
+from profile_store.storage.engines import sqlalchemy_url
 
 Role = Literal["agent", "admin"]
 

@@ -5,7 +5,7 @@ reconnect may send `Last-Event-ID`), `profile` (the whole profile again, after n
 a change of traits, scores or merges), `merged` (the customer was merged into another; the
 stream follows the survivor), `gone` (the customer no longer exists; the stream ends).
 Comments (`: ping`) keep idle connections open. The stream polls PostgreSQL (see
-`profile_store.live`) on its own short transaction each time, so it holds no connection
+`profile_store.read.live`) on its own short transaction each time, so it holds no connection
 between polls, and it ends as soon as the client goes away.
 """
 
@@ -28,7 +28,7 @@ from api.auth import AgentPrincipal
 from api.deps import EngineDep, SettingsDep, read_snapshot, reject_unknown_query
 from api.errors import ErrorBody, NotFound
 from api.params import CustomerId
-from profile_store import live, queries
+from profile_store.read import live, queries
 
 log = structlog.get_logger()
 

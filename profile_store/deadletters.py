@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from profile_store.models import dead_letters
-from profile_store.read_models import UtcDatetime
+from profile_store.read.models import UtcDatetime
+from profile_store.storage.tables import dead_letters
 from schemas.deadletter import DeadLetter
 from schemas.events import utc_now
 

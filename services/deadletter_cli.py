@@ -21,7 +21,6 @@ from kafka import KafkaProducer
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from profile_store.db import make_async_engine
 from profile_store.deadletters import (
     MAX_LIST,
     DeadLetterDetail,
@@ -29,6 +28,7 @@ from profile_store.deadletters import (
     list_dead_letters,
     mark_replayed,
 )
+from profile_store.storage.engines import make_async_engine
 from schemas import topics
 from schemas.errors import InvalidEvent
 from schemas.events import decode_event

@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from types import FrameType
 
-from profile_store import migrate
+from profile_store.storage import migrate
 from services.demo import load_demo
 from services.embedded import EmbeddedBroker, EmbeddedPostgres, EmbeddedStackError, port_open
 from services.kafka_admin import ensure_topics

@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from profile_store.db import database_reachable, make_async_engine
-from profile_store.models import dead_letters
+from profile_store.storage.engines import database_reachable, make_async_engine
+from profile_store.storage.tables import dead_letters
 from runtime.probes import ProbeServer, bootstrap_servers, tcp_reachable
 from services.settings import WorkerSettings
 

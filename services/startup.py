@@ -15,7 +15,7 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from profile_store.db import make_sync_engine
+from profile_store.storage.engines import make_sync_engine
 from runtime.probes import bootstrap_servers, tcp_reachable
 
 log = structlog.get_logger("threadline.startup")

@@ -18,10 +18,10 @@ import faust
 import mode.loop
 import structlog
 
-from profile_store.db import make_async_engine
 from profile_store.deadletters import record_dead_letters
-from profile_store.tombstones import tombstoned_event_ids
-from profile_store.writer import TimelineWriter
+from profile_store.privacy.tombstones import tombstoned_event_ids
+from profile_store.storage.engines import make_async_engine
+from profile_store.write.writer import TimelineWriter
 from runtime.heap import freeze_heap
 from schemas import topics
 from schemas.deadletter import DeadLetter

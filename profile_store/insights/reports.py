@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from profile_store.insights.journeys import MEASURES, PATH_SEPARATOR, summarise
-from profile_store.queries import InvalidQuery, resolve_customer_id
-from profile_store.read_models import UtcDatetime
+from profile_store.read.models import UtcDatetime
+from profile_store.read.queries import InvalidQuery, resolve_customer_id
 
 MAX_DAYS: Final = 366
 MAX_PATHS: Final = 50

@@ -8,9 +8,9 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from profile_store.db import make_async_engine, make_sync_engine
 from profile_store.deadletters import record_dead_letters
-from profile_store.models import dead_letters, timeline_events
+from profile_store.storage.engines import make_async_engine, make_sync_engine
+from profile_store.storage.tables import dead_letters, timeline_events
 from schemas.deadletter import DeadLetter
 from services.cli import main
 from tests.support.events import T0, event

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from profile_store.db import make_async_engine
-from profile_store.models import metadata
-from profile_store.writer import TimelineWriter
+from profile_store.storage.engines import make_async_engine
+from profile_store.storage.tables import metadata
+from profile_store.write.writer import TimelineWriter
 from schemas import CanonicalEvent
 from tests.support.events import event
 from tests.support.identity_db import check_consistency, stored

@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from api.settings import ApiSettings, hash_key
-from profile_store.audit import list_audit
 from profile_store.deadletters import record_dead_letters
-from profile_store.models import (
+from profile_store.privacy.tombstones import TombstonePolicy, identifier_hash, tombstoned_event_ids
+from profile_store.storage.audit import list_audit
+from profile_store.storage.tables import (
     customers,
     dead_letters,
     erasure_tombstones,
@@ -24,8 +25,7 @@ from profile_store.models import (
     merges,
     timeline_events,
 )
-from profile_store.tombstones import TombstonePolicy, identifier_hash, tombstoned_event_ids
-from profile_store.writer import TimelineWriter
+from profile_store.write.writer import TimelineWriter
 from schemas import CanonicalEvent
 from schemas.deadletter import DeadLetter
 from services.embedded import free_port

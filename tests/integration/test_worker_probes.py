@@ -8,9 +8,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import update
 
-from profile_store.db import make_async_engine
 from profile_store.deadletters import record_dead_letters
-from profile_store.models import dead_letters
+from profile_store.storage.engines import make_async_engine
+from profile_store.storage.tables import dead_letters
 from schemas.deadletter import DeadLetter
 from services.probes import refresh_dead_letter_depth
 

@@ -7,9 +7,9 @@ import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from profile_store.identity import KnownCustomer, Sighting, resolve_batch
-from profile_store.identity_rules import DEFAULT_RULES, Constraints, IdentityRules
-from profile_store.rederive import StoredEvent, rederive
+from profile_store.domain.identity import KnownCustomer, Sighting, resolve_batch
+from profile_store.domain.identity_rules import DEFAULT_RULES, Constraints, IdentityRules
+from profile_store.domain.rederive import StoredEvent, rederive
 from schemas import CanonicalEvent, Identifier
 from tests.support.events import event
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 from sqlalchemy.exc import DataError, OperationalError
 
-from profile_store.writer import WriteResult
+from profile_store.write.writer import WriteResult
 from schemas import CanonicalEvent
 from schemas.deadletter import DeadLetter
 from schemas.events import utc_now
