@@ -19,7 +19,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import ApiError
-from profile_store.read.queries import InvalidCursor, InvalidQuery, QueryError
+from profile_store.read.errors import InvalidCursor, InvalidQuery, QueryError
 from schemas import InvalidIdentifier
 
 log = structlog.get_logger()

@@ -12,10 +12,10 @@ from api.audit import AgentReadDep
 from api.deps import read_snapshot, reject_unknown_query
 from api.errors import ErrorBody, NotFound
 from api.params import PRINTABLE, CustomerId, Kind
-from profile_store.read import queries
+from profile_store.read import cursors, timeline
+from profile_store.read import profile as profiles
 from profile_store.read.lineage import load_lineage
 from profile_store.read.models import Lineage, Profile, TimelinePage
-from profile_store.read.timeline import timeline_for
 from schemas import Channel, normalise_identifier
 
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
@@ -72,7 +72,7 @@ async def lookup_customer(
     """The profile of whoever holds the identifier, e.g. a phone typed as `415.555.0100`."""
     normalised = normalise_identifier(id_type, value, agent.settings.default_region)
     async with agent.connection() as db:
-        profile = await queries.find_profile(db, id_type, normalised)
+        profile = await profiles.find_profile(db, id_type, normalised)
         found = profile.customer_id if profile is not None else None
         await agent.audit.record("lookup", found, {"type": id_type, "found": found is not None}, db)
     if profile is None:
@@ -89,7 +89,7 @@ async def lookup_customer(
 async def get_customer(agent: AgentReadDep, customer_id: CustomerId) -> Profile:
     """Identifiers, merged ids, traits, first/last seen, per-channel counts and CX scores."""
     async with agent.connection() as db:
-        profile = await queries.load_profile(db, customer_id)
+        profile = await profiles.load_profile(db, customer_id)
         if profile is None:
             raise NotFound("customer not found")
         await agent.audit.record("profile_view", profile.customer_id, conn=db)
@@ -127,14 +127,14 @@ async def get_timeline(
     channel: Annotated[
         list[Channel] | None,
         Query(
-            max_length=queries.MAX_FILTER_VALUES,
+            max_length=timeline.MAX_FILTER_VALUES,
             description="Only these channels (repeat the parameter for several).",
         ),
     ] = None,
     kind: Annotated[
         list[Kind] | None,
         Query(
-            max_length=queries.MAX_FILTER_VALUES,
+            max_length=timeline.MAX_FILTER_VALUES,
             description="Only these kinds, e.g. email_received (repeat for several).",
         ),
     ] = None,
@@ -147,21 +147,21 @@ async def get_timeline(
         Query(description="Exclusive upper bound on occurred_at (ISO 8601 with timezone)."),
     ] = None,
     limit: Annotated[
-        int, Query(ge=1, le=queries.MAX_LIMIT, description="Page size.")
-    ] = queries.DEFAULT_LIMIT,
+        int, Query(ge=1, le=timeline.MAX_LIMIT, description="Page size.")
+    ] = timeline.DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,
         Query(
-            max_length=queries.MAX_CURSOR_LENGTH,
+            max_length=cursors.MAX_CURSOR_LENGTH,
             description="The previous page's `next_cursor`, unchanged.",
         ),
     ] = None,
 ) -> TimelinePage:
     """Keyset-paginated timeline; a merged-away id answers with the survivor's timeline."""
     if cursor is not None:
-        queries.decode_cursor(cursor)  # a bad cursor is a 400 even while the database is down
+        cursors.decode_cursor(cursor)  # a bad cursor is a 400 even while the database is down
     async with agent.connection() as db:
-        canonical, page = await timeline_for(
+        canonical, page = await timeline.timeline_for(
             db,
             customer_id,
             channel=[c.value for c in channel] if channel else None,

@@ -28,7 +28,9 @@ from api.auth import AgentPrincipal
 from api.deps import EngineDep, SettingsDep, read_snapshot, reject_unknown_query
 from api.errors import ErrorBody, NotFound
 from api.params import CustomerId
-from profile_store.read import live, queries
+from profile_store.read import live
+from profile_store.read.profile import load_profile
+from profile_store.storage.survivor import survivor_of
 
 log = structlog.get_logger()
 
@@ -74,7 +76,7 @@ class LiveFeed:
         events: list[ServerSentEvent] = []
         state = await live.customer_state(conn, self.customer_id)
         if state is not None and state.merged_into is not None:
-            survivor = await queries.resolve_customer_id(conn, self.customer_id)
+            survivor = await survivor_of(conn, self.customer_id)
             state = None if survivor is None else await live.customer_state(conn, survivor)
             if survivor is not None:
                 self.customer_id, self.fingerprint = survivor, None
@@ -96,7 +98,7 @@ class LiveFeed:
         self.sent = {row_id for row_id in self.sent if row_id > self.after}
         changed = self.fingerprint is not None and state.fingerprint != self.fingerprint
         if fresh or changed or (events and events[0].event == "merged"):
-            profile = await queries.load_profile(conn, self.customer_id)
+            profile = await load_profile(conn, self.customer_id)
             if profile is not None:
                 events.append(_event("profile", profile.model_dump(mode="json")))
         self.fingerprint = state.fingerprint
@@ -162,7 +164,7 @@ async def stream_customer(
     if count.open >= settings.max_streams:
         raise TooManyStreams("too many live streams on this server: retry shortly")
     async with read_snapshot(engine) as db:
-        canonical = await queries.resolve_customer_id(db, customer_id)
+        canonical = await survivor_of(db, customer_id)
         if canonical is None:
             raise NotFound("customer not found")
         start = _resume_from(last_event_id)

@@ -18,10 +18,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from profile_store.privacy.tombstones import identifier_hash
-from profile_store.read.queries import resolve_customer_id
 from profile_store.storage.audit import record_audit
 from profile_store.storage.insight_tables import customer_signals, insight_contributions
 from profile_store.storage.locks import release_connection
+from profile_store.storage.survivor import survivor_of
 from profile_store.storage.tables import (
     customer_channels,
     customers,
@@ -98,7 +98,7 @@ async def erase_customer(
 ) -> ErasureResult | None:
     """Erase the customer behind `customer_id` in the caller's transaction; None if unknown.
     The caller holds the customer's lock (see `erase`)."""
-    canonical = await resolve_customer_id(conn, customer_id)
+    canonical = await survivor_of(conn, customer_id)
     if canonical is None:
         return None
     absorbed = await conn.scalars(

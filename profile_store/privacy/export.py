@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from profile_store.read.lineage import load_lineage
 from profile_store.read.models import IdentifierRef, Lineage, Profile, TimelineItem, UtcDatetime
-from profile_store.read.queries import Db, load_profile, use_connection
+from profile_store.read.profile import load_profile
 from profile_store.storage.audit import list_audit
+from profile_store.storage.connections import Db, use_connection
 from profile_store.storage.tables import identity_conflicts, identity_constraints
 from profile_store.storage.tables import timeline_events as te
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from profile_store.read.models import ConflictOut, IdentifierRef, Lineage, LinkOut, MergeOut
-from profile_store.read.queries import Db, resolve_customer_id, use_connection
+from profile_store.storage.connections import Db, use_connection
+from profile_store.storage.survivor import survivor_of
 from profile_store.storage.tables import customers, identifiers, identity_conflicts, merges
 
 
 async def load_lineage(db: Db, customer_id: str) -> Lineage | None:
     """Links and merges of the canonical customer behind `customer_id`; None if unknown."""
-    canonical = await resolve_customer_id(db, customer_id)
+    canonical = await survivor_of(db, customer_id)
     if canonical is None:
         return None
     async with use_connection(db) as conn:

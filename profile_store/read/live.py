@@ -16,9 +16,20 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from profile_store.read.models import TimelineItem
-from profile_store.read.queries import TIMELINE_COLUMNS
 from profile_store.storage.tables import customers, timeline_events
 
+#: What a timeline item is read from (plus `id`, the high-water mark).
+TIMELINE_COLUMNS: Final = (
+    timeline_events.c.id,
+    timeline_events.c.event_id,
+    timeline_events.c.channel,
+    timeline_events.c.kind,
+    timeline_events.c.occurred_at,
+    timeline_events.c.received_at,
+    timeline_events.c.source,
+    timeline_events.c.summary,
+    timeline_events.c.attributes,
+)
 LOOKBACK_IDS: Final = 2000
 MAX_ROWS_PER_POLL: Final = 200
 

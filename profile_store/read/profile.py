@@ -10,7 +10,7 @@ index predicates are the same SQL text).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import bindparam, text
@@ -29,13 +29,12 @@ from profile_store.read.summary import (
     order_out,
 )
 from profile_store.read.summary_models import ContactOut, ProfileSummary, RecentContacts
+from profile_store.storage.connections import Db, on_driver
 from profile_store.storage.driver import PgConnection, fetch_one, psycopg_sql
+from profile_store.storage.survivor import by_id, canonical, chain_sql
 from profile_store.storage.tables import TS
 
-#: merged_into always names the survivor; the walk stops after this many hops regardless.
-MAX_MERGE_HOPS: Final = 8
-
-_BY_ID: Final = "SELECT customer_id, merged_into FROM customers WHERE customer_id = :customer_id"
+_BY_ID: Final = by_id(":customer_id")
 _BY_IDENTIFIER: Final = (
     "SELECT c.customer_id, c.merged_into FROM identifiers i "
     "JOIN customers c ON c.customer_id = i.customer_id "
@@ -45,13 +44,7 @@ _ROW: Final = "event_id, channel, kind, occurred_at, summary, attributes"
 _NEWEST: Final = "ORDER BY t.occurred_at DESC, t.id DESC"
 
 _PROFILE_SQL: Final = f"""
-WITH RECURSIVE chain(customer_id, merged_into, hops) AS (
-    SELECT customer_id, merged_into, 0 FROM ({{start}}) AS s
-    UNION ALL
-    SELECT c.customer_id, c.merged_into, chain.hops + 1
-    FROM customers c JOIN chain ON c.customer_id = chain.merged_into
-    WHERE chain.hops < {MAX_MERGE_HOPS}
-),
+WITH RECURSIVE {{chain}},
 canon AS (
     SELECT c.customer_id, c.first_seen, c.last_seen, c.traits, c.cx
     FROM chain JOIN customers c ON c.customer_id = chain.customer_id
@@ -86,17 +79,18 @@ SELECT
     (SELECT row_to_json(o) FROM (
         SELECT {_ROW} FROM timeline_events t
         WHERE t.customer_id = canon.customer_id AND {ORDERS_SQL}
-        {_NEWEST} LIMIT 1) AS o) AS latest_order
-FROM canon
+        {_NEWEST} LIMIT 1) AS o) AS latest_order,
+    EXISTS (SELECT 1 FROM chain) AS known
+FROM (SELECT 1) AS one LEFT JOIN canon ON true
 """  # noqa: S608 - module constants only; every value is a bind parameter
 # The partial-index predicates name bare columns; inside the subqueries `t` is the only
 # relation with those names, so they bind to it and the planner still matches the indexes.
-PROFILE_BY_ID: Final = text(_PROFILE_SQL.format(start=_BY_ID)).bindparams(
+PROFILE_BY_ID: Final = text(_PROFILE_SQL.format(chain=chain_sql(_BY_ID))).bindparams(
     bindparam("since", type_=TS)
 )
-PROFILE_BY_IDENTIFIER: Final = text(_PROFILE_SQL.format(start=_BY_IDENTIFIER)).bindparams(
-    bindparam("since", type_=TS)
-)
+PROFILE_BY_IDENTIFIER: Final = text(
+    _PROFILE_SQL.format(chain=chain_sql(_BY_IDENTIFIER))
+).bindparams(bindparam("since", type_=TS))
 _BY_ID_SQL: Final = psycopg_sql(PROFILE_BY_ID)
 _BY_IDENTIFIER_SQL: Final = psycopg_sql(PROFILE_BY_IDENTIFIER)
 
@@ -104,8 +98,7 @@ _BY_IDENTIFIER_SQL: Final = psycopg_sql(PROFILE_BY_IDENTIFIER)
 async def profile_by_id(conn: PgConnection, customer_id: str, now: datetime) -> Profile | None:
     """The unified profile of `customer_id` (following merges to the survivor), or None."""
     params = {"customer_id": customer_id, "since": now - timedelta(days=RECENT_DAYS)}
-    row = await fetch_one(conn, _BY_ID_SQL, params)
-    return None if row is None else _profile(row)
+    return _found(await fetch_one(conn, _BY_ID_SQL, params))
 
 
 async def profile_by_identifier(
@@ -113,8 +106,33 @@ async def profile_by_identifier(
 ) -> Profile | None:
     """The profile of whoever holds an already-normalised identifier, or None."""
     params = {"id_type": id_type, "id_value": id_value, "since": now - timedelta(days=RECENT_DAYS)}
-    row = await fetch_one(conn, _BY_IDENTIFIER_SQL, params)
-    return None if row is None else _profile(row)
+    return _found(await fetch_one(conn, _BY_IDENTIFIER_SQL, params))
+
+
+async def load_profile(
+    db: Db | PgConnection, customer_id: str, now: datetime | None = None
+) -> Profile | None:
+    """The unified profile of `customer_id` (following merges to the survivor), or None;
+    its summary counts recent contacts as of `now` (default: the current time)."""
+    async with on_driver(db) as conn:
+        return await profile_by_id(conn, customer_id, now or datetime.now(UTC))
+
+
+async def find_profile(
+    db: Db | PgConnection, id_type: str, value: str, now: datetime | None = None
+) -> Profile | None:
+    """The profile of whoever holds an already-normalised identifier, or None."""
+    async with on_driver(db) as conn:
+        return await profile_by_identifier(conn, id_type, value, now or datetime.now(UTC))
+
+
+def _found(row: Any) -> Profile | None:
+    """The profile from the statement's one row: None for an unknown id or identifier,
+    `MergeChainBroken` for a known one whose merge chain does not end."""
+    assert row is not None  # the statement always returns one row
+    if canonical(row.customer_id, row.known) is None:
+        return None
+    return _profile(row)
 
 
 def _at(value: str) -> datetime:

@@ -22,9 +22,10 @@ from sqlalchemy import and_, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from profile_store.domain.traits import flatten
+from profile_store.read.errors import InvalidQuery
 from profile_store.read.models import IdentifierRef
-from profile_store.read.queries import InvalidQuery, resolve_customer_id
 from profile_store.read.view_models import SearchHit, SearchMatch, SearchResults
+from profile_store.storage.survivor import chain_sql
 from profile_store.storage.tables import customers, identifiers
 from schemas import InvalidIdentifier
 from schemas.identifiers import EMAIL, PHONE, normalise_email, normalise_phone
@@ -160,10 +161,14 @@ async def _name_rows(conn: AsyncConnection, plan: SearchPlan, limit: int) -> lis
     return list(await conn.execute(stmt, {"tsq": _tsquery(plan.name_tokens)}))
 
 
-# The hits' display data in one statement: each customer with its preferred identifiers
-# (emails, phones, loyalty ids, user ids, then the rest; oldest first within a type).
+# The hits' display data in one statement: the survivor of each candidate (`start_id`), with
+# its preferred identifiers (emails, phones, loyalty ids, user ids, then the rest; oldest first
+# within a type).
 _HITS: Final = text(
-    """SELECT c.customer_id, c.merged_into, c.last_seen, c.traits,
+    f"""WITH RECURSIVE {
+        chain_sql("SELECT customer_id, merged_into FROM customers WHERE customer_id = ANY(:ids)")
+    }
+       SELECT chain.start_id, c.customer_id, c.last_seen, c.traits,
          (SELECT coalesce(json_agg(json_build_array(s.id_type, s.id_value)
                                    ORDER BY s.preference, s.first_seen), '[]') FROM (
             SELECT i.id_type, i.id_value, i.first_seen,
@@ -171,7 +176,8 @@ _HITS: Final = text(
                         WHEN 'loyalty_id' THEN 2 WHEN 'user_id' THEN 3 ELSE 4 END AS preference
             FROM identifiers i WHERE i.customer_id = c.customer_id
             ORDER BY preference, i.first_seen LIMIT :shown) AS s) AS shown
-       FROM customers c WHERE c.customer_id = ANY(:ids)"""
+       FROM chain JOIN customers c ON c.customer_id = chain.customer_id
+       WHERE chain.merged_into IS NULL"""  # noqa: S608 - module constants only
 )
 
 
@@ -194,28 +200,21 @@ async def search_customers(
     plan = plan_search(query, default_region)
     candidates = await _identifier_rows(conn, plan)
     candidates += [(NAME, r, "name") for r in await _name_rows(conn, plan, limit * 2)]
-    # merged_into names the survivor (one hop); a longer chain is followed below.
+    if not candidates:
+        return SearchResults(items=[])
+    # Each candidate counts for its survivor (`profile_store.storage.survivor`); one erased
+    # since the first statements has none and drops out.
+    ids = sorted({row.customer_id for _, row, _ in candidates})
+    survivor: dict[str, str] = {}
+    info: dict[str, Any] = {}
+    for r in await conn.execute(_HITS, {"ids": ids, "shown": _SHOWN}):
+        survivor[r.start_id] = r.customer_id
+        info[r.customer_id] = r
     best: dict[str, tuple[int, str]] = {}
     for tier, row, matched in candidates:
-        canonical = row.merged_into or row.customer_id
-        if canonical not in best or tier < best[canonical][0]:
+        canonical = survivor.get(row.customer_id)
+        if canonical is not None and (canonical not in best or tier < best[canonical][0]):
             best[canonical] = (tier, matched)
-    if not best:
-        return SearchResults(items=[])
-    info: dict[str, Any] = {}
-    for r in await conn.execute(_HITS, {"ids": list(best), "shown": _SHOWN}):
-        if r.merged_into is None:
-            info[r.customer_id] = r
-            continue
-        found = best.pop(r.customer_id)
-        survivor = await resolve_customer_id(conn, r.customer_id)  # data left inconsistent
-        if survivor is None:
-            continue
-        best[survivor] = min(best.get(survivor, found), found)
-        if survivor not in info:
-            more = (await conn.execute(_HITS, {"ids": [survivor], "shown": _SHOWN})).first()
-            if more is not None:
-                info[survivor] = more
     ids = list(best)
 
     def rank(cid: str) -> tuple[int, float, str]:

@@ -8,30 +8,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
+from profile_store.read.cursors import decode_cursor, encode_cursor
+from profile_store.read.errors import InvalidQuery
 from profile_store.read.models import TimelineItem, TimelinePage
-from profile_store.read.profile import MAX_MERGE_HOPS
-from profile_store.read.queries import (
-    DEFAULT_LIMIT,
-    MAX_FILTER_VALUES,
-    MAX_LIMIT,
-    InvalidQuery,
-    MergeChainBroken,
-    decode_cursor,
-    encode_cursor,
-)
-from profile_store.storage.driver import PgConnection, fetch_all, fetch_one
+from profile_store.storage.driver import PgConnection, fetch_all
+from profile_store.storage.survivor import survivor_of, survivor_sql
 
 _COLUMNS: Final = (
     "t.id, t.event_id, t.channel, t.kind, t.occurred_at, t.received_at, t.source, t.summary, "
     "t.attributes"
 )
-#: The id `customer_id` was merged into, or itself: one hop, which is all a consistent store
-#: needs (a merge repoints earlier losers to the new survivor in the same transaction).
-SURVIVOR: Final = (
-    "(SELECT coalesce(s.merged_into, s.customer_id) FROM customers s "
-    "WHERE s.customer_id = %(customer_id)s)"
-)
-_MERGED_INTO: Final = "SELECT merged_into FROM customers WHERE customer_id = %(customer_id)s"
+DEFAULT_LIMIT: Final = 50
+MAX_LIMIT: Final = 200
+MAX_FILTER_VALUES: Final = 32
+#: The survivor of `customer_id` (`profile_store.storage.survivor`).
+SURVIVOR: Final = survivor_sql("%(customer_id)s")
 
 
 def _values(name: str, values: str | Sequence[str] | None) -> list[str]:
@@ -97,19 +88,6 @@ def timeline_query(
     return sql, params
 
 
-async def canonical_id(conn: PgConnection, customer_id: str) -> str | None:
-    """The survivor's id for `customer_id` (itself unless merged away); None if unknown."""
-    current = customer_id
-    for _ in range(MAX_MERGE_HOPS):
-        row = await fetch_one(conn, _MERGED_INTO, {"customer_id": current})
-        if row is None:
-            return None
-        if row.merged_into is None:
-            return current
-        current = str(row.merged_into)
-    raise MergeChainBroken(f"merge chain from a customer is longer than {MAX_MERGE_HOPS} hops")
-
-
 async def timeline_for(
     conn: PgConnection,
     customer_id: str,
@@ -132,7 +110,7 @@ async def timeline_for(
     if rows:
         return str(rows[0].c), _page(rows, limit)
     # No rows: an unknown customer, an empty page, or an over-long merge chain.
-    canonical = await canonical_id(conn, customer_id)
+    canonical = await survivor_of(conn, customer_id)
     if canonical is None:
         return None, TimelinePage(items=[], next_cursor=None)
     return canonical, _page(await fetch_all(conn, *timeline_query(canonical, **filters)), limit)

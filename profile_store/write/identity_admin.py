@@ -20,6 +20,7 @@ from profile_store.domain.identity_rules import KIND_SEPARATE, KIND_TOGETHER
 from profile_store.domain.stitching_config import StitchingConfig
 from profile_store.storage.audit import record_audit
 from profile_store.storage.locks import acquire, lock_keys, release_all, release_connection
+from profile_store.storage.survivor import survivor_of
 from profile_store.storage.tables import identity_constraints
 from profile_store.write.graph import expand_closure
 from profile_store.write.rebuild import load_affected, rebuild, refresh_aggregates
@@ -140,15 +141,10 @@ async def manual_merge(
 
 
 async def _canonical(conn: AsyncConnection, customer_id: str) -> str:
-    row = (
-        await conn.execute(
-            sa.text("SELECT customer_id, merged_into FROM customers WHERE customer_id = :c"),
-            {"c": customer_id},
-        )
-    ).first()
-    if row is None:
+    survivor = await survivor_of(conn, customer_id)
+    if survivor is None:
         raise UnknownCustomer(f"no customer {customer_id}")
-    return str(row.merged_into or row.customer_id)
+    return survivor
 
 
 async def lock_customer(conn: AsyncConnection, customer_id: str) -> str:

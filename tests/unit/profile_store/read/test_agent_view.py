@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from profile_store.read.queries import InvalidQuery
+from profile_store.read.errors import InvalidQuery
 from profile_store.read.search import _next_prefix, _tsquery, display_name, plan_search
 from profile_store.read.summary import Message, latest_score, open_threads
 

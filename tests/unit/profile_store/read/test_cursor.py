@@ -10,14 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from profile_store.read.queries import (
-    MAX_LIMIT,
-    InvalidCursor,
-    InvalidQuery,
-    decode_cursor,
-    encode_cursor,
-)
-from profile_store.read.timeline import SURVIVOR, timeline_query
+from profile_store.read.cursors import decode_cursor, encode_cursor
+from profile_store.read.errors import InvalidCursor, InvalidQuery
+from profile_store.read.timeline import MAX_LIMIT, SURVIVOR, timeline_query
 
 AT = datetime(2026, 11, 20, 14, 5, 0, 123456, tzinfo=UTC)
 
