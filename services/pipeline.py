@@ -16,7 +16,8 @@ from typing import TypeVar
 import structlog
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from profile_store.write.writer import IdentityBusy, TimelineWriter, WriteResult
+from profile_store.storage.errors import IdentityBusy
+from profile_store.write.writer import TimelineWriter, WriteResult
 from schemas.deadletter import DeadLetter
 from schemas.errors import InvalidEvent
 from schemas.events import CanonicalEvent, decode_event, utc_now

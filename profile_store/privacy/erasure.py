@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from profile_store.privacy.tombstones import identifier_hash
 from profile_store.storage.audit import record_audit
 from profile_store.storage.insight_tables import customer_signals, insight_contributions
-from profile_store.storage.locks import release_connection
+from profile_store.storage.locks import lock_customer, release_connection
 from profile_store.storage.survivor import survivor_of
 from profile_store.storage.tables import (
     customer_channels,
@@ -33,7 +33,6 @@ from profile_store.storage.tables import (
     merges,
     timeline_events,
 )
-from profile_store.write.identity_admin import UnknownCustomer, lock_customer
 
 ERASE_ACTION = "customer.erased"
 
@@ -82,9 +81,7 @@ async def erase(
     stitching lock (no batch can write to it meanwhile); None if unknown."""
     async with engine.connect() as conn:
         try:
-            try:
-                await lock_customer(conn, customer_id)
-            except UnknownCustomer:
+            if await lock_customer(conn, customer_id) is None:
                 return None
             result = await erase_customer(conn, customer_id, salt, actor=actor, role=role)
             await conn.commit()

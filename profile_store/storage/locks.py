@@ -10,13 +10,21 @@ the larger set, again in one ascending pass: a release, never a deadlock or a re
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from profile_store.storage.errors import IdentityBusy
+from profile_store.storage.survivor import survivor_of
 from schemas.identifiers import Identifier
+
+#: Rounds of "lock, re-read, need more" before giving up as busy (`IdentityBusy`, transient).
+MAX_LOCK_ROUNDS = 50
+
+T = TypeVar("T")
 
 
 def _key(text: str) -> int:
@@ -68,3 +76,37 @@ async def release_connection(conn: AsyncConnection) -> None:
         await conn.commit()
     except Exception:  # a connection that cannot unlock must not be reused
         await conn.invalidate()
+
+
+async def lock_until_stable(
+    conn: AsyncConnection, read: Callable[[], Awaitable[tuple[T, frozenset[int]]]]
+) -> T:
+    """Lock what `read` says it needs, and read again under the locks until they cover it.
+
+    `read` returns what it read and the lock keys that reading depends on. When a re-read
+    under the locks needs more (a concurrent merge moved something), everything is released
+    and the larger set taken in one ascending pass: a release, never a deadlock. Raises
+    `IdentityBusy` when it has not settled after `MAX_LOCK_ROUNDS` rounds. The locks are the
+    session's until `release_connection`.
+    """
+    locked: frozenset[int] = frozenset()
+    for _ in range(MAX_LOCK_ROUNDS):
+        value, needed = await read()
+        if needed <= locked:
+            return value
+        if locked:
+            await release_all(conn)
+        locked |= needed
+        await acquire(conn, locked)
+    raise IdentityBusy(f"what to lock kept changing over {MAX_LOCK_ROUNDS} rounds; retry")
+
+
+async def lock_customer(conn: AsyncConnection, customer_id: str) -> str | None:
+    """Lock the canonical customer behind `customer_id` (session lock, released by
+    `release_connection`); its canonical id, or None if there is no such customer."""
+
+    async def read() -> tuple[str | None, frozenset[int]]:
+        canonical = await survivor_of(conn, customer_id)
+        return canonical, lock_keys(() if canonical is None else (canonical,), ())
+
+    return await lock_until_stable(conn, read)

@@ -19,7 +19,7 @@ from profile_store.domain.identity import KnownCustomer
 from profile_store.domain.identity_rules import KIND_SEPARATE, KIND_TOGETHER
 from profile_store.domain.stitching_config import StitchingConfig
 from profile_store.storage.audit import record_audit
-from profile_store.storage.locks import acquire, lock_keys, release_all, release_connection
+from profile_store.storage.locks import lock_keys, lock_until_stable, release_connection
 from profile_store.storage.survivor import survivor_of
 from profile_store.storage.tables import identity_constraints
 from profile_store.write.graph import expand_closure
@@ -27,8 +27,6 @@ from profile_store.write.rebuild import load_affected, rebuild, refresh_aggregat
 from profile_store.write.writer import new_customer_id
 from schemas.events import utc_now
 from schemas.identifiers import Identifier
-
-MAX_ROUNDS = 50
 
 
 class IdentityAdminError(ProfileStoreError):
@@ -147,37 +145,15 @@ async def _canonical(conn: AsyncConnection, customer_id: str) -> str:
     return survivor
 
 
-async def lock_customer(conn: AsyncConnection, customer_id: str) -> str:
-    """Lock the canonical customer behind `customer_id` (session lock, released by
-    `release_connection`); its canonical id. Raises `UnknownCustomer`."""
-    locked: frozenset[int] = frozenset()
-    for _ in range(MAX_ROUNDS):
-        canonical = await _canonical(conn, customer_id)
-        keys = lock_keys({canonical}, ())
-        if keys <= locked:
-            return canonical
-        if locked:
-            await release_all(conn)
-        locked |= keys
-        await acquire(conn, locked)
-    raise TooLarge("the customer kept changing; try again")
-
-
 async def _lock_closure(conn: AsyncConnection, start: set[str]) -> set[str]:
-    locked: frozenset[int] = frozenset()
-    for _ in range(MAX_ROUNDS):
+    async def read() -> tuple[set[str], frozenset[int]]:
         current = {await _canonical(conn, c) for c in start}
         closure = await expand_closure(conn, current)
         if closure is None:
             raise TooLarge("too many connected customers to rebuild at once")
-        keys = lock_keys(closure.customers, closure.unowned)
-        if keys <= locked:
-            return closure.customers
-        if locked:
-            await release_all(conn)
-        locked |= keys
-        await acquire(conn, locked)
-    raise TooLarge("the connected customers kept changing; try again")
+        return closure.customers, lock_keys(closure.customers, closure.unowned)
+
+    return await lock_until_stable(conn, read)
 
 
 async def _held(conn: AsyncConnection, customer_id: str) -> list[Identifier]:

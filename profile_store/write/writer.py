@@ -18,12 +18,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from profile_store import ProfileStoreError
 from profile_store.domain.batch_groups import linkable
 from profile_store.domain.identity import KnownCustomer, Sighting, resolve_batch
 from profile_store.domain.identity_rules import DEFAULT_RULES, IdentityRules
 from profile_store.domain.traits import DEFAULT_TRAIT_RULES, TraitRules
-from profile_store.storage.locks import acquire, release_all, release_connection
+from profile_store.storage.locks import lock_until_stable, release_connection
 from profile_store.write.graph import (
     Scope,
     load_constraints,
@@ -43,8 +42,6 @@ from schemas.events import CanonicalEvent, utc_now
 
 log = logging.getLogger(__name__)
 
-#: Rounds of "lock, re-read, need more" before giving up on a batch as busy (transient).
-MAX_LOCK_ROUNDS = 50
 #: Larger batches are written as several transactions of at most this many events (in time
 #: order), which bounds the advisory locks one transaction holds (see the README on
 #: `max_locks_per_transaction`).
@@ -53,14 +50,6 @@ MAX_EVENTS_PER_TRANSACTION = 1000
 #: Decides, inside the batch's locked transaction, which new events must not be written
 #: (an erased person's tombstone, say): returns their event ids.
 EventFilter = Callable[[AsyncConnection, Sequence[CanonicalEvent]], Awaitable[set[str]]]
-
-
-class WriterError(ProfileStoreError):
-    """Base class of the writer's own errors."""
-
-
-class IdentityBusy(WriterError):
-    """The customers a batch touches kept changing under it; retry the batch."""
 
 
 def new_customer_id() -> str:
@@ -249,8 +238,8 @@ class TimelineWriter:
 
     async def _lock(self, conn: AsyncConnection, unique: list[CanonicalEvent]) -> _Batch | None:
         """Lock everything the batch may touch; re-read under the locks until it is enough."""
-        locked: frozenset[int] = frozenset()
-        for _ in range(MAX_LOCK_ROUNDS):
+
+        async def read() -> tuple[_Batch | None, frozenset[int]]:
             stored = await stored_versions(conn, [e.event_id for e in unique])
             fresh = [e for e in unique if e.event_id not in stored]
             revised = [
@@ -259,7 +248,7 @@ class TimelineWriter:
                 if e.event_id in stored and (revision_of(e) or "") > stored[e.event_id][0]
             ]
             if not fresh and not revised:
-                return None
+                return None, frozenset()
             sightings = [Sighting(e.event_id, e.occurred_at, e.identifiers) for e in fresh]
             # A new revision keeps the identifiers of the stored one, so it stays with its owner.
             sightings += [
@@ -270,16 +259,12 @@ class TimelineWriter:
                 e.event_id for e in revised if set(e.identifiers) <= set(stored[e.event_id][1])
             }
             scope = await load_scope(conn, sightings, self.rules, settled)
-            needed = scope.lock_keys()
-            if needed <= locked:
-                if scope.closure_too_large:
-                    log.warning("identity closure too large to re-derive; applied incrementally")
-                return _Batch(fresh, revised, sightings, scope)
-            if locked:
-                await release_all(conn)
-            locked |= needed
-            await acquire(conn, locked)
-        raise IdentityBusy(f"identity scope kept changing over {MAX_LOCK_ROUNDS} rounds")
+            return _Batch(fresh, revised, sightings, scope), scope.lock_keys()
+
+        batch = await lock_until_stable(conn, read)
+        if batch is not None and batch.scope.closure_too_large:
+            log.warning("identity closure too large to re-derive; applied incrementally")
+        return batch
 
     async def _rederive(
         self,
