@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from profile_store.read.models import UtcDatetime
+from profile_store.read.types import UtcDatetime
+from profile_store.storage.connections import Db, use_connection
+from profile_store.storage.errors import store_errors
 from profile_store.storage.tables import dead_letters
 from schemas.deadletter import DeadLetter
 from schemas.events import utc_now
@@ -60,7 +62,7 @@ async def record_dead_letters(engine: AsyncEngine, letters: Sequence[DeadLetter]
             "replayed_at": None,
         },
     )
-    async with engine.begin() as conn:
+    async with store_errors, engine.begin() as conn:
         await conn.execute(stmt, list(rows.values()))
 
 
@@ -153,11 +155,12 @@ async def mark_replayed(
     return int(result.rowcount or 0)
 
 
-async def pending_depth(conn: AsyncConnection) -> dict[str, int]:
+async def pending_depth(db: Db) -> dict[str, int]:
     """Dead letters not replayed yet, per component."""
-    rows = await conn.execute(
-        sa.select(dead_letters.c.component, sa.func.count())
-        .where(dead_letters.c.replayed_at.is_(None))
-        .group_by(dead_letters.c.component)
-    )
-    return {str(c): int(n) for c, n in rows}
+    async with use_connection(db) as conn:
+        rows = await conn.execute(
+            sa.select(dead_letters.c.component, sa.func.count())
+            .where(dead_letters.c.replayed_at.is_(None))
+            .group_by(dead_letters.c.component)
+        )
+        return {str(c): int(n) for c, n in rows}

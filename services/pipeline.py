@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import structlog
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from profile_store.storage.errors import IdentityBusy
+from profile_store.storage.errors import IdentityBusy, StoreUnavailable
 from profile_store.write.writer import TimelineWriter, WriteResult
 from schemas.deadletter import DeadLetter
 from schemas.errors import InvalidEvent
@@ -50,10 +49,9 @@ class BatchOutcome:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying: the database is unreachable or restarting, not the data."""
-    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError | IdentityBusy):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    """Errors worth retrying: the database is unreachable or restarting, or the customers a
+    batch touches kept changing (`profile_store.storage.errors`), never the data."""
+    return isinstance(exc, StoreUnavailable | IdentityBusy)
 
 
 class BatchProcessor:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from profile_store.insights.journeys import MEASURES, PATH_SEPARATOR, summarise
 from profile_store.read.errors import InvalidQuery
-from profile_store.read.models import UtcDatetime
+from profile_store.read.types import UtcDatetime
 from profile_store.storage.survivor import survivor_of
 
 MAX_DAYS: Final = 366

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from profile_store.privacy.tombstones import identifier_hash
 from profile_store.storage.audit import record_audit
+from profile_store.storage.errors import store_errors
 from profile_store.storage.insight_tables import customer_signals, insight_contributions
 from profile_store.storage.locks import lock_customer, release_connection
 from profile_store.storage.survivor import survivor_of
@@ -79,7 +80,7 @@ async def erase(
 ) -> ErasureResult | None:
     """Erase the customer behind `customer_id` in one transaction, under the customer's
     stitching lock (no batch can write to it meanwhile); None if unknown."""
-    async with engine.connect() as conn:
+    async with store_errors, engine.connect() as conn:
         try:
             if await lock_customer(conn, customer_id) is None:
                 return None

@@ -6,16 +6,18 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from profile_store.read.lineage import load_lineage
 from profile_store.read.models import IdentifierRef, Lineage, Profile, TimelineItem, UtcDatetime
 from profile_store.read.profile import load_profile
-from profile_store.storage.audit import list_audit
-from profile_store.storage.connections import Db, use_connection
+from profile_store.storage.audit import list_audit, record_audit
+from profile_store.storage.connections import Db, transaction, use_connection
 from profile_store.storage.tables import identity_conflicts, identity_constraints
 from profile_store.storage.tables import timeline_events as te
 
 EXPORT_FORMAT = "threadline.export.v1"
+EXPORT_ACTION = "customer.exported"
 #: The audit log may be long; the export carries its newest entries about the customer.
 MAX_AUDIT_ENTRIES = 1000
 
@@ -78,6 +80,25 @@ class CustomerExport(BaseModel):
     identity_conflicts: list[ConflictOut] = Field(default_factory=list)
     identity_constraints: list[ConstraintOut] = Field(default_factory=list)
     audit: list[AuditOut] = Field(default_factory=list)
+
+
+async def export_audited(
+    engine: AsyncEngine, customer_id: str, *, actor: str, role: str
+) -> CustomerExport | None:
+    """`export_customer` on one REPEATABLE READ snapshot, audited in the same transaction
+    (the audit entry holds the number of events, never their content); None if unknown."""
+    async with transaction(engine, "REPEATABLE READ") as conn:
+        document = await export_customer(conn, customer_id)
+        if document is not None:
+            await record_audit(
+                conn,
+                actor=actor,
+                role=role,
+                action=EXPORT_ACTION,
+                customer_id=document.customer_id,
+                detail={"timeline_events": len(document.timeline)},
+            )
+        return document
 
 
 async def export_customer(db: Db, customer_id: str) -> CustomerExport | None:

@@ -18,15 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import and_, func, literal, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from profile_store.domain.traits import flatten
 from profile_store.read.errors import InvalidQuery
 from profile_store.read.models import IdentifierRef
 from profile_store.read.view_models import SearchHit, SearchMatch, SearchResults
+from profile_store.storage.connections import Db, on_driver
+from profile_store.storage.driver import PgConnection, fetch_all
 from profile_store.storage.survivor import chain_sql
-from profile_store.storage.tables import customers, identifiers
 from schemas import InvalidIdentifier
 from schemas.identifiers import EMAIL, PHONE, normalise_email, normalise_phone
 
@@ -111,74 +109,67 @@ def _next_prefix(prefix: str) -> str | None:
     return None if last >= 0x10FFFF else prefix[:-1] + chr(last + 1)
 
 
-async def _identifier_rows(conn: AsyncConnection, plan: SearchPlan) -> list[tuple[int, Any, str]]:
+# Identifier rows examined per query; the email-prefix form walks `ix_identifiers_value_lower`.
+_IDENTIFIER_COLUMNS: Final = "SELECT id_type, id_value, customer_id FROM identifiers"
+_EMAIL_PREFIX_ROWS: Final = (
+    f"{_IDENTIFIER_COLUMNS} WHERE id_type = 'email' AND lower(id_value) ~>=~ %(low)s::text "
+    "{upper}ORDER BY lower(id_value) LIMIT %(cap)s"
+)
+# Module constants only; values are parameters.
+_NAME_ROWS: Final = (
+    f"SELECT customer_id FROM customers WHERE {NAME_DOCUMENT} "  # noqa: S608
+    "@@ to_tsquery('simple'::regconfig, %(tsq)s::text) "
+    "ORDER BY last_seen DESC NULLS LAST, customer_id LIMIT %(limit)s"
+)
+
+
+async def _identifier_rows(conn: PgConnection, plan: SearchPlan) -> list[tuple[int, Any, str]]:
     """(tier, row, matched type) for identifier matches."""
-    lowered = func.lower(identifiers.c.id_value)
-    conditions = [
-        and_(identifiers.c.id_type == t, identifiers.c.id_value == v) for t, v in plan.exact
-    ]
-    conditions.append(lowered == plan.text.lower())
+    params: dict[str, Any] = {"lower": plan.text.lower(), "cap": _ROW_CAP}
+    conditions = []
+    for n, (t, v) in enumerate(plan.exact):
+        conditions.append(f"(id_type = %(t{n})s::text AND id_value = %(v{n})s::text)")
+        params[f"t{n}"], params[f"v{n}"] = t, v
+    conditions.append("lower(id_value) = %(lower)s::text")
+    sql = f"{_IDENTIFIER_COLUMNS} WHERE {' OR '.join(conditions)} LIMIT %(cap)s"
     exact_set = set(plan.exact)
-    cols = (
-        identifiers.c.id_type,
-        identifiers.c.id_value,
-        identifiers.c.customer_id,
-        customers.c.merged_into,
-    )
-    owners = identifiers.join(customers, customers.c.customer_id == identifiers.c.customer_id)
-    rows = await conn.execute(
-        select(*cols).select_from(owners).where(or_(*conditions)).limit(_ROW_CAP)
-    )
     found: list[tuple[int, Any, str]] = []
-    for r in rows:
+    for r in await fetch_all(conn, sql, params):
         exact = (r.id_type, r.id_value) in exact_set or r.id_value == plan.text
         found.append((EXACT if exact else EXACT_CI, r, r.id_type))
     if plan.email_prefix is not None:
-        bound = [lowered.op("~>=~")(literal(plan.email_prefix))]
         upper = _next_prefix(plan.email_prefix)
-        if upper is not None:
-            bound.append(lowered.op("~<~")(literal(upper)))
-        rows = await conn.execute(
-            select(*cols)
-            .select_from(owners)
-            .where(identifiers.c.id_type == EMAIL, *bound)
-            .order_by(lowered)
-            .limit(_ROW_CAP)
+        bounds = {"low": plan.email_prefix, "high": upper, "cap": _ROW_CAP}
+        sql = _EMAIL_PREFIX_ROWS.format(
+            upper="" if upper is None else "AND lower(id_value) ~<~ %(high)s::text "
         )
-        found += [(PREFIX, r, EMAIL) for r in rows]
+        found += [(PREFIX, r, EMAIL) for r in await fetch_all(conn, sql, bounds)]
     return found
 
 
-async def _name_rows(conn: AsyncConnection, plan: SearchPlan, limit: int) -> list[Any]:
+async def _name_rows(conn: PgConnection, plan: SearchPlan, limit: int) -> list[Any]:
     if not plan.name_tokens:
         return []
-    stmt = (
-        select(customers.c.customer_id, customers.c.merged_into)
-        .where(text(f"{NAME_DOCUMENT} @@ to_tsquery('simple'::regconfig, :tsq)"))
-        .order_by(customers.c.last_seen.desc().nulls_last(), customers.c.customer_id)
-        .limit(limit)
-    )
-    return list(await conn.execute(stmt, {"tsq": _tsquery(plan.name_tokens)}))
+    params = {"tsq": _tsquery(plan.name_tokens), "limit": limit}
+    return await fetch_all(conn, _NAME_ROWS, params)
 
 
 # The hits' display data in one statement: the survivor of each candidate (`start_id`), with
 # its preferred identifiers (emails, phones, loyalty ids, user ids, then the rest; oldest first
 # within a type).
-_HITS: Final = text(
-    f"""WITH RECURSIVE {
-        chain_sql("SELECT customer_id, merged_into FROM customers WHERE customer_id = ANY(:ids)")
-    }
-       SELECT chain.start_id, c.customer_id, c.last_seen, c.traits,
-         (SELECT coalesce(json_agg(json_build_array(s.id_type, s.id_value)
-                                   ORDER BY s.preference, s.first_seen), '[]') FROM (
-            SELECT i.id_type, i.id_value, i.first_seen,
-                   CASE i.id_type WHEN 'email' THEN 0 WHEN 'phone' THEN 1
-                        WHEN 'loyalty_id' THEN 2 WHEN 'user_id' THEN 3 ELSE 4 END AS preference
-            FROM identifiers i WHERE i.customer_id = c.customer_id
-            ORDER BY preference, i.first_seen LIMIT :shown) AS s) AS shown
-       FROM chain JOIN customers c ON c.customer_id = chain.customer_id
-       WHERE chain.merged_into IS NULL"""  # noqa: S608 - module constants only
-)
+_HITS: Final = f"""WITH RECURSIVE {
+    chain_sql("SELECT customer_id, merged_into FROM customers WHERE customer_id = ANY(%(ids)s)")
+}
+   SELECT chain.start_id, c.customer_id, c.last_seen, c.traits,
+     (SELECT coalesce(json_agg(json_build_array(s.id_type, s.id_value)
+                               ORDER BY s.preference, s.first_seen), '[]') FROM (
+        SELECT i.id_type, i.id_value, i.first_seen,
+               CASE i.id_type WHEN 'email' THEN 0 WHEN 'phone' THEN 1
+                    WHEN 'loyalty_id' THEN 2 WHEN 'user_id' THEN 3 ELSE 4 END AS preference
+        FROM identifiers i WHERE i.customer_id = c.customer_id
+        ORDER BY preference, i.first_seen LIMIT %(shown)s) AS s) AS shown
+   FROM chain JOIN customers c ON c.customer_id = chain.customer_id
+   WHERE chain.merged_into IS NULL"""  # noqa: S608 - module constants only
 
 
 def display_name(traits: dict[str, Any]) -> str | None:
@@ -192,22 +183,24 @@ def display_name(traits: dict[str, Any]) -> str | None:
 
 
 async def search_customers(
-    conn: AsyncConnection, query: str, default_region: str = "US", limit: int = DEFAULT_RESULTS
+    db: Db | PgConnection, query: str, default_region: str = "US", limit: int = DEFAULT_RESULTS
 ) -> SearchResults:
     """Candidate customers for `query`, best first, at most `limit`."""
     if not 1 <= limit <= MAX_RESULTS:
         raise InvalidQuery(f"limit must be between 1 and {MAX_RESULTS}")
     plan = plan_search(query, default_region)
-    candidates = await _identifier_rows(conn, plan)
-    candidates += [(NAME, r, "name") for r in await _name_rows(conn, plan, limit * 2)]
-    if not candidates:
-        return SearchResults(items=[])
-    # Each candidate counts for its survivor (`profile_store.storage.survivor`); one erased
-    # since the first statements has none and drops out.
-    ids = sorted({row.customer_id for _, row, _ in candidates})
+    async with on_driver(db) as conn:
+        candidates = await _identifier_rows(conn, plan)
+        candidates += [(NAME, r, "name") for r in await _name_rows(conn, plan, limit * 2)]
+        if not candidates:
+            return SearchResults(items=[])
+        # Each candidate counts for its survivor (`profile_store.storage.survivor`); one erased
+        # since the first statements has none and drops out.
+        ids = sorted({row.customer_id for _, row, _ in candidates})
+        rows = await fetch_all(conn, _HITS, {"ids": ids, "shown": _SHOWN})
     survivor: dict[str, str] = {}
     info: dict[str, Any] = {}
-    for r in await conn.execute(_HITS, {"ids": ids, "shown": _SHOWN}):
+    for r in rows:
         survivor[r.start_id] = r.customer_id
         info[r.customer_id] = r
     best: dict[str, tuple[int, str]] = {}

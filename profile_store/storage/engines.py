@@ -8,10 +8,14 @@ from typing import Any
 import orjson
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from profile_store.storage.errors import StoreRefused, StoreUnavailable, store_errors
 from profile_store.storage.pg_arrays import use_fast_str_lists
+
+#: The handle the entry points hold and pass back to `profile_store` (they never use it).
+StoreEngine = AsyncEngine
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -68,8 +72,31 @@ def make_sync_engine(url: str) -> Engine:
 async def database_reachable(engine: AsyncEngine, seconds: float) -> bool:
     """True if `SELECT 1` succeeds within `seconds` (readiness probes)."""
     try:
-        async with asyncio.timeout(seconds), engine.connect() as conn:
+        async with store_errors, asyncio.timeout(seconds), engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
-    except (TimeoutError, SQLAlchemyError, OSError):
+    except (StoreUnavailable, StoreRefused):
         return False
     return True
+
+
+def database_answers(url: str) -> bool:
+    """True if the database at `url` answers `SELECT 1` now (start-up waits)."""
+    engine = make_sync_engine(url)
+    try:
+        with store_errors, engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except (StoreUnavailable, StoreRefused):
+        return False
+    finally:
+        engine.dispose()
+    return True
+
+
+def check_database_url(url: str) -> None:
+    """Raise `ValueError` unless `url` is a PostgreSQL URL (settings validation)."""
+    try:
+        parsed = make_url(sqlalchemy_url(url))
+    except ArgumentError:
+        raise ValueError("database_url is not a database URL") from None
+    if parsed.get_backend_name() != "postgresql":
+        raise ValueError("database_url must be a PostgreSQL URL (postgresql://...)")

@@ -19,6 +19,7 @@ from profile_store.domain.identity import KnownCustomer
 from profile_store.domain.identity_rules import KIND_SEPARATE, KIND_TOGETHER
 from profile_store.domain.stitching_config import StitchingConfig
 from profile_store.storage.audit import record_audit
+from profile_store.storage.errors import store_errors
 from profile_store.storage.locks import lock_keys, lock_until_stable, release_connection
 from profile_store.storage.survivor import survivor_of
 from profile_store.storage.tables import identity_constraints
@@ -74,7 +75,7 @@ async def unmerge(
     engine: AsyncEngine, customer_id: str, merged_id: str, actor: Actor, config: StitchingConfig
 ) -> AdminOutcome:
     """Split `merged_id` back out of the customer it was merged into."""
-    async with engine.connect() as conn:
+    async with store_errors, engine.connect() as conn:
         try:
             survivor = await _canonical(conn, customer_id)
             closure = await _lock_closure(conn, {survivor})
@@ -109,7 +110,7 @@ async def manual_merge(
     engine: AsyncEngine, customer_id: str, other_id: str, actor: Actor, config: StitchingConfig
 ) -> AdminOutcome:
     """Make two customers one from now on (lifting any separation between them)."""
-    async with engine.connect() as conn:
+    async with store_errors, engine.connect() as conn:
         try:
             first = await _canonical(conn, customer_id)
             second = await _canonical(conn, other_id)

@@ -22,6 +22,7 @@ from profile_store.domain.batch_groups import linkable
 from profile_store.domain.identity import KnownCustomer, Sighting, resolve_batch
 from profile_store.domain.identity_rules import DEFAULT_RULES, IdentityRules
 from profile_store.domain.traits import DEFAULT_TRAIT_RULES, TraitRules
+from profile_store.storage.errors import store_errors
 from profile_store.storage.locks import lock_until_stable, release_connection
 from profile_store.write.graph import (
     Scope,
@@ -151,7 +152,7 @@ class TimelineWriter:
 
     async def _write_one(self, events: Sequence[CanonicalEvent]) -> WriteResult:
         unique = newest_per_event_id(events)
-        async with self.engine.connect() as conn:
+        async with store_errors, self.engine.connect() as conn:
             try:
                 result = await self._write(conn, unique, len(events))
                 await conn.commit()

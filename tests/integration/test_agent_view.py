@@ -17,7 +17,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.app import create_app
-from api.stream import LiveFeed
+from api.routes.stream import LiveFeed
 from profile_store.read import live, search, summary
 from profile_store.read import profile as profile_read
 from profile_store.storage.tables import customers

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pytest
 from sqlalchemy.exc import DataError, OperationalError
 
+from profile_store.storage.errors import translate
 from profile_store.write.writer import WriteResult
 from schemas import CanonicalEvent
 from schemas.deadletter import DeadLetter
@@ -16,7 +17,8 @@ from tests.support.events import event
 
 
 class FlakyWriter:
-    """Stands in for TimelineWriter: fails on 'poison' events, or transiently N times."""
+    """Stands in for TimelineWriter: fails on 'poison' events, or transiently N times, with
+    the store's own exceptions for the driver's errors (`storage.errors.translate`)."""
 
     def __init__(self, transient_failures: int = 0) -> None:
         self.transient_failures = transient_failures
@@ -27,9 +29,13 @@ class FlakyWriter:
         self.calls += 1
         if self.transient_failures:
             self.transient_failures -= 1
-            raise OperationalError("INSERT", {}, ConnectionError("server closed the connection"))
+            raise translate(
+                OperationalError("INSERT", {}, ConnectionError("server closed the connection"))
+            )
         if any("poison" in e.event_id for e in events):
-            raise DataError("INSERT", {}, ValueError("unsupported Unicode escape sequence"))
+            raise translate(
+                DataError("INSERT", {}, ValueError("unsupported Unicode escape sequence"))
+            )
         new = [e for e in events if e.event_id not in self.stored]
         self.stored.update({e.event_id: e for e in new})
         return WriteResult(frozenset(e.event_id for e in new), len(events) - len(new), 0, 0)

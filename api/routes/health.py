@@ -9,15 +9,15 @@ from typing import Literal
 import structlog
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.deps import SettingsDep
-from api.errors import ErrorBody, OrjsonResponse, error_response
+from api.errors import OrjsonResponse, error_response, responses
 from api.middleware import Metrics
 from api.settings import ApiSettings
 from profile_store.deadletters import pending_depth
 from profile_store.storage import engines as db
+from profile_store.storage.engines import StoreEngine
+from profile_store.storage.errors import StoreRefused, StoreUnavailable
 from runtime.probes import tcp_reachable
 
 log = structlog.get_logger()
@@ -48,7 +48,7 @@ class Readiness(BaseModel):
     checks: dict[str, CheckState]
 
 
-async def database_reachable(engine: AsyncEngine | None, seconds: float) -> bool:
+async def database_reachable(engine: StoreEngine | None, seconds: float) -> bool:
     """True if `SELECT 1` succeeds within `seconds`."""
     if engine is not None and await db.database_reachable(engine, seconds):
         return True
@@ -56,15 +56,15 @@ async def database_reachable(engine: AsyncEngine | None, seconds: float) -> bool
     return False
 
 
-async def dead_letter_depth(engine: AsyncEngine | None, seconds: float) -> dict[str, int] | None:
+async def dead_letter_depth(engine: StoreEngine | None, seconds: float) -> dict[str, int] | None:
     """Pending dead letters per component, or None when the database does not answer."""
     if engine is None:
         return None
     try:
-        async with asyncio.timeout(seconds), engine.connect() as conn:
-            return await pending_depth(conn)
-    except (TimeoutError, SQLAlchemyError, OSError) as exc:
-        log.warning("metrics_database_down", error_type=type(exc).__name__)
+        async with asyncio.timeout(seconds):
+            return await pending_depth(engine)
+    except (TimeoutError, StoreUnavailable, StoreRefused) as exc:
+        log.warning("metrics_database_down", error_type=type(exc.__cause__ or exc).__name__)
         return None
 
 
@@ -86,11 +86,11 @@ async def healthz() -> Health:
     "/readyz",
     response_model=Readiness,
     summary="Readiness: database and Kafka bootstrap reachable",
-    responses={503: {"model": ErrorBody, "description": "A dependency is down (named)."}},
+    responses=responses(503, described={503: "A dependency is down (named)."}),
 )
 async def readyz(request: Request, settings: SettingsDep) -> Readiness | OrjsonResponse:
     """200 only if the database answers `SELECT 1` and a Kafka bootstrap server accepts TCP."""
-    engine: AsyncEngine | None = getattr(request.app.state, "engine", None)
+    engine: StoreEngine | None = getattr(request.app.state, "engine", None)
     db_ok, kafka_ok = await asyncio.gather(
         database_reachable(engine, settings.readiness_timeout),
         kafka_reachable(settings.bootstrap_servers, settings.readiness_timeout),

@@ -13,28 +13,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, cast
 
 import orjson
 import structlog
 from fastapi import APIRouter, Depends, Header, Request
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api import ApiError
-from api.audit import AuditDep
-from api.auth import AgentPrincipal
-from api.deps import EngineDep, SettingsDep, read_snapshot, reject_unknown_query
-from api.errors import ErrorBody, NotFound
+from api.deps import AgentReadDep, read_connection, reject_unknown_query
+from api.errors import NotFound, responses
 from api.params import CustomerId
 from profile_store.read import live
 from profile_store.read.profile import load_profile
+from profile_store.storage.connections import snapshot
+from profile_store.storage.driver import PgConnection, ReadPool
+from profile_store.storage.errors import StoreUnavailable
 from profile_store.storage.survivor import survivor_of
 
 log = structlog.get_logger()
 
-_TRANSIENT: Final = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
 _MAX_EVENT_ID: Final = 2**63 - 1
 
 router = APIRouter(prefix="/v1", tags=["customers"], dependencies=[Depends(reject_unknown_query)])
@@ -71,7 +69,7 @@ class LiveFeed:
         self.fingerprint: str | None = None
         self.done = False
 
-    async def poll(self, conn: AsyncConnection) -> list[ServerSentEvent]:
+    async def poll(self, conn: PgConnection) -> list[ServerSentEvent]:
         """The events since the last poll, in order."""
         events: list[ServerSentEvent] = []
         state = await live.customer_state(conn, self.customer_id)
@@ -106,7 +104,7 @@ class LiveFeed:
 
 
 async def _events(
-    engine: AsyncEngine, feed: LiveFeed, interval: float, count: StreamCount
+    pool: ReadPool | None, feed: LiveFeed, interval: float, count: StreamCount
 ) -> AsyncIterator[ServerSentEvent]:
     count.open += 1
     try:
@@ -114,10 +112,10 @@ async def _events(
         while not feed.done:
             await asyncio.sleep(interval)
             try:
-                async with read_snapshot(engine) as conn:
+                async with read_connection(pool) as conn, snapshot(conn):
                     events = await feed.poll(conn)
-            except _TRANSIENT as exc:
-                log.warning("stream_poll_failed", error_type=type(exc).__name__)
+            except StoreUnavailable as exc:
+                log.warning("stream_poll_failed", error_type=type(exc.__cause__ or exc).__name__)
                 continue
             for event in events:
                 yield event
@@ -141,18 +139,14 @@ def _resume_from(last_event_id: str | None) -> int | None:
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
             "description": "`ready`, then `timeline`, `profile`, `merged` and `gone` events.",
         },
-        401: {"model": ErrorBody, "description": "Missing or invalid API key."},
-        404: {"model": ErrorBody, "description": "Unknown customer."},
-        422: {"model": ErrorBody, "description": "A parameter is invalid (named in the message)."},
-        503: {"model": ErrorBody, "description": "Database down, or too many live streams."},
+        **responses(
+            401, 404, 422, 503, described={503: "Database down, or too many live streams."}
+        ),
     },
 )
 async def stream_customer(
     request: Request,
-    principal: AgentPrincipal,
-    audit: AuditDep,
-    engine: EngineDep,
-    settings: SettingsDep,
+    agent: AgentReadDep,
     customer_id: CustomerId,
     last_event_id: Annotated[
         str | None,
@@ -160,19 +154,20 @@ async def stream_customer(
     ] = None,
 ) -> EventSourceResponse:
     """New timeline items as they are written; a merged-away id streams its survivor."""
-    count: StreamCount = request.app.state.streams
+    settings, count = agent.settings, cast(StreamCount, request.app.state.streams)
     if count.open >= settings.max_streams:
         raise TooManyStreams("too many live streams on this server: retry shortly")
-    async with read_snapshot(engine) as db:
-        canonical = await survivor_of(db, customer_id)
-        if canonical is None:
-            raise NotFound("customer not found")
-        start = _resume_from(last_event_id)
-        if start is None:
-            start = await live.high_water(db)
-    await audit.record("stream_open", canonical)
+    async with agent.connection() as db:
+        async with snapshot(db):
+            canonical = await survivor_of(db, customer_id)
+            if canonical is None:
+                raise NotFound("customer not found")
+            start = _resume_from(last_event_id)
+            if start is None:
+                start = await live.high_water(db)
+        await agent.audit.record("stream_open", canonical, conn=db)
     return EventSourceResponse(
-        _events(engine, LiveFeed(canonical, start), settings.stream_poll_interval, count),
+        _events(agent.pool, LiveFeed(canonical, start), settings.stream_poll_interval, count),
         ping=settings.stream_heartbeat,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

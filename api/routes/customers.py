@@ -1,37 +1,27 @@
-"""`/v1` unified view routes: identifier lookup, profile, links, timeline (role agent or admin);
-every read is audited."""
+"""`/v1/customers`: identifier lookup, profile, links, timeline (role agent or admin), each read
+and its audit entry on one connection of the agent's read pool."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
-from api.audit import AgentReadDep
-from api.deps import read_snapshot, reject_unknown_query
-from api.errors import ErrorBody, NotFound
+from api.deps import AgentReadDep, reject_unknown_query
+from api.errors import NotFound, responses
 from api.params import PRINTABLE, CustomerId, Kind
 from profile_store.read import cursors, timeline
 from profile_store.read import profile as profiles
 from profile_store.read.lineage import load_lineage
 from profile_store.read.models import Lineage, Profile, TimelinePage
+from profile_store.storage.connections import snapshot
 from schemas import Channel, normalise_identifier
-
-_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
-    401: {"model": ErrorBody, "description": "Missing or invalid API key."},
-    403: {"model": ErrorBody, "description": "The key's role does not allow this."},
-    422: {"model": ErrorBody, "description": "A parameter is invalid (named in the message)."},
-    503: {"model": ErrorBody, "description": "The database is unavailable."},
-}
-_NOT_FOUND: Final[dict[int | str, dict[str, Any]]] = {
-    404: {"model": ErrorBody, "description": "Unknown customer."}
-}
 
 router = APIRouter(
     prefix="/v1",
     tags=["customers"],
-    responses=_ERRORS,
+    responses=responses(401, 403, 422, 503),
     dependencies=[Depends(reject_unknown_query)],
 )
 
@@ -40,10 +30,7 @@ router = APIRouter(
     "/customers/lookup",
     response_model=Profile,
     summary="Find the canonical profile by any identifier",
-    responses={
-        **_NOT_FOUND,
-        400: {"model": ErrorBody, "description": "Not a valid identifier of that type."},
-    },
+    responses=responses(404, 400, described={400: "Not a valid identifier of that type."}),
 )
 async def lookup_customer(
     agent: AgentReadDep,
@@ -74,7 +61,8 @@ async def lookup_customer(
     async with agent.connection() as db:
         profile = await profiles.find_profile(db, id_type, normalised)
         found = profile.customer_id if profile is not None else None
-        await agent.audit.record("lookup", found, {"type": id_type, "found": found is not None}, db)
+        detail = {"type": id_type, "found": found is not None}
+        await agent.audit.record("lookup", found, detail, conn=db)
     if profile is None:
         raise NotFound("no customer has this identifier")
     return profile
@@ -84,7 +72,7 @@ async def lookup_customer(
     "/customers/{customer_id}",
     response_model=Profile,
     summary="A customer's unified profile",
-    responses=_NOT_FOUND,
+    responses=responses(404),
 )
 async def get_customer(agent: AgentReadDep, customer_id: CustomerId) -> Profile:
     """Identifiers, merged ids, traits, first/last seen, per-channel counts and CX scores."""
@@ -100,15 +88,16 @@ async def get_customer(agent: AgentReadDep, customer_id: CustomerId) -> Profile:
     "/customers/{customer_id}/links",
     response_model=Lineage,
     summary="Why the profile holds each identifier, and whom it absorbed",
-    responses=_NOT_FOUND,
+    responses=responses(404),
 )
 async def get_links(agent: AgentReadDep, customer_id: CustomerId) -> Lineage:
     """Each identifier with the rule and event that linked it; each merge with its cause."""
-    async with read_snapshot(agent.engine) as db:
-        lineage = await load_lineage(db, customer_id)
-    if lineage is None:
-        raise NotFound("customer not found")
-    await agent.audit.record("links_view", lineage.customer_id)
+    async with agent.connection() as db:
+        async with snapshot(db):
+            lineage = await load_lineage(db, customer_id)
+        if lineage is None:
+            raise NotFound("customer not found")
+        await agent.audit.record("links_view", lineage.customer_id, conn=db)
     return lineage
 
 
@@ -116,10 +105,7 @@ async def get_links(agent: AgentReadDep, customer_id: CustomerId) -> Lineage:
     "/customers/{customer_id}/timeline",
     response_model=TimelinePage,
     summary="A customer's interactions, newest first",
-    responses={
-        **_NOT_FOUND,
-        400: {"model": ErrorBody, "description": "Invalid cursor or time range."},
-    },
+    responses=responses(404, 400, described={400: "Invalid cursor or time range."}),
 )
 async def get_timeline(
     agent: AgentReadDep,
@@ -177,5 +163,5 @@ async def get_timeline(
             "page": "next" if cursor else "first",
             "channel": sorted(c.value for c in channel or ()),
         }
-        await agent.audit.record("timeline_view", canonical, detail, db)
+        await agent.audit.record("timeline_view", canonical, detail, conn=db)
     return page

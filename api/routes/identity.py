@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import AdminPrincipal
 from api.deps import EngineDep, SettingsDep
-from api.errors import Conflict, ErrorBody, NotFound
+from api.errors import Conflict, NotFound, responses
 from api.params import PRINTABLE, CustomerId
 from profile_store.write import identity_admin
 from profile_store.write.identity_admin import (
@@ -19,17 +19,16 @@ from profile_store.write.identity_admin import (
     UnknownCustomer,
 )
 
-_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
-    400: {"model": ErrorBody, "description": "The body is not JSON."},
-    401: {"model": ErrorBody, "description": "Missing or invalid API key."},
-    403: {"model": ErrorBody, "description": "Only admin keys may change identity."},
-    404: {"model": ErrorBody, "description": "Unknown customer."},
-    409: {"model": ErrorBody, "description": "Not possible in the current state (named)."},
-    422: {"model": ErrorBody, "description": "The body is invalid (named in the message)."},
-    503: {"model": ErrorBody, "description": "The database is unavailable."},
+_DESCRIBED = {
+    400: "The body is not JSON.",
+    403: "Only admin keys may change identity.",
+    422: "The body is invalid (named in the message).",
 }
-
-router = APIRouter(prefix="/v1", tags=["identity"], responses=_ERRORS)
+router = APIRouter(
+    prefix="/v1",
+    tags=["identity"],
+    responses=responses(400, 401, 403, 404, 409, 422, 503, described=_DESCRIBED),
+)
 
 OtherId = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE)]
 

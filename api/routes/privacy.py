@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import AdminPrincipal
 from api.deps import EngineDep, SettingsDep
-from api.errors import ErrorBody, NotFound
+from api.errors import NotFound, responses
 from api.params import CustomerId
 from profile_store.privacy import erasure
-from profile_store.privacy.export import CustomerExport, export_customer
-from profile_store.storage.audit import record_audit
+from profile_store.privacy.export import CustomerExport, export_audited
 
-_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
-    401: {"model": ErrorBody, "description": "Missing or invalid API key."},
-    403: {"model": ErrorBody, "description": "Needs role admin."},
-    404: {"model": ErrorBody, "description": "Unknown customer."},
-    503: {"model": ErrorBody, "description": "The database is unavailable."},
-}
-EXPORT_ACTION: Final = "customer.exported"
-
-router = APIRouter(prefix="/v1", tags=["privacy"], responses=_ERRORS)
+router = APIRouter(
+    prefix="/v1",
+    tags=["privacy"],
+    responses=responses(401, 403, 404, 503, described={403: "Needs role admin."}),
+)
 
 
 class ErasureOut(BaseModel):
@@ -45,21 +40,9 @@ class ErasureOut(BaseModel):
 async def export(principal: AdminPrincipal, engine: EngineDep, customer_id: CustomerId) -> Any:
     """Profile, identifiers with their lineage, every timeline event, merges, identity
     conflicts and constraints, and the audit trail; the export itself is audited."""
-    async with engine.connect() as plain:
-        conn = await plain.execution_options(isolation_level="REPEATABLE READ")
-        await conn.begin()
-        document = await export_customer(conn, customer_id)
-        if document is None:
-            raise NotFound("customer not found")
-        await record_audit(
-            conn,
-            actor=principal.name,
-            role=principal.role,
-            action=EXPORT_ACTION,
-            customer_id=document.customer_id,
-            detail={"timeline_events": len(document.timeline)},
-        )
-        await conn.commit()
+    document = await export_audited(engine, customer_id, actor=principal.name, role=principal.role)
+    if document is None:
+        raise NotFound("customer not found")
     return document
 
 

@@ -4,13 +4,13 @@ moments-of-truth signals (role agent or admin)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
 from api.auth import AgentPrincipal
-from api.deps import EngineDep, read_snapshot
-from api.errors import ErrorBody, NotFound
+from api.deps import EngineDep
+from api.errors import NotFound, responses
 from api.params import PRINTABLE, CustomerId
 from profile_store.insights import reports
 from profile_store.insights.reports import (
@@ -19,17 +19,16 @@ from profile_store.insights.reports import (
     PathsReport,
     SignalsReport,
 )
+from profile_store.storage.connections import read_snapshot
 from schemas import Channel
 
-_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
-    400: {"model": ErrorBody, "description": "An impossible date range (named)."},
-    401: {"model": ErrorBody, "description": "Missing or invalid API key."},
-    403: {"model": ErrorBody, "description": "The key's role does not allow this."},
-    422: {"model": ErrorBody, "description": "A parameter is invalid (named in the message)."},
-    503: {"model": ErrorBody, "description": "The database is unavailable."},
-}
-
-router = APIRouter(prefix="/v1", tags=["insights"], responses=_ERRORS)
+router = APIRouter(
+    prefix="/v1",
+    tags=["insights"],
+    responses=responses(
+        400, 401, 403, 422, 503, described={400: "An impossible date range (named)."}
+    ),
+)
 
 From = Annotated[
     date, Query(alias="from", description="First day (UTC), inclusive.", examples=["2026-11-01"])
@@ -119,7 +118,7 @@ async def get_figure_customers(
     response_model=SignalsReport,
     tags=["customers"],
     summary="A customer's moments of truth (the profile card's badge)",
-    responses={404: {"model": ErrorBody, "description": "Unknown customer."}},
+    responses=responses(404),
 )
 async def get_signals(
     principal: AgentPrincipal,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from api.auth import AdminPrincipal
-from api.deps import EngineDep, read_snapshot
-from api.errors import ErrorBody, NotFound
+from api.deps import EngineDep
+from api.errors import NotFound, responses
 from profile_store.deadletters import (
     MAX_LIST,
     DeadLetterDetail,
@@ -16,18 +16,16 @@ from profile_store.deadletters import (
     get_dead_letter,
     list_dead_letters,
 )
-
-_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
-    401: {"model": ErrorBody, "description": "Missing or invalid API key."},
-    403: {"model": ErrorBody, "description": "Needs role admin."},
-    422: {"model": ErrorBody, "description": "A parameter is invalid (named in the message)."},
-    503: {"model": ErrorBody, "description": "The database is unavailable."},
-}
+from profile_store.storage.connections import read_snapshot
 
 #: Dead-letter ids are PostgreSQL bigints: larger numbers are a 422, not a query.
 BIGINT_MAX = 2**63 - 1
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=_ERRORS)
+router = APIRouter(
+    prefix="/v1/admin",
+    tags=["admin"],
+    responses=responses(401, 403, 422, 503, described={403: "Needs role admin."}),
+)
 
 
 @router.get(
@@ -62,7 +60,7 @@ async def deadletters(
     "/deadletters/{letter_id}",
     response_model=DeadLetterDetail,
     summary="One dead letter with its original bytes (base64)",
-    responses={404: {"model": ErrorBody, "description": "No such dead letter."}},
+    responses=responses(404, described={404: "No such dead letter."}),
 )
 async def deadletter(
     principal: AdminPrincipal,

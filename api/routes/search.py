@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
-from api.audit import AgentReadDep
 from api.auth import AgentPrincipal
-from api.deps import read_statement, reject_unknown_query
-from api.errors import ErrorBody
+from api.deps import AgentReadDep, reject_unknown_query
+from api.errors import responses
 from api.params import NOT_BLANK
 from api.settings import Role
 from profile_store.read import search
 from profile_store.read.view_models import SearchResults
 
-_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
-    401: {"model": ErrorBody, "description": "Missing or invalid API key."},
-    403: {"model": ErrorBody, "description": "The key's role does not allow this."},
-    422: {"model": ErrorBody, "description": "A parameter is invalid (named in the message)."},
-    503: {"model": ErrorBody, "description": "The database is unavailable."},
-}
-
 router = APIRouter(
     prefix="/v1",
     tags=["customers"],
-    responses=_ERRORS,
+    responses=responses(401, 403, 422, 503),
     dependencies=[Depends(reject_unknown_query)],
 )
 
@@ -52,7 +44,7 @@ async def me(principal: AgentPrincipal) -> Me:
     "/search",
     response_model=SearchResults,
     summary="Candidate customers by any identifier or a name prefix",
-    responses={400: {"model": ErrorBody, "description": "The query is empty."}},
+    responses=responses(400, described={400: "The query is empty."}),
 )
 async def search_customers(
     agent: AgentReadDep,
@@ -75,9 +67,9 @@ async def search_customers(
     their survivor."""
     region = agent.settings.default_region
     plan = search.plan_search(q, region)  # 400 before touching the database
-    async with read_statement(agent.engine) as db:
+    async with agent.connection() as db:
         results = await search.search_customers(db, q, region, limit)
         only = results.items[0].customer_id if len(results.items) == 1 else None
         detail = {"tried": list(plan.tried), "results": len(results.items)}
-    await agent.audit.record("search", only, detail)
+        await agent.audit.record("search", only, detail, conn=db)
     return results
