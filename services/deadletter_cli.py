@@ -85,7 +85,7 @@ async def _run(args: argparse.Namespace, settings: DeadLetterSettings) -> int:
                 )
                 print(
                     f"{d.id}\t{d.component}\t{d.attempts}x\t{d.last_seen:%Y-%m-%dT%H:%M:%SZ}\t"
-                    f"{state}\t{d.event_id or '-'}\t{d.error[:120]}"
+                    f"{state}\t{d.event_id or '-'}\t{d.failure.type}: {d.failure.message[:120]}"
                 )
             print(f"{len(letters)} dead letter(s)", file=sys.stderr)
             return 0

@@ -148,7 +148,9 @@ dead_letters = Table(
     Column("id", BigInteger, Identity(always=True), primary_key=True),
     # sha256 of component + original bytes: a redelivered poison record counts attempts.
     Column("fingerprint", Text, nullable=False, unique=True),
+    # `schemas.deadletter.Component`, and the `Failure`: its type and its message (`error`).
     Column("component", Text, nullable=False),
+    Column("failure_type", Text, nullable=False, server_default=text("'unclassified'")),
     Column("error", Text, nullable=False),
     Column("original", LargeBinary, nullable=False),
     Column("topic", Text, nullable=True),

@@ -27,7 +27,7 @@ from profile_store.storage.tables import (
 )
 from profile_store.write.writer import TimelineWriter
 from schemas import CanonicalEvent
-from schemas.deadletter import DeadLetter
+from schemas.deadletter import Component, DeadLetter, Failure, FailureType
 from services.embedded import free_port
 from tests.support.events import T0, event
 
@@ -64,7 +64,17 @@ async def stored(engine: AsyncEngine) -> str:
             )
         )
     poison = event("m-5", ("email", EMAIL), minutes=5)
-    await record_dead_letters(engine, [DeadLetter.of("worker.write", "x", poison.to_json(), T0)])
+    await record_dead_letters(
+        engine,
+        [
+            DeadLetter.of(
+                Component.WORKER_WRITE,
+                Failure(type=FailureType.DATABASE_REFUSED, message="x"),
+                poison.to_json(),
+                T0,
+            )
+        ],
+    )
     async with engine.connect() as conn:
         owner = await conn.scalar(
             sa.select(timeline_events.c.customer_id).where(timeline_events.c.event_id == "m-4")
