@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from profile_store.domain.batch_groups import batch_groups, groups_to_rederive, linkable
+from profile_store.domain.batch_groups import batch_groups, linkable
 from profile_store.domain.identity import KnownCustomer, Sighting
 from profile_store.domain.identity_rules import (
     KIND_SEPARATE,
@@ -18,7 +18,20 @@ from profile_store.domain.identity_rules import (
     IdentityRules,
     Together,
 )
-from profile_store.storage.locks import lock_keys
+from profile_store.domain.lateness import (
+    EventKey,
+    late_candidates,
+    late_events,
+    link_times_needed,
+)
+from profile_store.domain.scope import (
+    Closure,
+    Scope,
+    customers_of,
+    events_of,
+    first_choice,
+    next_choice,
+)
 from schemas.identifiers import Identifier
 
 #: A re-derivation rebuilds at most this many customers / events at once; a larger closure
@@ -36,36 +49,6 @@ def _by_key(idents: Iterable[Identifier]) -> dict[tuple[str, str], Identifier]:
     """The identifiers asked about, by (type, value): rows matched against them map back to
     these instances instead of validating new ones."""
     return {(i.type, i.value): i for i in idents}
-
-
-@dataclass
-class Scope:
-    """Whom a batch may touch (`customers`: all of them, locked), and which of its events
-    must be re-derived with which customers; the rest of the batch applies incrementally."""
-
-    identifiers: set[Identifier]
-    owners: dict[Identifier, str]
-    customers: set[str]
-    rederive: bool = False
-    closure_too_large: bool = False
-    rederive_events: set[str] = field(default_factory=set)
-    rederive_customers: set[str] = field(default_factory=set)
-    conflicted: set[Identifier] = field(default_factory=set)
-    #: Identifiers nobody holds yet that the batch (or a re-derivation) may give an owner.
-    unowned: set[Identifier] = field(default_factory=set)
-
-    def lock_keys(self) -> frozenset[int]:
-        """Customers, and identifiers without an owner: an owned identifier only moves
-        under its owner's lock."""
-        return lock_keys(self.customers, self.unowned)
-
-
-@dataclass(frozen=True)
-class Closure:
-    """Customers connected through their events' identifiers, and those with no owner."""
-
-    customers: set[str]
-    unowned: set[Identifier]
 
 
 async def owners_of(conn: AsyncConnection, idents: Collection[Identifier]) -> dict[Identifier, str]:
@@ -90,31 +73,20 @@ async def load_scope(
     rules: IdentityRules,
     settled: Collection[str] = (),
 ) -> Scope:
-    """Owners of the batch's identifiers, and whether an event arrived too late for them.
-
-    An event is late when a customer it touches already has an event at or after its time.
-    Late events that only add to one customer change nothing in the graph; any other late
-    event makes the writer re-derive its part of the batch with the customers connected to it
-    in time order (`_scope_rederivation`). `settled` events (new revisions that add no
-    identifier) are placed already and never late.
-    """
-    idents = {i for s in sightings for i in linkable(s, rules)}
+    """Owners of the batch's identifiers, and which of its events arrived too late for them
+    (`profile_store.domain.lateness`) and must be re-derived with which customers
+    (`profile_store.domain.scope`). `settled` events are placed already and never late."""
+    idents = frozenset(i for s in sightings for i in linkable(s, rules))
     owners = await owners_of(conn, idents)
-    conflicted: dict[Identifier, set[str]] = {}
-    if idents:
-        rows = await conn.execute(
-            sa.text(
-                "SELECT DISTINCT c.id_type, c.id_value, c.customer_id FROM identity_conflicts c "
-                "JOIN unnest(CAST(:types AS text[]), CAST(:vals AS text[])) AS p(t, v) "
-                "ON c.id_type = p.t AND c.id_value = p.v"
-            ),
-            _pairs(idents),
-        )
-        asked = _by_key(idents)
-        for t, v, c in rows:
-            conflicted.setdefault(asked[(t, v)], set()).add(c)
+    conflicted = await _conflicted(conn, idents)
     touched = set(owners.values()) | {c for cs in conflicted.values() for c in cs}
-    scope = Scope(idents, owners, touched, conflicted=set(conflicted), unowned=idents - set(owners))
+    scope = Scope(
+        idents,
+        owners,
+        frozenset(touched),
+        conflicted=frozenset(conflicted),
+        unowned=idents - set(owners),
+    )
     if not touched:
         return scope
     rows = await conn.execute(
@@ -122,82 +94,72 @@ async def load_scope(
         {"ids": sorted(touched)},
     )
     last_seen: dict[str, datetime | None] = dict(rows.tuples().all())
-    late = {
-        s.event_id
-        for s in sightings
-        if s.event_id not in settled
-        and _is_late(s, owners, conflicted, last_seen, rules)
-        and not _adds_to_one(s, owners, conflicted, rules)
-    }
-    if late:
-        await _scope_rederivation(conn, scope, sightings, late, conflicted, rules)
-    return scope
-
-
-async def _scope_rederivation(
-    conn: AsyncConnection,
-    scope: Scope,
-    sightings: Sequence[Sighting],
-    late: set[str],
-    conflicted: dict[Identifier, set[str]],
-    rules: IdentityRules,
-) -> None:
-    """Choose the batch's parts to re-derive: those with a late event, grown with every part
-    that shares a customer or an unowned identifier with their closure, until stable. With
-    admin constraints stored (which can join customers no event connects), the whole batch."""
-    groups = batch_groups(sightings, scope.owners, conflicted, rules)
-    whole = bool(await conn.scalar(sa.text("SELECT EXISTS (SELECT 1 FROM identity_constraints)")))
-    chosen = groups if whole else groups_to_rederive(groups, late)
+    candidates = late_candidates(sightings, owners, conflicted, last_seen, rules, settled)
+    if not candidates:
+        return scope
+    needed = link_times_needed(candidates, owners, conflicted, rules)
+    linked_by = await _linked_by(conn, needed)
+    late = late_events(candidates, owners, conflicted, last_seen, rules, settled, linked_by)
+    if not late:
+        return scope
+    groups = batch_groups(sightings, owners, conflicted, rules)
+    constrained = await _constraints_stored(conn)
+    chosen = first_choice(groups, late, constrained)
     while True:
-        closure = await expand_closure(conn, {c for g in chosen for c in g.customers})
+        closure = await expand_closure(conn, customers_of(chosen))
         if closure is None:
-            scope.closure_too_large = True
-            return
-        if whole:
-            break
-        grown = groups_to_rederive(groups, late, closure.customers, closure.unowned)
-        if len(grown) == len(chosen):  # grown only ever adds groups
-            break
+            return replace(scope, closure_too_large=True)
+        grown = next_choice(groups, late, chosen, closure, constrained)
+        if grown is None:
+            return scope.rederiving(events_of(chosen), closure)
         chosen = grown
-    scope.rederive = True
-    scope.rederive_events = {e for g in chosen for e in g.event_ids}
-    scope.rederive_customers = closure.customers
-    scope.customers |= closure.customers
-    scope.unowned |= closure.unowned
 
 
-def _is_late(
-    s: Sighting,
-    owners: dict[Identifier, str],
-    conflicted: dict[Identifier, set[str]],
-    last_seen: dict[str, datetime | None],
-    rules: IdentityRules,
-) -> bool:
-    cids = {owners[i] for i in linkable(s, rules) if i in owners}
-    cids |= {c for i in linkable(s, rules) for c in conflicted.get(i, ())}
-    return any((seen := last_seen.get(c)) is not None and seen >= s.occurred_at for c in cids)
+async def _conflicted(
+    conn: AsyncConnection, idents: Collection[Identifier]
+) -> dict[Identifier, set[str]]:
+    """The customers that once refused each of `idents` (`identity_conflicts`)."""
+    conflicted: dict[Identifier, set[str]] = {}
+    if not idents:
+        return conflicted
+    rows = await conn.execute(
+        sa.text(
+            "SELECT DISTINCT c.id_type, c.id_value, c.customer_id FROM identity_conflicts c "
+            "JOIN unnest(CAST(:types AS text[]), CAST(:vals AS text[])) AS p(t, v) "
+            "ON c.id_type = p.t AND c.id_value = p.v"
+        ),
+        _pairs(idents),
+    )
+    asked = _by_key(idents)
+    for t, v, c in rows:
+        conflicted.setdefault(asked[(t, v)], set()).add(c)
+    return conflicted
 
 
-def _adds_to_one(
-    s: Sighting,
-    owners: dict[Identifier, str],
-    conflicted: dict[Identifier, set[str]],
-    rules: IdentityRules,
-) -> bool:
-    """All its linking identifiers already belong to one customer, its references to it or
-    nobody, and none of them was ever refused: placing it early changes no decision."""
-    idents = linkable(s, rules)
-    if any(i in conflicted for i in idents):
-        return False
-    links = [i for i in idents if not rules.is_reference(i)]
-    holders = {owners.get(i) for i in links}
-    if len(holders) != 1 or None in holders:
-        return False
-    (cid,) = holders
-    return all(owners.get(i) in (None, cid) for i in idents if rules.is_reference(i))
+async def _linked_by(
+    conn: AsyncConnection, idents: Collection[Identifier]
+) -> dict[Identifier, EventKey]:
+    """The (occurred_at, event_id) of the event that linked each of `idents`."""
+    if not idents:
+        return {}
+    rows = await conn.execute(
+        sa.text(
+            "SELECT i.id_type, i.id_value, t.occurred_at, t.event_id FROM identifiers i "
+            "JOIN unnest(CAST(:types AS text[]), CAST(:vals AS text[])) AS p(t, v) "
+            "ON i.id_type = p.t AND i.id_value = p.v "
+            "JOIN timeline_events t ON t.event_id = i.event_id"
+        ),
+        _pairs(idents),
+    )
+    asked = _by_key(idents)
+    return {asked[(t, v)]: (at, eid) for t, v, at, eid in rows}
 
 
-async def expand_closure(conn: AsyncConnection, start: set[str]) -> Closure | None:
+async def _constraints_stored(conn: AsyncConnection) -> bool:
+    return bool(await conn.scalar(sa.text("SELECT EXISTS (SELECT 1 FROM identity_constraints)")))
+
+
+async def expand_closure(conn: AsyncConnection, start: Collection[str]) -> Closure | None:
     """Customers connected to `start` through identifiers in their events (owned or
     refused); None when that grows past the re-derivation limits."""
     closure = set(start)
@@ -237,7 +199,7 @@ async def expand_closure(conn: AsyncConnection, start: set[str]) -> Closure | No
         ),
         {"ids": sorted(closure)},
     )
-    return Closure(closure, {Identifier(type=t, value=v) for t, v in rows})
+    return Closure(frozenset(closure), frozenset(Identifier(type=t, value=v) for t, v in rows))
 
 
 async def load_customers(
@@ -270,7 +232,7 @@ async def load_constraints(
 ) -> tuple[Constraints, dict[Identifier, str]]:
     """Admin constraints naming the batch's identifiers or those the customers hold, and
     the owners of every identifier they name."""
-    if not await conn.scalar(sa.text("SELECT EXISTS (SELECT 1 FROM identity_constraints)")):
+    if not await _constraints_stored(conn):
         return Constraints(), {}
     rows = await conn.execute(
         sa.text(

@@ -146,8 +146,8 @@ async def _canonical(conn: AsyncConnection, customer_id: str) -> str:
     return survivor
 
 
-async def _lock_closure(conn: AsyncConnection, start: set[str]) -> set[str]:
-    async def read() -> tuple[set[str], frozenset[int]]:
+async def _lock_closure(conn: AsyncConnection, start: set[str]) -> frozenset[str]:
+    async def read() -> tuple[frozenset[str], frozenset[int]]:
         current = {await _canonical(conn, c) for c in start}
         closure = await expand_closure(conn, current)
         if closure is None:
@@ -230,7 +230,7 @@ async def _lift_separations(
 
 
 async def _rebuild(
-    conn: AsyncConnection, closure: set[str], config: StitchingConfig, cause: str
+    conn: AsyncConnection, closure: Collection[str], config: StitchingConfig, cause: str
 ) -> set[str]:
     now = utc_now()
 

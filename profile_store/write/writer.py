@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,15 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from profile_store.domain.batch_groups import linkable
 from profile_store.domain.identity import KnownCustomer, Sighting, resolve_batch
 from profile_store.domain.identity_rules import DEFAULT_RULES, IdentityRules
+from profile_store.domain.scope import Scope
 from profile_store.domain.traits import DEFAULT_TRAIT_RULES, TraitRules
 from profile_store.storage.errors import store_errors
-from profile_store.storage.locks import lock_until_stable, release_connection
-from profile_store.write.graph import (
-    Scope,
-    load_constraints,
-    load_customers,
-    load_scope,
-)
+from profile_store.storage.locks import lock_keys, lock_until_stable, release_connection
+from profile_store.write.graph import load_constraints, load_customers, load_scope
 from profile_store.write.incremental import apply_identity, update_aggregates
 from profile_store.write.rebuild import load_affected, rebuild, refresh_aggregates
 from profile_store.write.timeline_rows import (
@@ -85,7 +81,7 @@ class _Batch:
     sightings: list[Sighting]
     scope: Scope
 
-    def split(self, event_ids: set[str]) -> tuple[_Batch, _Batch]:
+    def split(self, event_ids: Collection[str]) -> tuple[_Batch, _Batch]:
         """The events named in `event_ids`, and the others (the same scope)."""
 
         def part(inside: bool) -> _Batch:
@@ -260,7 +256,11 @@ class TimelineWriter:
                 e.event_id for e in revised if set(e.identifiers) <= set(stored[e.event_id][1])
             }
             scope = await load_scope(conn, sightings, self.rules, settled)
-            return _Batch(fresh, revised, sightings, scope), scope.lock_keys()
+            # Customers, and identifiers without an owner: an owned identifier only moves under
+            # its owner's lock.
+            return _Batch(fresh, revised, sightings, scope), lock_keys(
+                scope.customers, scope.unowned
+            )
 
         batch = await lock_until_stable(conn, read)
         if batch is not None and batch.scope.closure_too_large:

@@ -157,3 +157,24 @@ async def test_conflicts_are_recorded_with_their_reason(engine: AsyncEngine) -> 
             await conn.execute(sa.text("SELECT id_type, event_id, reason FROM identity_conflicts"))
         ).all()
     assert rows == [("phone", "b", "limit:user_id")]
+
+
+async def test_an_earlier_event_adding_to_one_customer_is_still_placed_in_time_order(
+    engine: AsyncEngine,
+) -> None:
+    """Ann's email reached her customer through a shared device. An event from before that,
+    with her email alone, would in time order have given her a customer the weak device link
+    may not merge: only adding to one customer is not enough to skip the re-derivation."""
+    history = [
+        event("h0", ("email", "p1@x.io"), ("anonymous_id", "d0"), minutes=1),
+        event("h1", ("email", "p0@x.io"), ("anonymous_id", "d0"), minutes=2),
+    ]
+    writer = TimelineWriter(engine)
+    for e in history:
+        await writer.write([e])
+    late = event("b0", ("email", "p0@x.io"), minutes=0)
+    assert (await writer.write([late])).rederived >= 1
+    want = expected([*history, late])
+    partition, groups = await stored(engine)
+    assert (partition, groups) == (want.partition(), want.event_groups())
+    await check_consistency(engine)

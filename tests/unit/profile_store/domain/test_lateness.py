@@ -1,0 +1,162 @@
+"""Which events are late (pure): the decision the order-independence guarantee rests on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from profile_store.domain.identity import Sighting
+from profile_store.domain.identity_rules import DEFAULT_RULES
+from profile_store.domain.lateness import adds_to_one, is_late, late_events, touched
+from schemas import Identifier
+from tests.support.identity_graph import POOL, Graph
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+U1, U2 = Identifier(type="user_id", value="u1"), Identifier(type="user_id", value="u2")
+E1 = Identifier(type="email", value="ann@shop.io")
+W1 = Identifier(type="order_id", value="W1")
+PLACEHOLDER = Identifier(type="email", value="test@example.com")
+
+
+def at(minutes: int, event_id: str, *idents: Identifier) -> Sighting:
+    return Sighting(event_id, T0 + timedelta(minutes=minutes), idents)
+
+
+OWNERS = {U1: "cus_1", E1: "cus_1", U2: "cus_2", W1: "cus_2"}
+LAST_SEEN: dict[str, datetime | None] = {"cus_1": T0 + timedelta(minutes=10), "cus_2": None}
+
+
+def test_an_event_older_than_what_a_touched_customer_holds_is_late() -> None:
+    assert is_late(at(5, "e", U1), OWNERS, {}, LAST_SEEN, DEFAULT_RULES)
+    assert is_late(at(10, "e", U1), OWNERS, {}, LAST_SEEN, DEFAULT_RULES)  # the same instant
+    assert not is_late(at(11, "e", U1), OWNERS, {}, LAST_SEEN, DEFAULT_RULES)
+    assert not is_late(at(5, "e", U2), OWNERS, {}, LAST_SEEN, DEFAULT_RULES)  # no events yet
+    assert not is_late(
+        at(5, "e", Identifier(type="email", value="new@x.io")), {}, {}, {}, DEFAULT_RULES
+    )
+
+
+def test_a_customer_that_refused_an_identifier_is_touched_by_it() -> None:
+    new = Identifier(type="phone", value="+14155550100")
+    assert touched(at(5, "e", new), OWNERS, {new: {"cus_1"}}, DEFAULT_RULES) == {"cus_1"}
+    assert is_late(at(5, "e", new), OWNERS, {new: {"cus_1"}}, LAST_SEEN, DEFAULT_RULES)
+
+
+def test_blocked_values_touch_nobody() -> None:
+    owners = {**OWNERS, PLACEHOLDER: "cus_1"}
+    assert touched(at(5, "e", PLACEHOLDER), owners, {}, DEFAULT_RULES) == set()
+
+
+#: When each held identifier was linked: u1 and the email by one event before minute 5.
+LINKED = {U1: (T0, "first"), E1: (T0, "first"), U2: (T0, "other"), W1: (T0, "other")}
+
+
+def test_a_late_event_that_only_adds_to_one_customer_is_applied_incrementally() -> None:
+    late = at(5, "adds", U1, E1)
+    assert adds_to_one(late, OWNERS, {}, DEFAULT_RULES, LINKED)
+    assert late_events([late], OWNERS, {}, LAST_SEEN, DEFAULT_RULES, linked_by=LINKED) == set()
+    # ...but not when it carries a new identifier, another owner's, or a refused one,
+    new = Identifier(type="phone", value="+14155550100")
+    for other in (at(5, "new", U1, new), at(5, "two", U1, U2), at(5, "ref", U1, W1)):
+        found = late_events([other], OWNERS, {}, LAST_SEEN, DEFAULT_RULES, linked_by=LINKED)
+        assert found == {other.event_id}
+    assert not adds_to_one(late, OWNERS, {E1: {"cus_2"}}, DEFAULT_RULES, LINKED)
+    # ...nor when its identifiers' linking events are unknown.
+    assert late_events([late], OWNERS, {}, LAST_SEEN, DEFAULT_RULES) == {"adds"}
+
+
+def test_an_event_older_than_its_identifiers_links_is_late_even_if_it_adds_to_one() -> None:
+    """Placed in time order it would have been the first to see an identifier (or found the
+    identifiers in two customers not yet merged), so it may change a later decision."""
+    linked_later = {U1: (T0 + timedelta(minutes=7), "later"), E1: (T0, "first")}
+    assert not adds_to_one(at(5, "early", U1), OWNERS, {}, DEFAULT_RULES, linked_later)
+    two_links = {U1: (T0, "one"), E1: (T0, "two")}
+    assert not adds_to_one(at(5, "both", U1, E1), OWNERS, {}, DEFAULT_RULES, two_links)
+    assert adds_to_one(at(5, "one", E1), OWNERS, {}, DEFAULT_RULES, two_links)
+
+
+def test_the_counterexample_the_old_exemption_got_wrong() -> None:
+    """A device seen with two people's emails: ann's email attached through the device. An
+    earlier event with ann's email alone would, in time order, have given her a customer of her
+    own that the weak device link may not merge: it must be re-derived."""
+    d0 = Identifier(type="anonymous_id", value="d0")
+    p0, p1 = Identifier(type="email", value="p0@x.io"), Identifier(type="email", value="p1@x.io")
+    store = Graph()
+    store.apply([at(1, "h0", p1, d0), at(2, "h1", p0, d0)])
+    late = at(0, "b0", p0)
+    found = late_events(
+        [late], store.owner, store.refused, store.last_seen(), DEFAULT_RULES,
+        linked_by=store.link_times(),
+    )  # fmt: skip
+    assert found == {"b0"}
+    in_order = Graph()
+    in_order.apply([at(1, "h0", p1, d0), at(2, "h1", p0, d0), late])
+    assert frozenset({p0}) in in_order.partition()  # ann's email stands alone in time order
+
+
+def test_settled_revisions_are_never_late() -> None:
+    late = at(5, "rev", U1, U2)
+    assert late_events([late], OWNERS, {}, LAST_SEEN, DEFAULT_RULES) == {"rev"}
+    assert late_events([late], OWNERS, {}, LAST_SEEN, DEFAULT_RULES, settled={"rev"}) == set()
+
+
+sightings = st.lists(
+    st.tuples(st.integers(0, 60), st.lists(st.sampled_from(POOL), min_size=1, max_size=3)),
+    min_size=1,
+    max_size=8,
+)
+
+
+def as_sightings(prefix: str, drawn: list[tuple[int, list[tuple[str, str]]]]) -> list[Sighting]:
+    return [
+        at(m, f"{prefix}{n}", *(Identifier(type=t, value=v) for t, v in ids))
+        for n, (m, ids) in enumerate(drawn)
+    ]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(history=sightings, batch=sightings)
+def test_events_that_are_not_late_apply_incrementally_with_the_in_order_outcome(
+    history: list[tuple[int, list[tuple[str, str]]]],
+    batch: list[tuple[int, list[tuple[str, str]]]],
+) -> None:
+    stored, arriving = as_sightings("h", history), as_sightings("b", batch)
+    store = Graph()
+    store.apply(stored)
+    late = late_events(
+        arriving,
+        store.owner,
+        store.refused,
+        store.last_seen(),
+        DEFAULT_RULES,
+        linked_by=store.link_times(),
+    )
+    on_time = [s for s in arriving if s.event_id not in late]
+    store.apply_incrementally(on_time)
+    in_order = Graph()
+    in_order.apply(stored + on_time)
+    assert store.partition() == in_order.partition()
+    assert store.event_groups() == in_order.event_groups()
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(history=sightings, batch=sightings, shift=st.integers(1, 100))
+def test_lateness_only_grows_as_customers_hold_later_events(
+    history: list[tuple[int, list[tuple[str, str]]]],
+    batch: list[tuple[int, list[tuple[str, str]]]],
+    shift: int,
+) -> None:
+    store = Graph()
+    store.apply(as_sightings("h", history))
+    arriving = as_sightings("b", batch)
+    seen = store.last_seen()
+    later = {c: t + timedelta(minutes=shift) for c, t in seen.items()}
+    now = late_events(arriving, store.owner, store.refused, seen, DEFAULT_RULES)
+    assert now <= late_events(arriving, store.owner, store.refused, later, DEFAULT_RULES)
+    after_everything = [
+        Sighting(s.event_id, max(seen.values(), default=T0) + timedelta(minutes=1), s.identifiers)
+        for s in arriving
+    ]
+    assert late_events(after_everything, store.owner, store.refused, seen, DEFAULT_RULES) == set()
