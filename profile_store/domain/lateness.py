@@ -6,17 +6,20 @@ holds an event at or after its time: placing it now could change a decision take
 
 A late event that only adds to one customer changes no decision, and is applied incrementally
 like any other, when in time order it would have found its identifiers already in one
-customer: all of them that anyone holds are that customer's, none was ever refused, and they
-were all linked by one event at or before it (`linked_by`, loaded only for these candidates).
-Held identifiers linked later, or by several events, may have been apart at its time (it would
-have been the first to see one, or would have merged two customers earlier): such an event is
-late. Events the caller names `settled` (a new revision that adds no identifier) are placed
-already and never late.
+customer: all of them that anyone holds are that customer's, none was ever refused, and the
+events that linked them (`LinkEvent`, loaded only for these candidates) are at or before it
+and joined them. An event that linked an identifier put it, and every linking identifier it
+carried that nobody refused, into one customer; customers only merge afterwards. An event
+older than an identifier's link, or whose identifiers only a later merge joined, could have
+changed a decision taken since (been the first to see an identifier, merged two customers
+earlier): it is late. Events the caller names `settled` (a new revision that adds no
+identifier) are placed already and never late.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from profile_store.domain.batch_groups import linkable
@@ -56,6 +59,14 @@ def is_late(
 EventKey = tuple[datetime, str]
 
 
+@dataclass(frozen=True)
+class LinkEvent:
+    """The stored event that linked an identifier: its place in time order, what it carried."""
+
+    key: EventKey
+    identifiers: frozenset[Identifier]
+
+
 def holds_all(
     s: Sighting,
     owners: Mapping[Identifier, str],
@@ -79,17 +90,33 @@ def adds_to_one(
     owners: Mapping[Identifier, str],
     conflicted: Mapping[Identifier, Iterable[str]],
     rules: IdentityRules,
-    linked_by: Mapping[Identifier, EventKey],
+    links: Mapping[Identifier, LinkEvent],
 ) -> bool:
-    """`holds_all`, and the identifiers it carries that anyone holds were all linked by one
-    event at or before it: placed in time order it would change no decision."""
+    """`holds_all`, and at its time the identifiers it carries that anyone holds were already
+    in one customer: placed in time order it would change no decision."""
     if not holds_all(s, owners, conflicted, rules):
         return False
-    keys = {linked_by.get(i) for i in linkable(s, rules) if i in owners}
-    if len(keys) != 1 or None in keys:
-        return False
-    (key,) = keys
-    return key is not None and key <= (s.occurred_at, s.event_id)
+    held = [i for i in linkable(s, rules) if i in owners]
+    parent = {i: i for i in held}
+
+    def find(i: Identifier) -> Identifier:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i in held:
+        link = links.get(i)
+        if link is None or link.key > (s.occurred_at, s.event_id):
+            return False
+        joined = [
+            j
+            for j in held
+            if (j in links and links[j].key == link.key)
+            or (j in link.identifiers and not rules.is_reference(j))
+        ]
+        for j in joined:
+            parent[find(j)] = find(i)
+    return len({find(i) for i in held}) == 1
 
 
 def late_candidates(
@@ -108,7 +135,7 @@ def late_candidates(
     ]
 
 
-def link_times_needed(
+def links_needed(
     candidates: Iterable[Sighting],
     owners: Mapping[Identifier, str],
     conflicted: Mapping[Identifier, Iterable[str]],
@@ -132,14 +159,14 @@ def late_events(
     last_seen: Mapping[str, datetime | None],
     rules: IdentityRules,
     settled: Collection[str] = (),
-    linked_by: Mapping[Identifier, EventKey] | None = None,
+    links: Mapping[Identifier, LinkEvent] | None = None,
 ) -> frozenset[str]:
-    """The ids of the events that must be re-derived with the customers they touch.
-    `linked_by` gives the linking event of the `link_times_needed` identifiers; without it
-    no late event counts as only adding to one customer."""
-    links = linked_by or {}
+    """The ids of the events that must be re-derived with the customers they touch. `links`
+    gives the linking event of the `links_needed` identifiers; without it no late event
+    counts as only adding to one customer."""
+    known = links or {}
     return frozenset(
         s.event_id
         for s in late_candidates(sightings, owners, conflicted, last_seen, rules, settled)
-        if not adds_to_one(s, owners, conflicted, rules, links)
+        if not adds_to_one(s, owners, conflicted, rules, known)
     )

@@ -18,12 +18,7 @@ from profile_store.domain.identity_rules import (
     IdentityRules,
     Together,
 )
-from profile_store.domain.lateness import (
-    EventKey,
-    late_candidates,
-    late_events,
-    link_times_needed,
-)
+from profile_store.domain.lateness import LinkEvent, late_candidates, late_events, links_needed
 from profile_store.domain.scope import (
     Closure,
     Scope,
@@ -32,6 +27,7 @@ from profile_store.domain.scope import (
     first_choice,
     next_choice,
 )
+from profile_store.write.identity_rows import stored_identifiers
 from schemas.identifiers import Identifier
 
 #: A re-derivation rebuilds at most this many customers / events at once; a larger closure
@@ -97,9 +93,8 @@ async def load_scope(
     candidates = late_candidates(sightings, owners, conflicted, last_seen, rules, settled)
     if not candidates:
         return scope
-    needed = link_times_needed(candidates, owners, conflicted, rules)
-    linked_by = await _linked_by(conn, needed)
-    late = late_events(candidates, owners, conflicted, last_seen, rules, settled, linked_by)
+    links = await _link_events(conn, links_needed(candidates, owners, conflicted, rules))
+    late = late_events(candidates, owners, conflicted, last_seen, rules, settled, links)
     if not late:
         return scope
     groups = batch_groups(sightings, owners, conflicted, rules)
@@ -136,23 +131,27 @@ async def _conflicted(
     return conflicted
 
 
-async def _linked_by(
+async def _link_events(
     conn: AsyncConnection, idents: Collection[Identifier]
-) -> dict[Identifier, EventKey]:
-    """The (occurred_at, event_id) of the event that linked each of `idents`."""
+) -> dict[Identifier, LinkEvent]:
+    """The stored event that linked each of `idents` (`identifiers.event_id`)."""
     if not idents:
         return {}
     rows = await conn.execute(
         sa.text(
-            "SELECT i.id_type, i.id_value, t.occurred_at, t.event_id FROM identifiers i "
-            "JOIN unnest(CAST(:types AS text[]), CAST(:vals AS text[])) AS p(t, v) "
-            "ON i.id_type = p.t AND i.id_value = p.v "
+            "SELECT i.id_type, i.id_value, t.occurred_at, t.event_id, t.identifiers "
+            "FROM identifiers i JOIN unnest(CAST(:types AS text[]), CAST(:vals AS text[])) "
+            "AS p(t, v) ON i.id_type = p.t AND i.id_value = p.v "
             "JOIN timeline_events t ON t.event_id = i.event_id"
         ),
         _pairs(idents),
     )
     asked = _by_key(idents)
-    return {asked[(t, v)]: (at, eid) for t, v, at, eid in rows}
+    made = dict(asked)
+    return {
+        asked[(t, v)]: LinkEvent((at, eid), frozenset(stored_identifiers(carried, made)))
+        for t, v, at, eid, carried in rows
+    }
 
 
 async def _constraints_stored(conn: AsyncConnection) -> bool:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from profile_store.domain.identity import KnownCustomer, Sighting, resolve_batch
 from profile_store.domain.identity_rules import DEFAULT_RULES, Constraints, IdentityRules
+from profile_store.domain.lateness import LinkEvent
 from profile_store.domain.rederive import StoredEvent, rederive
 from schemas import CanonicalEvent, Identifier
 from tests.support.events import event
@@ -118,9 +119,14 @@ class Graph:
         for conflict in out.conflicts:
             self.refused.setdefault(conflict.identifier, set()).add(conflict.customer_id)
 
-    def link_times(self) -> dict[Identifier, tuple[datetime, str]]:
-        """Each held identifier's linking event as (occurred_at, event_id)."""
-        return {i: (self.sightings[e].occurred_at, e) for i, e in self.linked_by.items()}
+    def link_events(self) -> dict[Identifier, LinkEvent]:
+        """Each held identifier's linking event (the store's `identifiers.event_id`)."""
+        return {
+            i: LinkEvent(
+                (self.sightings[e].occurred_at, e), frozenset(self.sightings[e].identifiers)
+            )
+            for i, e in self.linked_by.items()
+        }
 
     def last_seen(self) -> dict[str, datetime]:
         """Each customer's latest event time (the store's `customers.last_seen`)."""

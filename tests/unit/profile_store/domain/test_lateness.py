@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from profile_store.domain.identity import Sighting
 from profile_store.domain.identity_rules import DEFAULT_RULES
-from profile_store.domain.lateness import adds_to_one, is_late, late_events, touched
+from profile_store.domain.lateness import LinkEvent, adds_to_one, is_late, late_events, touched
 from schemas import Identifier
 from tests.support.identity_graph import POOL, Graph
 
@@ -49,32 +49,47 @@ def test_blocked_values_touch_nobody() -> None:
     assert touched(at(5, "e", PLACEHOLDER), owners, {}, DEFAULT_RULES) == set()
 
 
-#: When each held identifier was linked: u1 and the email by one event before minute 5.
-LINKED = {U1: (T0, "first"), E1: (T0, "first"), U2: (T0, "other"), W1: (T0, "other")}
+def link(minutes: int, event_id: str, *carried: Identifier) -> LinkEvent:
+    return LinkEvent((T0 + timedelta(minutes=minutes), event_id), frozenset(carried))
+
+
+#: u1 and the email were linked together by one event before minute 5.
+FIRST = link(0, "first", U1, E1)
+LINKS = {U1: FIRST, E1: FIRST, U2: link(0, "other", U2, W1), W1: link(0, "other", U2, W1)}
 
 
 def test_a_late_event_that_only_adds_to_one_customer_is_applied_incrementally() -> None:
     late = at(5, "adds", U1, E1)
-    assert adds_to_one(late, OWNERS, {}, DEFAULT_RULES, LINKED)
-    assert late_events([late], OWNERS, {}, LAST_SEEN, DEFAULT_RULES, linked_by=LINKED) == set()
+    assert adds_to_one(late, OWNERS, {}, DEFAULT_RULES, LINKS)
+    assert late_events([late], OWNERS, {}, LAST_SEEN, DEFAULT_RULES, links=LINKS) == set()
     # ...but not when it carries a new identifier, another owner's, or a refused one,
     new = Identifier(type="phone", value="+14155550100")
     for other in (at(5, "new", U1, new), at(5, "two", U1, U2), at(5, "ref", U1, W1)):
-        found = late_events([other], OWNERS, {}, LAST_SEEN, DEFAULT_RULES, linked_by=LINKED)
+        found = late_events([other], OWNERS, {}, LAST_SEEN, DEFAULT_RULES, links=LINKS)
         assert found == {other.event_id}
-    assert not adds_to_one(late, OWNERS, {E1: {"cus_2"}}, DEFAULT_RULES, LINKED)
+    assert not adds_to_one(late, OWNERS, {E1: {"cus_2"}}, DEFAULT_RULES, LINKS)
     # ...nor when its identifiers' linking events are unknown.
     assert late_events([late], OWNERS, {}, LAST_SEEN, DEFAULT_RULES) == {"adds"}
 
 
 def test_an_event_older_than_its_identifiers_links_is_late_even_if_it_adds_to_one() -> None:
-    """Placed in time order it would have been the first to see an identifier (or found the
-    identifiers in two customers not yet merged), so it may change a later decision."""
-    linked_later = {U1: (T0 + timedelta(minutes=7), "later"), E1: (T0, "first")}
-    assert not adds_to_one(at(5, "early", U1), OWNERS, {}, DEFAULT_RULES, linked_later)
-    two_links = {U1: (T0, "one"), E1: (T0, "two")}
-    assert not adds_to_one(at(5, "both", U1, E1), OWNERS, {}, DEFAULT_RULES, two_links)
-    assert adds_to_one(at(5, "one", E1), OWNERS, {}, DEFAULT_RULES, two_links)
+    """Placed in time order it would have been the first to see an identifier."""
+    later = {U1: link(7, "later", U1), E1: link(0, "first", E1)}
+    assert not adds_to_one(at(5, "early", U1), OWNERS, {}, DEFAULT_RULES, later)
+    assert adds_to_one(at(5, "email", E1), OWNERS, {}, DEFAULT_RULES, later)
+
+
+def test_identifiers_linked_apart_must_have_been_joined_by_a_link_before_the_event() -> None:
+    """u1 and the email linked by two events: together at the event's time only if the later
+    link carried the earlier identifier (it put both in one customer); a merge may be later."""
+    apart = {U1: link(0, "one", U1), E1: link(1, "two", E1)}
+    assert not adds_to_one(at(5, "both", U1, E1), OWNERS, {}, DEFAULT_RULES, apart)
+    joined = {U1: link(0, "one", U1), E1: link(1, "two", E1, U1)}
+    assert adds_to_one(at(5, "both", U1, E1), OWNERS, {}, DEFAULT_RULES, joined)
+    # A reference carried by the later link never joined anything.
+    owners = {**OWNERS, W1: "cus_1"}
+    by_reference = {U1: link(1, "two", U1, W1), W1: link(0, "one", W1)}
+    assert not adds_to_one(at(5, "ref", U1, W1), owners, {}, DEFAULT_RULES, by_reference)
 
 
 def test_the_counterexample_the_old_exemption_got_wrong() -> None:
@@ -88,7 +103,7 @@ def test_the_counterexample_the_old_exemption_got_wrong() -> None:
     late = at(0, "b0", p0)
     found = late_events(
         [late], store.owner, store.refused, store.last_seen(), DEFAULT_RULES,
-        linked_by=store.link_times(),
+        links=store.link_events(),
     )  # fmt: skip
     assert found == {"b0"}
     in_order = Graph()
@@ -102,8 +117,18 @@ def test_settled_revisions_are_never_late() -> None:
     assert late_events([late], OWNERS, {}, LAST_SEEN, DEFAULT_RULES, settled={"rev"}) == set()
 
 
+#: Events with at least one linking identifier. An event known only by references that
+#: touches two customers goes to the older one, and the writer dates a customer by when it was
+#: created, not by its first event: where that differs from time order is not a matter of
+#: lateness (such an event touching nobody stored is never late), so it is left out here.
+LINKING = [(t, v) for t, v in POOL if not DEFAULT_RULES.is_reference(Identifier(type=t, value=v))]
 sightings = st.lists(
-    st.tuples(st.integers(0, 60), st.lists(st.sampled_from(POOL), min_size=1, max_size=3)),
+    st.tuples(
+        st.integers(0, 60),
+        st.tuples(st.sampled_from(LINKING), st.lists(st.sampled_from(POOL), max_size=2)).map(
+            lambda drawn: [drawn[0], *drawn[1]]
+        ),
+    ),
     min_size=1,
     max_size=8,
 )
@@ -131,7 +156,7 @@ def test_events_that_are_not_late_apply_incrementally_with_the_in_order_outcome(
         store.refused,
         store.last_seen(),
         DEFAULT_RULES,
-        linked_by=store.link_times(),
+        links=store.link_events(),
     )
     on_time = [s for s in arriving if s.event_id not in late]
     store.apply_incrementally(on_time)
