@@ -109,8 +109,10 @@ class Resolution:
     assignments: dict[str, str] = field(default_factory=dict)
 
 
-class _Graph:
-    """Union-find over customer ids plus identifier ownership, with the rules' checks."""
+class IdentityGraph:
+    """Union-find over customer ids plus identifier ownership, with the rules' checks: apply
+    sightings and manual merges one at a time, in `step_key` order (`resolve_batch` does that
+    for a batch; `profile_store.domain.rederive` feeds a stored history in chunks)."""
 
     def __init__(
         self,
@@ -288,6 +290,14 @@ class _Graph:
         self.union(a, b, f"manual:{t.a.type}:{t.b.type}", RULE_MANUAL, (t.a, t.b))
 
 
+def step_key(step: Sighting | Together) -> tuple[datetime, str]:
+    """Where a step falls in time order: an event by (occurred_at, event_id), a manual merge
+    at its time after every event of that instant."""
+    if isinstance(step, Together):
+        return (step.at, f"\uffff{step.a}{step.b}")
+    return (step.occurred_at, step.event_id)
+
+
 def resolve_batch(
     sightings: Iterable[Sighting],
     known: Mapping[Identifier, str],
@@ -303,13 +313,13 @@ def resolve_batch(
     those customers. Events (and manual merges) apply in time order, so the outcome does not
     depend on the order they arrived in.
     """
-    graph = _Graph(known, customers, rules, constraints, new_customer)
-    steps: list[tuple[datetime, str, Sighting | Together]] = [
-        (s.occurred_at, s.event_id, s) for s in sightings
+    graph = IdentityGraph(known, customers, rules, constraints, new_customer)
+    steps: list[tuple[tuple[datetime, str], Sighting | Together]] = [
+        (step_key(s), s) for s in sightings
     ]
-    steps += [(t.at, f"\uffff{t.a}{t.b}", t) for t in constraints.together]
+    steps += [(step_key(t), t) for t in constraints.together]
     event_owner: dict[str, str] = {}
-    for _, _, step in sorted(steps, key=lambda x: (x[0], x[1])):
+    for _, step in sorted(steps, key=lambda x: x[0]):
         if isinstance(step, Together):
             graph.apply_together(step)
         else:

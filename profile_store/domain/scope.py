@@ -40,8 +40,6 @@ class Scope:
     unowned: frozenset[Identifier] = frozenset()
     rederive_events: frozenset[str] = frozenset()
     rederive_customers: frozenset[str] = frozenset()
-    #: The closure grew past the re-derivation limits: the batch applies incrementally.
-    closure_too_large: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "owners", MappingProxyType(dict(self.owners)))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,11 +29,6 @@ from profile_store.domain.scope import (
 )
 from profile_store.write.identity_rows import stored_identifiers
 from schemas.identifiers import Identifier
-
-#: A re-derivation rebuilds at most this many customers / events at once; a larger closure
-#: (a kiosk's device id seen with thousands of people) is written incrementally instead.
-MAX_CLOSURE_CUSTOMERS = 500
-MAX_CLOSURE_EVENTS = 50_000
 
 
 def _pairs(idents: Iterable[Identifier]) -> dict[str, list[str]]:
@@ -102,8 +97,6 @@ async def load_scope(
     chosen = first_choice(groups, late, constrained)
     while True:
         closure = await expand_closure(conn, customers_of(chosen))
-        if closure is None:
-            return replace(scope, closure_too_large=True)
         grown = next_choice(groups, late, chosen, closure, constrained)
         if grown is None:
             return scope.rederiving(events_of(chosen), closure)
@@ -158,9 +151,10 @@ async def _constraints_stored(conn: AsyncConnection) -> bool:
     return bool(await conn.scalar(sa.text("SELECT EXISTS (SELECT 1 FROM identity_constraints)")))
 
 
-async def expand_closure(conn: AsyncConnection, start: Collection[str]) -> Closure | None:
+async def expand_closure(conn: AsyncConnection, start: Collection[str]) -> Closure:
     """Customers connected to `start` through identifiers in their events (owned or
-    refused); None when that grows past the re-derivation limits."""
+    refused), and the identifiers in their events that nobody owns. Any size: only ids and
+    identifiers come back, never the events."""
     closure = set(start)
     while True:
         rows = await conn.execute(
@@ -175,17 +169,9 @@ async def expand_closure(conn: AsyncConnection, start: Collection[str]) -> Closu
             {"ids": sorted(closure)},
         )
         grown = closure | set(rows.scalars())
-        if len(grown) > MAX_CLOSURE_CUSTOMERS:
-            return None
         if grown == closure:
             break
         closure = grown
-    count = await conn.scalar(
-        sa.text("SELECT count(*) FROM timeline_events WHERE customer_id = ANY(:ids)"),
-        {"ids": sorted(closure)},
-    )
-    if (count or 0) > MAX_CLOSURE_EVENTS:
-        return None
     rows = await conn.execute(
         sa.text(
             # Distinct identifiers first, then the anti-join: probing `identifiers` once per
@@ -226,23 +212,36 @@ async def load_customers(
     }
 
 
+_HELD: Final = (
+    "SELECT id_type AS t, id_value AS v FROM identifiers WHERE customer_id = ANY(:ids) "
+    "UNION SELECT t, v FROM unnest(CAST(:types AS text[]), CAST(:vals AS text[])) AS p(t, v)"
+)
+_HELD_WITH_EVENTS: Final = (
+    f"{_HELD} UNION SELECT x->>'type', x->>'value' FROM timeline_events te "  # noqa: S608
+    "CROSS JOIN LATERAL jsonb_array_elements(te.identifiers) x WHERE te.customer_id = ANY(:ids)"
+)
+_CONSTRAINTS_NAMING_HELD: Final = (
+    "SELECT kind, a_type, a_value, b_type, b_value, created_at FROM identity_constraints k "
+    "WHERE EXISTS (SELECT 1 FROM held WHERE held.t = k.a_type AND held.v = k.a_value) "
+    "OR EXISTS (SELECT 1 FROM held WHERE held.t = k.b_type AND held.v = k.b_value)"
+)
+
+
 async def load_constraints(
-    conn: AsyncConnection, customers: Collection[str], idents: Collection[Identifier]
+    conn: AsyncConnection,
+    customers: Collection[str],
+    idents: Collection[Identifier],
+    *,
+    with_events: bool = False,
 ) -> tuple[Constraints, dict[Identifier, str]]:
-    """Admin constraints naming the batch's identifiers or those the customers hold, and
-    the owners of every identifier they name."""
+    """Admin constraints naming the batch's identifiers or those the customers hold (and,
+    `with_events`, any identifier their events carry), and the owners of every identifier
+    they name."""
     if not await _constraints_stored(conn):
         return Constraints(), {}
+    held = _HELD_WITH_EVENTS if with_events else _HELD
     rows = await conn.execute(
-        sa.text(
-            "WITH held AS (SELECT id_type AS t, id_value AS v FROM identifiers "
-            "WHERE customer_id = ANY(:ids) UNION SELECT t, v FROM "
-            "unnest(CAST(:types AS text[]), CAST(:vals AS text[])) AS p(t, v)) "
-            "SELECT kind, a_type, a_value, b_type, b_value, created_at "
-            "FROM identity_constraints k "
-            "WHERE EXISTS (SELECT 1 FROM held WHERE held.t = k.a_type AND held.v = k.a_value) "
-            "OR EXISTS (SELECT 1 FROM held WHERE held.t = k.b_type AND held.v = k.b_value)"
-        ),
+        sa.text(f"WITH held AS ({held}) {_CONSTRAINTS_NAMING_HELD}"),
         {"ids": sorted(customers), **_pairs(idents)},
     )
     separate: list[tuple[Identifier, Identifier]] = []

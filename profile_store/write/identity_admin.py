@@ -50,10 +50,6 @@ class AlreadyOne(IdentityAdminError):
     """Both ids are the same customer already."""
 
 
-class TooLarge(IdentityAdminError):
-    """The customers connected to these ones are too many to rebuild at once."""
-
-
 @dataclass(frozen=True)
 class AdminOutcome:
     """The canonical customers after the operation."""
@@ -150,8 +146,6 @@ async def _lock_closure(conn: AsyncConnection, start: set[str]) -> frozenset[str
     async def read() -> tuple[frozenset[str], frozenset[int]]:
         current = {await _canonical(conn, c) for c in start}
         closure = await expand_closure(conn, current)
-        if closure is None:
-            raise TooLarge("too many connected customers to rebuild at once")
         return closure.customers, lock_keys(closure.customers, closure.unowned)
 
     return await lock_until_stable(conn, read)
@@ -239,6 +233,6 @@ async def _rebuild(
 
     affected = await load_affected(conn, closure)
     out = await rebuild(conn, affected, [], config.identity, make, cause, now)
-    final = out.kept | {c.customer_id for c in out.created}
+    final = out.final
     await refresh_aggregates(conn, final, config.traits)
     return final

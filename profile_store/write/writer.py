@@ -10,7 +10,6 @@ late for that to be right: their customers are re-derived in time order
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -36,8 +35,6 @@ from profile_store.write.timeline_rows import (
     stored_versions,
 )
 from schemas.events import CanonicalEvent, utc_now
-
-log = logging.getLogger(__name__)
 
 #: Larger batches are written as several transactions of at most this many events (in time
 #: order), which bounds the advisory locks one transaction holds (see the README on
@@ -262,10 +259,7 @@ class TimelineWriter:
                 scope.customers, scope.unowned
             )
 
-        batch = await lock_until_stable(conn, read)
-        if batch is not None and batch.scope.closure_too_large:
-            log.warning("identity closure too large to re-derive; applied incrementally")
-        return batch
+        return await lock_until_stable(conn, read)
 
     async def _rederive(
         self,
@@ -275,7 +269,7 @@ class TimelineWriter:
         now: datetime,
     ) -> _Applied:
         """Rebuild the customers connected to the batch's late events, with these events, in
-        time order (`profile_store.domain.rederive`)."""
+        time order (`profile_store.write.rebuild`, any number of them)."""
         affected = await load_affected(conn, batch.scope.rederive_customers)
         late = min(batch.sightings, key=lambda s: (s.occurred_at, s.event_id))
         out = await rebuild(
@@ -283,13 +277,13 @@ class TimelineWriter:
         )
         written = await insert_timeline(conn, batch.fresh, out.assignments)
         updated = await replace_revised(conn, batch.revised)
-        final = out.kept | {c.customer_id for c in out.created}
+        final = out.final
         await refresh_aggregates(conn, final, self.trait_rules)
         return _Applied(
             written,
             updated,
             new_customers=len(out.created),
             merges=len([c for c in out.retired if c not in affected.merged_into]),
-            conflicts=len(out.conflicts),
+            conflicts=out.conflicts,
             rederived=len(final),
         )

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from profile_store.storage import locks
 from profile_store.storage.engines import make_async_engine
 from profile_store.storage.tables import metadata
 from profile_store.write.writer import TimelineWriter
@@ -68,6 +69,19 @@ async def test_any_arrival_order_batching_and_redelivery_gives_the_same_graph(
 async def test_two_concurrent_writers_agree_with_one(
     engine: AsyncEngine, clean_db: str, seed: int
 ) -> None:
+    await concurrent_writers_agree_with_one(engine, clean_db, seed)
+
+
+async def test_writers_agree_when_lock_sets_go_store_wide(
+    engine: AsyncEngine, clean_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lock sets over the limit take the store-wide key exclusively while the others hold it
+    shared: no deadlock, and the same graph."""
+    monkeypatch.setattr(locks, "MAX_LOCK_KEYS", 6)
+    await concurrent_writers_agree_with_one(engine, clean_db, 4)
+
+
+async def concurrent_writers_agree_with_one(engine: AsyncEngine, clean_db: str, seed: int) -> None:
     events = journeys(seed)
     rng = random.Random(seed)
     stream = events + rng.sample(events, 20)
