@@ -19,41 +19,13 @@ identifier) are placed already and never late.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from profile_store.domain.batch_groups import linkable
 from profile_store.domain.identity import Sighting
 from profile_store.domain.identity_rules import IdentityRules
 from schemas.identifiers import Identifier
-
-
-def touched(
-    s: Sighting,
-    owners: Mapping[Identifier, str],
-    conflicted: Mapping[Identifier, Iterable[str]],
-    rules: IdentityRules,
-) -> set[str]:
-    """The stored customers an event touches: owners of its identifiers, and customers that
-    refused one of them."""
-    idents = linkable(s, rules)
-    found = {owners[i] for i in idents if i in owners}
-    return found | {c for i in idents for c in conflicted.get(i, ())}
-
-
-def is_late(
-    s: Sighting,
-    owners: Mapping[Identifier, str],
-    conflicted: Mapping[Identifier, Iterable[str]],
-    last_seen: Mapping[str, datetime | None],
-    rules: IdentityRules,
-) -> bool:
-    """A customer the event touches already holds an event at or after its time."""
-    return any(
-        (seen := last_seen.get(c)) is not None and seen >= s.occurred_at
-        for c in touched(s, owners, conflicted, rules)
-    )
-
 
 #: An event's place in time order: (occurred_at, event_id), as `resolve_batch` sorts.
 EventKey = tuple[datetime, str]
@@ -67,36 +39,54 @@ class LinkEvent:
     identifiers: frozenset[Identifier]
 
 
-def holds_all(
-    s: Sighting,
-    owners: Mapping[Identifier, str],
-    conflicted: Mapping[Identifier, Iterable[str]],
-    rules: IdentityRules,
-) -> bool:
+@dataclass(frozen=True)
+class StoredView:
+    """What the store holds about a batch's identifiers: their owners, the customers that
+    refused each, those customers' latest event times, and (loaded for the late candidates
+    only, see `links_needed`) the events that linked them."""
+
+    owners: Mapping[Identifier, str]
+    conflicted: Mapping[Identifier, Collection[str]] = field(default_factory=dict)
+    last_seen: Mapping[str, datetime | None] = field(default_factory=dict)
+    links: Mapping[Identifier, LinkEvent] = field(default_factory=dict)
+
+
+def touched(s: Sighting, stored: StoredView, rules: IdentityRules) -> set[str]:
+    """The stored customers an event touches: owners of its identifiers, and customers that
+    refused one of them."""
+    idents = linkable(s, rules)
+    found = {stored.owners[i] for i in idents if i in stored.owners}
+    return found | {c for i in idents for c in stored.conflicted.get(i, ())}
+
+
+def is_late(s: Sighting, stored: StoredView, rules: IdentityRules) -> bool:
+    """A customer the event touches already holds an event at or after its time."""
+    return any(
+        (seen := stored.last_seen.get(c)) is not None and seen >= s.occurred_at
+        for c in touched(s, stored, rules)
+    )
+
+
+def holds_all(s: Sighting, stored: StoredView, rules: IdentityRules) -> bool:
     """All its linking identifiers already belong to one customer, its references to it or
     nobody, and none of them was ever refused."""
     idents = linkable(s, rules)
-    if any(i in conflicted for i in idents):
+    if any(i in stored.conflicted for i in idents):
         return False
-    holders = {owners.get(i) for i in idents if not rules.is_reference(i)}
+    holders = {stored.owners.get(i) for i in idents if not rules.is_reference(i)}
     if len(holders) != 1 or None in holders:
         return False
     (cid,) = holders
-    return all(owners.get(i) in (None, cid) for i in idents if rules.is_reference(i))
+    return all(stored.owners.get(i) in (None, cid) for i in idents if rules.is_reference(i))
 
 
-def adds_to_one(
-    s: Sighting,
-    owners: Mapping[Identifier, str],
-    conflicted: Mapping[Identifier, Iterable[str]],
-    rules: IdentityRules,
-    links: Mapping[Identifier, LinkEvent],
-) -> bool:
+def adds_to_one(s: Sighting, stored: StoredView, rules: IdentityRules) -> bool:
     """`holds_all`, and at its time the identifiers it carries that anyone holds were already
     in one customer: placed in time order it would change no decision."""
-    if not holds_all(s, owners, conflicted, rules):
+    if not holds_all(s, stored, rules):
         return False
-    held = [i for i in linkable(s, rules) if i in owners]
+    links = stored.links
+    held = [i for i in linkable(s, rules) if i in stored.owners]
     parent = {i: i for i in held}
 
     def find(i: Identifier) -> Identifier:
@@ -121,52 +111,39 @@ def adds_to_one(
 
 def late_candidates(
     sightings: Iterable[Sighting],
-    owners: Mapping[Identifier, str],
-    conflicted: Mapping[Identifier, Iterable[str]],
-    last_seen: Mapping[str, datetime | None],
+    stored: StoredView,
     rules: IdentityRules,
     settled: Collection[str] = (),
 ) -> list[Sighting]:
     """The events late by time alone (`is_late`), `settled` ones aside."""
-    return [
-        s
-        for s in sightings
-        if s.event_id not in settled and is_late(s, owners, conflicted, last_seen, rules)
-    ]
+    return [s for s in sightings if s.event_id not in settled and is_late(s, stored, rules)]
 
 
 def links_needed(
-    candidates: Iterable[Sighting],
-    owners: Mapping[Identifier, str],
-    conflicted: Mapping[Identifier, Iterable[str]],
-    rules: IdentityRules,
+    candidates: Iterable[Sighting], stored: StoredView, rules: IdentityRules
 ) -> frozenset[Identifier]:
     """The held identifiers whose linking events decide whether `candidates` only add to one
     customer (those of the candidates that `holds_all`)."""
     return frozenset(
         i
         for s in candidates
-        if holds_all(s, owners, conflicted, rules)
+        if holds_all(s, stored, rules)
         for i in linkable(s, rules)
-        if i in owners
+        if i in stored.owners
     )
 
 
 def late_events(
     sightings: Iterable[Sighting],
-    owners: Mapping[Identifier, str],
-    conflicted: Mapping[Identifier, Iterable[str]],
-    last_seen: Mapping[str, datetime | None],
+    stored: StoredView,
     rules: IdentityRules,
     settled: Collection[str] = (),
-    links: Mapping[Identifier, LinkEvent] | None = None,
 ) -> frozenset[str]:
-    """The ids of the events that must be re-derived with the customers they touch. `links`
-    gives the linking event of the `links_needed` identifiers; without it no late event
-    counts as only adding to one customer."""
-    known = links or {}
+    """The ids of the events that must be re-derived with the customers they touch. Without
+    `stored.links` for the `links_needed` identifiers, no late event counts as only adding
+    to one customer."""
     return frozenset(
         s.event_id
-        for s in late_candidates(sightings, owners, conflicted, last_seen, rules, settled)
-        if not adds_to_one(s, owners, conflicted, rules, known)
+        for s in late_candidates(sightings, stored, rules, settled)
+        if not adds_to_one(s, stored, rules)
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from datetime import datetime
+from dataclasses import replace
 from typing import Final
 
 import sqlalchemy as sa
@@ -18,7 +18,13 @@ from profile_store.domain.identity_rules import (
     IdentityRules,
     Together,
 )
-from profile_store.domain.lateness import LinkEvent, late_candidates, late_events, links_needed
+from profile_store.domain.lateness import (
+    LinkEvent,
+    StoredView,
+    late_candidates,
+    late_events,
+    links_needed,
+)
 from profile_store.domain.scope import (
     Closure,
     Scope,
@@ -84,12 +90,12 @@ async def load_scope(
         sa.text("SELECT customer_id, last_seen FROM customers WHERE customer_id = ANY(:ids)"),
         {"ids": sorted(touched)},
     )
-    last_seen: dict[str, datetime | None] = dict(rows.tuples().all())
-    candidates = late_candidates(sightings, owners, conflicted, last_seen, rules, settled)
+    view = StoredView(owners, conflicted, dict(rows.tuples().all()))
+    candidates = late_candidates(sightings, view, rules, settled)
     if not candidates:
         return scope
-    links = await _link_events(conn, links_needed(candidates, owners, conflicted, rules))
-    late = late_events(candidates, owners, conflicted, last_seen, rules, settled, links)
+    links = await _link_events(conn, links_needed(candidates, view, rules))
+    late = late_events(candidates, replace(view, links=links), rules, settled)
     if not late:
         return scope
     groups = batch_groups(sightings, owners, conflicted, rules)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from profile_store.domain.identity import KnownCustomer, Sighting, resolve_batch
 from profile_store.domain.identity_rules import DEFAULT_RULES, Constraints, IdentityRules
-from profile_store.domain.lateness import LinkEvent
+from profile_store.domain.lateness import LinkEvent, StoredView
 from profile_store.domain.rederive import StoredEvent, rederive
 from schemas import CanonicalEvent, Identifier
 from tests.support.events import event
@@ -127,6 +127,10 @@ class Graph:
             )
             for i, e in self.linked_by.items()
         }
+
+    def view(self) -> StoredView:
+        """What the store holds, as the writer reads it for lateness."""
+        return StoredView(self.owner, self.refused, self.last_seen(), self.link_events())
 
     def last_seen(self) -> dict[str, datetime]:
         """Each customer's latest event time (the store's `customers.last_seen`)."""
