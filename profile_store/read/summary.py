@@ -1,5 +1,5 @@
 """The profile's "what's going on" summary: last contact, recent contacts, open threads, latest
-order and latest survey score; the rules, over rows `profile_read` loads.
+order and latest survey score; the rules, over rows `profile_store.read.profile` loads.
 
 Each part is bounded and served by an index: the latest row by `ix_timeline_customer_time`,
 the conversations and orders by the partial indexes of migration 0004 (their predicates are

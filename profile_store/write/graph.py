@@ -1,4 +1,6 @@
-"""Reading the part of the identity graph a batch touches: owners, scope, closure, constraints."""
+"""Reading the part of the identity graph a batch touches: owners, refusals, latest events,
+linking events, the closure of connected customers and admin constraints. What to do with
+them is decided in `profile_store.domain` (`lateness`, `scope`)."""
 
 from __future__ import annotations
 

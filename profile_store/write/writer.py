@@ -2,10 +2,12 @@
 
 One transaction per batch, under per-customer and per-identifier locks (`storage.locks`), so
 workers on different partitions write in parallel and agree on every merge. The identity
-rules live in `profile_store.domain.identity`; this module loads the part of the graph the batch
-touches and applies the batch incrementally, except the parts holding events that arrived too
-late for that to be right: their customers are re-derived in time order
-(`profile_store.domain.rederive`, parts chosen by `profile_store.write.graph.load_scope`).
+rules live in `profile_store.domain`; this module loads the part of the graph the batch
+touches (`graph.load_scope`, which asks `domain.lateness` and `domain.scope`) and applies the
+batch incrementally (`incremental`), except the parts holding events that arrived too late
+for that to be right: their customers, however many, are re-derived in time order
+(`rebuild`, replaying through `domain.rederive`). Driver errors leave as the store's own
+(`storage.errors`).
 """
 
 from __future__ import annotations
