@@ -23,8 +23,9 @@ from profile_store.storage.errors import store_errors
 from profile_store.storage.locks import lock_keys, lock_until_stable, release_connection
 from profile_store.storage.survivor import survivor_of
 from profile_store.storage.tables import identity_constraints
+from profile_store.write.aggregates import refresh_aggregates
 from profile_store.write.graph import expand_closure
-from profile_store.write.rebuild import load_affected, rebuild, refresh_aggregates
+from profile_store.write.rebuild import load_affected, rebuild
 from profile_store.write.writer import new_customer_id
 from schemas.events import utc_now
 from schemas.identifiers import Identifier

@@ -14,21 +14,18 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from profile_store.domain.cx import fold_score
 from profile_store.domain.identity import Conflict, KnownCustomer, Sighting, step_key
 from profile_store.domain.identity_rules import IdentityRules
 from profile_store.domain.rederive import Naming, Replay, StoredEvent
-from profile_store.domain.traits import TraitRules, merge_traits
-from profile_store.storage.bulk import json_rows, store_documents
+from profile_store.storage.bulk import json_rows
 from profile_store.storage.driver import driver_of
 from profile_store.storage.tables import customers, merges
-from profile_store.write.aggregates import iso
 from profile_store.write.graph import load_constraints
 from profile_store.write.identity_rows import insert_conflicts, insert_links, stored_identifiers
 from schemas.identifiers import Identifier
@@ -44,11 +41,6 @@ _HISTORY: Final = (
     "FROM timeline_events WHERE customer_id = ANY(%(ids)s) "
     # The order `resolve_batch` sorts in: the C collation compares code points as Python does.
     'ORDER BY occurred_at, event_id COLLATE "C"'
-)
-_TRAIT_ROWS: Final = (
-    "SELECT customer_id, event_id, kind, occurred_at, source, attributes "
-    "FROM timeline_events WHERE customer_id = ANY(%(ids)s) "
-    "AND (kind = 'survey_response' OR attributes ? 'traits') ORDER BY occurred_at, event_id"
 )
 
 
@@ -264,47 +256,6 @@ async def _place(
     )
     await insert_conflicts(conn, [naming.conflict(c) for c in conflicts])
     return assignments, len(conflicts)
-
-
-async def refresh_aggregates(
-    conn: AsyncConnection, ids: Collection[str], trait_rules: TraitRules
-) -> None:
-    """Recompute channel counts, first/last seen, traits and scores from the timelines (the
-    trait-bearing rows stream through a server-side cursor)."""
-    keys = {"ids": sorted(ids)}
-    await conn.execute(sa.text("DELETE FROM customer_channels WHERE customer_id = ANY(:ids)"), keys)
-    await conn.execute(
-        sa.text(
-            "INSERT INTO customer_channels (customer_id, channel, event_count, last_at) "
-            "SELECT customer_id, channel, count(*), max(occurred_at) FROM timeline_events "
-            "WHERE customer_id = ANY(:ids) GROUP BY customer_id, channel"
-        ),
-        keys,
-    )
-    await conn.execute(
-        sa.text(
-            "UPDATE customers c SET first_seen = s.f, last_seen = s.l FROM (SELECT customer_id, "
-            "min(occurred_at) f, max(occurred_at) l FROM timeline_events "
-            "WHERE customer_id = ANY(:ids) GROUP BY customer_id) s "
-            "WHERE c.customer_id = s.customer_id"
-        ),
-        keys,
-    )
-    traits: dict[str, dict[str, Any]] = {c: {} for c in ids}
-    scores: dict[str, dict[str, Any]] = {c: {} for c in ids}
-    driver = await driver_of(conn)
-    async with driver.cursor(name=f"aggregates_{uuid.uuid4().hex}") as cursor:
-        await cursor.execute(_TRAIT_ROWS, keys)
-        while rows := await cursor.fetchmany(FETCH_EVENTS):
-            for cid, eid, kind, at, source, attrs in rows:
-                if isinstance(attrs.get("traits"), dict):
-                    traits[cid] = merge_traits(
-                        traits[cid], attrs["traits"], iso(at), source, trait_rules
-                    )
-                if kind == "survey_response":
-                    scores[cid] = fold_score(scores[cid], attrs, iso(at), eid)
-    await store_documents(conn, "traits", traits)
-    await store_documents(conn, "cx", scores)
 
 
 async def _record_merges(

@@ -26,9 +26,10 @@ from profile_store.domain.scope import Scope
 from profile_store.domain.traits import DEFAULT_TRAIT_RULES, TraitRules
 from profile_store.storage.errors import store_errors
 from profile_store.storage.locks import lock_keys, lock_until_stable, release_connection
+from profile_store.write.aggregates import refresh_aggregates
 from profile_store.write.graph import load_constraints, load_customers, load_scope
 from profile_store.write.incremental import apply_identity, update_aggregates
-from profile_store.write.rebuild import load_affected, rebuild, refresh_aggregates
+from profile_store.write.rebuild import load_affected, rebuild
 from profile_store.write.timeline_rows import (
     insert_timeline,
     newest_per_event_id,
