@@ -1,4 +1,9 @@
-"""Unified view API: FastAPI app serving canonical customer profiles and timelines to agents."""
+"""Unified view API: FastAPI app serving canonical customer profiles and timelines to agents.
+
+`routes/` holds one module per resource; `errors` the error classes, handlers and documented
+error responses; `deps` the dependencies (the agent's audited read on the read pool, the
+engine for the rest); `auth` API keys and roles; `app` puts them together.
+"""
 
 
 class ApiError(Exception):

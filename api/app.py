@@ -9,29 +9,18 @@ from typing import Final
 
 import structlog
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api import (
-    ApiConfigError,
-    admin,
-    audit,
-    health,
-    identity_routes,
-    insights_routes,
-    privacy,
-    routes,
-    search_routes,
-    stream,
-)
+from api import ApiConfigError
 from api.auth import KeyRing
 from api.console import install_console
 from api.errors import OrjsonResponse, install_error_handlers
 from api.middleware import Metrics, RequestContextMiddleware
 from api.ratelimit import RateLimiter, document_rate_limit
+from api.routes import ROUTERS, stream
 from api.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.settings import ApiSettings
-from profile_store.db import make_async_engine
-from profile_store.driver import ReadPool, make_read_pool
+from profile_store.storage.driver import ReadPool, make_read_pool
+from profile_store.storage.engines import StoreEngine, make_async_engine
 
 log = structlog.get_logger()
 
@@ -51,16 +40,16 @@ def _version() -> str:
         return "0.0.0"
 
 
-def _database_url(settings: ApiSettings, engine: AsyncEngine) -> str:
+def _database_url(settings: ApiSettings, engine: StoreEngine) -> str:
     if settings.database_url is not None:
         return settings.database_url.get_secret_value()
     return engine.url.render_as_string(hide_password=False)
 
 
-def create_app(settings: ApiSettings, engine: AsyncEngine | None = None) -> FastAPI:
+def create_app(settings: ApiSettings, engine: StoreEngine | None = None) -> FastAPI:
     """Build the API. With `engine`, the caller owns it; else the lifespan creates and disposes
     one from `settings.database_url`. The lifespan also opens and closes the pool of the
-    agent's hot reads (`profile_store.driver`), on the same database."""
+    agent's hot reads (`profile_store.storage.driver`), on the same database."""
     if engine is None and settings.database_url is None:
         raise ApiConfigError("database_url is not set and no engine was given")
     keyring = KeyRing(settings.effective_api_keys())
@@ -70,7 +59,7 @@ def create_app(settings: ApiSettings, engine: AsyncEngine | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Both are left alone if an outer lifespan (or the caller) already provided them.
-        owned: AsyncEngine | None = None
+        owned: StoreEngine | None = None
         if getattr(app.state, "engine", None) is None:
             assert settings.database_url is not None
             owned = make_async_engine(
@@ -121,16 +110,9 @@ def create_app(settings: ApiSettings, engine: AsyncEngine | None = None) -> Fast
     # Starlette runs the last added outermost: headers on everything, even last-resort 500s.
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
-    app.include_router(search_routes.router)
-    app.include_router(routes.router)
-    app.include_router(identity_routes.router)
-    app.include_router(stream.router)
-    app.include_router(audit.router)
     app.add_middleware(SecurityHeadersMiddleware)
-    app.include_router(privacy.router)
-    app.include_router(admin.router)
-    app.include_router(insights_routes.router)
-    app.include_router(health.router)
+    for router in ROUTERS:
+        app.include_router(router)
     install_console(app)
     document_rate_limit(app)
     return app

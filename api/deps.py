@@ -1,25 +1,31 @@
-"""FastAPI dependencies for settings and database connections, as `Annotated` aliases."""
+"""FastAPI dependencies in one place, as `Annotated` aliases: settings, the store's handles,
+unknown-parameter refusal, the auditor, and `AgentRead`, what an agent's audited read needs.
+
+Two database stacks serve the API, one per request path: the agent's reads (lookup, profile,
+timeline, links, search, live stream) and their audit entries run on the psycopg read pool
+(`AgentRead.connection`); admin, privacy, insight and audit-trail routes run on the engine
+(`EngineDep`) through `profile_store`'s own functions. No route mixes the two.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Annotated
+from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-import psycopg
-import structlog
 from fastapi import Depends, Request, params
 from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute
-from psycopg_pool import PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api import ApiError
-from api.errors import DatabaseUnavailable, ServiceUnavailable
+from api.auth import BearerCredentials, Principal, authorise, current_principal
+from api.errors import ServiceUnavailable
 from api.settings import ApiSettings
-from profile_store.driver import PgConnection, ReadPool
-
-log = structlog.get_logger()
+from profile_store.storage.audit import record_read
+from profile_store.storage.connections import pooled
+from profile_store.storage.driver import PgConnection, ReadPool
+from profile_store.storage.engines import StoreEngine
 
 
 # Dependencies are `async def` even where they do not await: FastAPI runs a plain `def`
@@ -30,60 +36,20 @@ async def get_settings(request: Request) -> ApiSettings:
     return settings
 
 
-async def get_engine(request: Request) -> AsyncEngine:
+async def get_engine(request: Request) -> StoreEngine:
     """The app's engine (503 before the lifespan started it)."""
-    engine: AsyncEngine | None = getattr(request.app.state, "engine", None)
+    engine: StoreEngine | None = getattr(request.app.state, "engine", None)
     if engine is None:
         raise ServiceUnavailable("the database engine is not started")
     return engine
 
 
-@asynccontextmanager
-async def read_snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A read-only REPEATABLE READ connection: one consistent snapshot for several queries."""
-    async with engine.connect() as conn:
-        yield await conn.execution_options(
-            isolation_level="REPEATABLE READ", postgresql_readonly=True
-        )
-
-
-@asynccontextmanager
-async def read_statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection for a read that is one statement (one snapshot by itself): autocommit,
-    so it costs no BEGIN and ROLLBACK round trips."""
-    async with engine.connect() as conn:
-        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
-
-
-async def db_connection(
-    engine: Annotated[AsyncEngine, Depends(get_engine)],
-) -> AsyncIterator[AsyncConnection]:
-    """`read_snapshot` as a dependency. It connects before query parameters are validated, so
-    routes that should answer 4xx while the database is down use `EngineDep` instead."""
-    async with read_snapshot(engine) as conn:
-        yield conn
-
-
-@asynccontextmanager
-async def agent_connection(pool: ReadPool | None) -> AsyncIterator[PgConnection]:
-    """A pooled autocommit psycopg connection for the agent's hot reads (`profile_store.driver`).
-
-    503 when none comes within `db_wait` seconds or the database fails under it. A failure
-    also checks the pool's idle connections, so after a database restart the stale ones are
-    replaced at once instead of each failing a request of its own.
-    """
+def read_connection(pool: ReadPool | None) -> AbstractAsyncContextManager[PgConnection]:
+    """A pooled autocommit psycopg connection for the agent's reads (503 before the lifespan
+    opened the pool; `StoreUnavailable`, a 503, when none comes in time)."""
     if pool is None:
         raise ServiceUnavailable("the database pool is not started")
-    try:
-        async with pool.connection() as conn:
-            yield conn
-    except PoolTimeout:
-        log.warning("database_unavailable", error_type="PoolTimeout")
-        raise DatabaseUnavailable("the database is unavailable") from None
-    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-        log.warning("database_unavailable", error_type=type(exc).__name__)
-        await pool.check()
-        raise DatabaseUnavailable("the database is unavailable") from None
+    return pooled(pool)
 
 
 class UnknownParameter(ApiError):
@@ -120,6 +86,56 @@ async def reject_unknown_query(request: Request) -> None:
         raise UnknownParameter(f"query: unknown parameter; this route takes {takes}")
 
 
+class Auditor:
+    """Records the current caller's reads, on the connection the read used."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+
+    async def record(
+        self,
+        action: str,
+        customer_id: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+        *,
+        conn: PgConnection,
+    ) -> None:
+        """Append one entry on `conn` (the request's read connection); raises, and so fails
+        the request, if it cannot be stored."""
+        await record_read(
+            conn,
+            actor=self.principal.name,
+            role=self.principal.role,
+            action=action,
+            customer_id=customer_id,
+            detail=detail,
+        )
+
+
+@dataclass(frozen=True)
+class AgentRead:
+    """What an agent's audited read needs: the caller (role agent or admin), the read pool
+    (`connection()`), the settings and an `Auditor`."""
+
+    principal: Principal
+    pool: ReadPool | None
+    settings: ApiSettings
+    audit: Auditor
+
+    def connection(self) -> AbstractAsyncContextManager[PgConnection]:
+        """A pooled autocommit psycopg connection (`read_connection`)."""
+        return read_connection(self.pool)
+
+
+async def agent_read(request: Request, credentials: BearerCredentials) -> AgentRead:
+    """The caller (role agent), the read pool, the settings and an `Auditor` as one
+    dependency: the routes an agent calls on every caller take this, because FastAPI's cost
+    grows with the number of dependencies it solves per request."""
+    principal = authorise(await current_principal(request, credentials), "agent")
+    state = request.app.state
+    return AgentRead(principal, state.read_pool, state.settings, Auditor(principal))
+
+
 SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
-EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
-DbConn = Annotated[AsyncConnection, Depends(db_connection)]
+EngineDep = Annotated[StoreEngine, Depends(get_engine)]
+AgentReadDep = Annotated[AgentRead, Depends(agent_read)]

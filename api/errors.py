@@ -1,4 +1,6 @@
-"""orjson responses and the handlers that turn every failure into `{"error": {code, message}}`.
+"""Errors in one place: orjson responses, the API's error classes, the handlers that turn every
+failure into `{"error": {code, message}}` (the store's own exceptions included), and the error
+responses each router documents.
 
 Handlers never log or echo request values: identifiers in queries and paths are PII.
 """
@@ -15,11 +17,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import ApiError
-from profile_store.queries import InvalidCursor, InvalidQuery, QueryError
+from profile_store import ProfileStoreError
+from profile_store.read.errors import InvalidCursor, InvalidQuery
+from profile_store.storage.errors import IdentityBusy, StoreUnavailable
 from schemas import InvalidIdentifier
 
 log = structlog.get_logger()
@@ -32,7 +35,16 @@ _HTTP_CODES: Final = {
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
-_DB_DOWN: Final = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+#: What each status means wherever a router does not say more (`responses`).
+_DESCRIBED: Final[dict[int, str]] = {
+    400: "A parameter is not valid here (named in the message).",
+    401: "Missing or invalid API key.",
+    403: "The key's role does not allow this.",
+    404: "Unknown customer.",
+    409: "Not possible in the current state (named).",
+    422: "A parameter is invalid (named in the message).",
+    503: "The database is unavailable.",
+}
 
 
 class OrjsonResponse(JSONResponse):
@@ -88,10 +100,13 @@ class ServiceUnavailable(ApiError):
     code = "unavailable"
 
 
-class DatabaseUnavailable(ServiceUnavailable):
-    """The database did not answer, or no pooled connection came in time (503)."""
-
-    code = "database_unavailable"
+def responses(
+    *statuses: int, described: Mapping[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI error responses of a router or route: each status with the error body and
+    its usual description, or the one `described` gives it."""
+    told = {**_DESCRIBED, **(described or {})}
+    return {status: {"model": ErrorBody, "description": told[status]} for status in statuses}
 
 
 def error_response(
@@ -156,20 +171,18 @@ async def _invalid_identifier(request: Request, exc: Exception) -> OrjsonRespons
     return error_response(400, "invalid_identifier", str(exc))
 
 
-async def _query_error(request: Request, exc: Exception) -> OrjsonResponse:
+async def _store_error(request: Request, exc: Exception) -> OrjsonResponse:
+    """The store's own exceptions (`profile_store.storage.errors`, `profile_store.read.errors`)."""
+    if isinstance(exc, StoreUnavailable):
+        cause = exc.__cause__ or exc
+        log.warning("database_unavailable", error_type=type(cause).__name__)
+        return error_response(503, "database_unavailable", "the database is unavailable")
+    if isinstance(exc, IdentityBusy):
+        return error_response(409, "conflict", "the customers kept changing; try again")
     if isinstance(exc, InvalidCursor):
         return error_response(400, "invalid_cursor", str(exc))
     if isinstance(exc, InvalidQuery):
         return error_response(400, "invalid_query", str(exc))
-    return internal_error_response(exc)
-
-
-async def _database_error(request: Request, exc: Exception) -> OrjsonResponse:
-    if isinstance(exc, _DB_DOWN) or (
-        isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
-    ):
-        log.warning("database_unavailable", error_type=type(exc).__name__)
-        return error_response(503, "database_unavailable", "the database is unavailable")
     return internal_error_response(exc)
 
 
@@ -179,5 +192,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(InvalidIdentifier, _invalid_identifier)
-    app.add_exception_handler(QueryError, _query_error)
-    app.add_exception_handler(sa_exc.SQLAlchemyError, _database_error)
+    app.add_exception_handler(ProfileStoreError, _store_error)

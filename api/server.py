@@ -12,7 +12,7 @@ from pydantic_settings import SettingsError
 from api import ApiConfigError
 from api.app import create_app
 from api.settings import ApiSettings
-from schemas.runtime import freeze_heap
+from runtime.heap import freeze_heap
 
 EXIT_CONFIG: int = 2
 #: Seconds in-flight requests get to finish after SIGTERM/SIGINT.

@@ -18,13 +18,11 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
-from profile_store.db import sqlalchemy_url
-from profile_store.identity_rules import IdentityConfigError
-from profile_store.stitching_config import StitchingConfig
-from profile_store.tombstones import TombstoneConfigError, resolve_salt
+from profile_store.domain.identity_rules import IdentityConfigError
+from profile_store.domain.stitching_config import StitchingConfig
+from profile_store.privacy.tombstones import TombstoneConfigError, resolve_salt
+from profile_store.storage.engines import check_database_url
 
 Role = Literal["agent", "admin"]
 
@@ -152,14 +150,8 @@ class ApiSettings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return None
-        try:
-            url = make_url(sqlalchemy_url(value.get_secret_value()))
-        except ArgumentError:
-            raise ValueError("database_url is not a database URL") from None
-        if url.get_backend_name() != "postgresql":
-            raise ValueError("database_url must be a PostgreSQL URL (postgresql://...)")
+        if value is not None:
+            check_database_url(value.get_secret_value())
         return value
 
     @model_validator(mode="after")

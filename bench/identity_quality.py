@@ -29,8 +29,8 @@ from pathlib import Path
 
 import orjson
 
-from profile_store.identity import KnownCustomer, Resolution, Sighting, resolve_batch
-from profile_store.identity_rules import DEFAULT_RULES, IdentityRules
+from profile_store.domain.identity import KnownCustomer, Resolution, Sighting, resolve_batch
+from profile_store.domain.identity_rules import DEFAULT_RULES, IdentityRules
 from schemas.identifiers import Identifier
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -19,9 +19,9 @@ from typing import Final
 import orjson
 from sqlalchemy import Engine, text
 
-from profile_store import migrate
-from profile_store.db import make_sync_engine
 from profile_store.insights.refresh import refresh
+from profile_store.storage import migrate
+from profile_store.storage.engines import make_sync_engine
 from services.embedded import EmbeddedPostgres
 
 START: Final = datetime(2026, 6, 1, tzinfo=UTC)

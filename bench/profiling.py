@@ -82,4 +82,4 @@ def _ours(frame: str) -> bool:
     return any(f"({pkg}/" in frame or f"/{pkg}/" in frame for pkg in _PACKAGES)
 
 
-_PACKAGES = ("services", "profile_store", "ingest", "api", "schemas")
+_PACKAGES = ("services", "profile_store", "ingest", "api", "schemas", "runtime")

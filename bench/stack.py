@@ -19,7 +19,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from bench import BenchError
-from profile_store import migrate
+from profile_store.storage import migrate
 from services.devstack import wait_ready
 from services.embedded import (
     EmbeddedBroker,

@@ -14,7 +14,7 @@ from psycopg import sql
 
 from bench.history import HISTORY_VERSION, LoadStats, load_history
 from bench.stack import admin_connection
-from profile_store import migrate
+from profile_store.storage import migrate
 from services.embedded import create_database, drop_database, with_database
 
 

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from ingest.app import create_app
 from ingest.settings import IngestSettings
-from schemas.runtime import freeze_heap
+from runtime.heap import freeze_heap
 
 EXIT_CONFIG: int = 2
 EXIT_STARTUP: int = 3

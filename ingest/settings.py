@@ -12,7 +12,7 @@ import phonenumbers
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from schemas.kafka_security import KafkaSecurity
+from runtime.kafka_security import KafkaSecurity
 
 DEV_WRITE_KEY: Final = "dev-write-key"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,9 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from profile_store.models import dead_letters
-from profile_store.read_models import UtcDatetime
-from schemas.deadletter import DeadLetter
+from profile_store.read.types import UtcDatetime
+from profile_store.storage.connections import Db, use_connection
+from profile_store.storage.errors import store_errors
+from profile_store.storage.tables import dead_letters
+from schemas.deadletter import DeadLetter, Failure
 from schemas.events import utc_now
 
 MAX_LIST = 500
@@ -23,7 +25,7 @@ MAX_LIST = 500
 
 def fingerprint(letter: DeadLetter) -> str:
     """Same component and same bytes: the same dead letter seen again."""
-    digest = hashlib.sha256(letter.component.encode())
+    digest = hashlib.sha256(letter.component.value.encode())
     digest.update(b"\0")
     digest.update(letter.original)
     return digest.hexdigest()
@@ -36,8 +38,9 @@ async def record_dead_letters(engine: AsyncEngine, letters: Sequence[DeadLetter]
     rows = {
         fingerprint(d): {
             "fingerprint": fingerprint(d),
-            "component": d.component,
-            "error": d.error,
+            "component": d.component.value,
+            "failure_type": d.failure.type.value,
+            "error": d.failure.message,
             "original": d.original,
             "topic": d.topic,
             "partition": d.partition,
@@ -56,11 +59,12 @@ async def record_dead_letters(engine: AsyncEngine, letters: Sequence[DeadLetter]
         set_={
             "attempts": dead_letters.c.attempts + stmt.excluded.attempts,
             "last_seen": sa.func.greatest(dead_letters.c.last_seen, stmt.excluded.last_seen),
+            "failure_type": stmt.excluded.failure_type,
             "error": stmt.excluded.error,
             "replayed_at": None,
         },
     )
-    async with engine.begin() as conn:
+    async with store_errors, engine.begin() as conn:
         await conn.execute(stmt, list(rows.values()))
 
 
@@ -70,8 +74,9 @@ class DeadLetterOut(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: int
-    component: str
-    error: str
+    component: str = Field(description="`worker.decode` or `worker.write`.")
+    failure: Failure
+    error: str = Field(description="The failure's message (as `failure.message`).")
     topic: str | None
     partition: int | None
     offset: int | None
@@ -88,6 +93,13 @@ class DeadLetterDetail(DeadLetterOut):
 
     original_b64: str
     key_b64: str | None
+
+
+def _typed(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A stored row's columns with its failure as one object."""
+    data = dict(row)
+    data["failure"] = Failure(type=data.pop("failure_type"), message=data["error"])
+    return data
 
 
 def _summary_columns() -> list[Any]:
@@ -116,7 +128,7 @@ async def list_dead_letters(
         query = query.where(dead_letters.c.component == component)
     if before_id is not None:
         query = query.where(dead_letters.c.id < before_id)
-    return [DeadLetterOut(**row._mapping) for row in await conn.execute(query)]
+    return [DeadLetterOut(**_typed(row._mapping)) for row in await conn.execute(query)]
 
 
 async def get_dead_letter(conn: AsyncConnection, letter_id: int) -> DeadLetterDetail | None:
@@ -130,7 +142,7 @@ async def get_dead_letter(conn: AsyncConnection, letter_id: int) -> DeadLetterDe
     ).first()
     if row is None:
         return None
-    data = dict(row._mapping)
+    data = _typed(row._mapping)
     original, key = data.pop("original"), data.pop("key")
     return DeadLetterDetail(
         **data,
@@ -153,11 +165,12 @@ async def mark_replayed(
     return int(result.rowcount or 0)
 
 
-async def pending_depth(conn: AsyncConnection) -> dict[str, int]:
+async def pending_depth(db: Db) -> dict[str, int]:
     """Dead letters not replayed yet, per component."""
-    rows = await conn.execute(
-        sa.select(dead_letters.c.component, sa.func.count())
-        .where(dead_letters.c.replayed_at.is_(None))
-        .group_by(dead_letters.c.component)
-    )
-    return {str(c): int(n) for c, n in rows}
+    async with use_connection(db) as conn:
+        rows = await conn.execute(
+            sa.select(dead_letters.c.component, sa.func.count())
+            .where(dead_letters.c.replayed_at.is_(None))
+            .group_by(dead_letters.c.component)
+        )
+        return {str(c): int(n) for c, n in rows}

@@ -51,7 +51,7 @@ def _config_error(exc: ValidationError) -> int:
 
 def cmd_migrate(_: argparse.Namespace) -> int:
     """Upgrade the database schema and create missing Kafka topics."""
-    from profile_store import migrate
+    from profile_store.storage import migrate
     from services.kafka_admin import ensure_topics
     from services.startup import DependencyUnavailable, wait_for_database, wait_for_kafka
 

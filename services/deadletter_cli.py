@@ -21,7 +21,6 @@ from kafka import KafkaProducer
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from profile_store.db import make_async_engine
 from profile_store.deadletters import (
     MAX_LIST,
     DeadLetterDetail,
@@ -29,6 +28,7 @@ from profile_store.deadletters import (
     list_dead_letters,
     mark_replayed,
 )
+from profile_store.storage.engines import make_async_engine
 from schemas import topics
 from schemas.errors import InvalidEvent
 from schemas.events import decode_event
@@ -85,7 +85,7 @@ async def _run(args: argparse.Namespace, settings: DeadLetterSettings) -> int:
                 )
                 print(
                     f"{d.id}\t{d.component}\t{d.attempts}x\t{d.last_seen:%Y-%m-%dT%H:%M:%SZ}\t"
-                    f"{state}\t{d.event_id or '-'}\t{d.error[:120]}"
+                    f"{state}\t{d.event_id or '-'}\t{d.failure.type}: {d.failure.message[:120]}"
                 )
             print(f"{len(letters)} dead letter(s)", file=sys.stderr)
             return 0

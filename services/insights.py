@@ -17,10 +17,10 @@ from kafka import KafkaProducer
 from pydantic import Field, HttpUrl, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from profile_store.db import make_sync_engine
 from profile_store.insights import refresh, signal_store
 from profile_store.insights.rules import RuleConfig
 from profile_store.insights.signal_store import StoredSignal
+from profile_store.storage.engines import make_sync_engine
 from schemas import topics
 
 log = structlog.get_logger()

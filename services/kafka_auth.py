@@ -7,7 +7,7 @@ import ssl
 import faust
 from faust.types.auth import CredentialsT
 
-from schemas.kafka_security import KafkaSecurity
+from runtime.kafka_security import KafkaSecurity
 
 
 def ssl_context(security: KafkaSecurity) -> ssl.SSLContext:

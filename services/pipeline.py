@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import structlog
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from profile_store.writer import IdentityBusy, TimelineWriter, WriteResult
-from schemas.deadletter import DeadLetter
+from profile_store.storage.errors import IdentityBusy, StoreRefused, StoreUnavailable
+from profile_store.write.writer import TimelineWriter, WriteResult
+from schemas.deadletter import Component, DeadLetter, Failure, FailureType
 from schemas.errors import InvalidEvent
 from schemas.events import CanonicalEvent, decode_event, utc_now
 from services import metrics
@@ -49,10 +49,17 @@ class BatchOutcome:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying: the database is unreachable or restarting, not the data."""
-    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError | IdentityBusy):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    """Errors worth retrying: the database is unreachable or restarting, or the customers a
+    batch touches kept changing (`profile_store.storage.errors`), never the data."""
+    return isinstance(exc, StoreUnavailable | IdentityBusy)
+
+
+def write_failure(exc: BaseException) -> Failure:
+    """Why an event could not be written: the database's refusal (condition and SQLSTATE, no
+    value), or the type of an unexpected exception."""
+    if isinstance(exc, StoreRefused):
+        return Failure(type=FailureType.DATABASE_REFUSED, message=str(exc))
+    return Failure.unexpected(exc)
 
 
 class BatchProcessor:
@@ -79,10 +86,10 @@ class BatchProcessor:
             try:
                 events.append((decode_event(rec.value), rec))
             except InvalidEvent as exc:
-                dead.append(self._dead("worker.decode", str(exc), rec))
+                dead.append(self._dead(Component.WORKER_DECODE, Failure.invalid_event(exc), rec))
             except Exception as exc:  # a decoder bug must not lose the batch: dead-letter it
                 log.error("decode_failed_unexpectedly", error=type(exc).__name__)
-                dead.append(self._dead("worker.decode", f"unexpected {type(exc).__name__}", rec))
+                dead.append(self._dead(Component.WORKER_DECODE, Failure.unexpected(exc), rec))
         written = duplicates = 0
         if events:
             results, poison = await self._write_isolating_poison(events)
@@ -113,9 +120,9 @@ class BatchProcessor:
         except Exception as exc:
             if len(events) == 1:
                 event, rec = events[0]
-                reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
                 log.error("event_dead_lettered", event_id=event.event_id, reason=type(exc).__name__)
-                return [], [self._dead("worker.write", reason, rec, event.event_id)]
+                failure = write_failure(exc)
+                return [], [self._dead(Component.WORKER_WRITE, failure, rec, event.event_id)]
             mid = len(events) // 2
             left = await self._write_isolating_poison(events[:mid])
             right = await self._write_isolating_poison(events[mid:])
@@ -159,10 +166,12 @@ class BatchProcessor:
                 metrics.LAG_SECONDS.observe(max(0.0, (now - e.received_at).total_seconds()))
 
     @staticmethod
-    def _dead(component: str, error: str, rec: Record, event_id: str | None = None) -> DeadLetter:
+    def _dead(
+        component: Component, failure: Failure, rec: Record, event_id: str | None = None
+    ) -> DeadLetter:
         return DeadLetter.of(
             component,
-            error,
+            failure,
             rec.value,
             utc_now(),
             topic=rec.topic,

@@ -14,13 +14,11 @@ from concurrent.futures import Future
 import faust
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
-from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from profile_store.db import database_reachable, make_async_engine
-from profile_store.models import dead_letters
-from schemas.probes import ProbeServer, bootstrap_servers, tcp_reachable
+from profile_store.deadletters import pending_depth
+from profile_store.storage.engines import StoreEngine, database_reachable, make_async_engine
+from profile_store.storage.errors import StoreUnavailable
+from runtime.probes import ProbeServer, bootstrap_servers, tcp_reachable
 from services.settings import WorkerSettings
 
 log = structlog.get_logger("threadline.probes")
@@ -43,15 +41,9 @@ def render_metrics() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
-async def refresh_dead_letter_depth(engine: AsyncEngine) -> dict[str, int]:
-    """Set the pending dead-letter gauge from the `dead_letters` table; returns the counts."""
-    query = (
-        select(dead_letters.c.component, func.count())
-        .where(dead_letters.c.replayed_at.is_(None))
-        .group_by(dead_letters.c.component)
-    )
-    async with engine.connect() as conn:
-        counts = {str(c): int(n) for c, n in (await conn.execute(query)).all()}
+async def refresh_dead_letter_depth(engine: StoreEngine) -> dict[str, int]:
+    """Set the pending dead-letter gauge from the dead-letter store; returns the counts."""
+    counts = await pending_depth(engine)
     known = {labels[0] for labels in _gauge_labels()}
     for component in known - counts.keys():
         DEAD_LETTERS_PENDING.labels(component).set(0)
@@ -64,12 +56,12 @@ def _gauge_labels() -> list[tuple[str, ...]]:
     return [tuple(s.labels.values()) for m in DEAD_LETTERS_PENDING.collect() for s in m.samples]
 
 
-async def _keep_depth_fresh(engine: AsyncEngine) -> None:
+async def _keep_depth_fresh(engine: StoreEngine) -> None:
     while True:
         try:
             await refresh_dead_letter_depth(engine)
-        except (SQLAlchemyError, OSError) as exc:  # the database being down is /readyz's job
-            log.warning("dead_letter_depth_failed", error_type=type(exc).__name__)
+        except StoreUnavailable as exc:  # the database being down is /readyz's job
+            log.warning("dead_letter_depth_failed", error_type=type(exc.__cause__).__name__)
         await asyncio.sleep(DEPTH_INTERVAL_S)
 
 

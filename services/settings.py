@@ -8,10 +8,10 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from profile_store.identity_rules import IdentityConfigError
-from profile_store.stitching_config import StitchingConfig
-from profile_store.tombstones import TombstoneConfigError, TombstonePolicy, resolve_salt
-from schemas.kafka_security import KafkaSecurity
+from profile_store.domain.identity_rules import IdentityConfigError
+from profile_store.domain.stitching_config import StitchingConfig
+from profile_store.privacy.tombstones import TombstoneConfigError, TombstonePolicy, resolve_salt
+from runtime.kafka_security import KafkaSecurity
 
 _CONFIG = SettingsConfigDict(env_prefix="THREADLINE_", frozen=True, extra="ignore")
 

@@ -12,11 +12,9 @@ import time
 from collections.abc import Callable
 
 import structlog
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
-from profile_store.db import make_sync_engine
-from schemas.probes import bootstrap_servers, tcp_reachable
+from profile_store.storage.engines import database_answers
+from runtime.probes import bootstrap_servers, tcp_reachable
 
 log = structlog.get_logger("threadline.startup")
 RETRY_INTERVAL_S = 1.0
@@ -24,18 +22,6 @@ RETRY_INTERVAL_S = 1.0
 
 class DependencyUnavailable(Exception):
     """A dependency did not answer within the startup timeout."""
-
-
-def _database_answers(url: str) -> bool:
-    engine = make_sync_engine(url)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        return True
-    except (SQLAlchemyError, OSError):
-        return False
-    finally:
-        engine.dispose()
 
 
 def _kafka_answers(bootstrap: str) -> bool:
@@ -56,7 +42,7 @@ def _wait(name: str, check: Callable[[], bool], timeout_s: float) -> None:
 
 def wait_for_database(url: str, timeout_s: float) -> None:
     """Return once PostgreSQL answers `SELECT 1`; raise DependencyUnavailable after timeout."""
-    _wait("database", lambda: _database_answers(url), timeout_s)
+    _wait("database", lambda: database_answers(url), timeout_s)
 
 
 def wait_for_kafka(bootstrap: str, timeout_s: float) -> None:

@@ -20,13 +20,13 @@ import faust
 import mode.loop
 import structlog
 
-from profile_store.db import make_async_engine
 from profile_store.deadletters import record_dead_letters
-from profile_store.tombstones import tombstoned_event_ids
-from profile_store.writer import TimelineWriter
+from profile_store.privacy.tombstones import tombstoned_event_ids
+from profile_store.storage.engines import make_async_engine
+from profile_store.write.writer import TimelineWriter
+from runtime.heap import freeze_heap
 from schemas import topics
 from schemas.deadletter import DeadLetter
-from schemas.runtime import freeze_heap
 from services.kafka_auth import faust_credentials
 from services.kafka_consumer import set_fetch_max_wait
 from services.pipeline import BatchProcessor, Record

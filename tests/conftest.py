@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from profile_store import migrate
-from profile_store.db import make_async_engine, make_sync_engine
-from profile_store.models import metadata
+from profile_store.storage import migrate
+from profile_store.storage.engines import make_async_engine, make_sync_engine
+from profile_store.storage.tables import metadata
 from services.embedded import (
     EmbeddedBroker,
     EmbeddedPostgres,

@@ -30,9 +30,9 @@ from ingest.metrics import IngestMetrics
 from ingest.publisher import KafkaPublisher, Publisher, PublishError
 from ingest.server import EXIT_CONFIG, EXIT_STARTUP, describe_config_error
 from ingest.settings import IngestSettings
+from runtime.probes import ProbeServer
 from schemas import InvalidEvent
 from schemas.events import utc_now
-from schemas.probes import ProbeServer
 
 log = structlog.get_logger()
 

@@ -12,8 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from profile_store.insights.journeys import MEASURES, PATH_SEPARATOR, summarise
-from profile_store.queries import InvalidQuery, resolve_customer_id
-from profile_store.read_models import UtcDatetime
+from profile_store.read.errors import InvalidQuery
+from profile_store.read.types import UtcDatetime
+from profile_store.storage.survivor import survivor_of
 
 MAX_DAYS: Final = 366
 MAX_PATHS: Final = 50
@@ -235,7 +236,7 @@ async def load_customers(
 
 async def load_signals(conn: AsyncConnection, customer_id: str, limit: int) -> SignalsReport | None:
     """A customer's signals, including those raised on customers merged into it."""
-    canonical = await resolve_customer_id(conn, customer_id)
+    canonical = await survivor_of(conn, customer_id)
     if canonical is None:
         return None
     sql = text(

@@ -26,7 +26,7 @@ from typing import Final
 
 import structlog
 
-from profile_store import migrate
+from profile_store.storage import migrate
 from services.devstack import recycle
 from services.devstack.backlog import Backlog
 from services.devstack.children import Child, stop_together

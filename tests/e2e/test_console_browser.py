@@ -18,7 +18,7 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from profile_store.writer import TimelineWriter
+from profile_store.write.writer import TimelineWriter
 from tests.support.api import ADMIN, AGENT, api_settings, running_api
 from tests.support.browser import open_page
 from tests.support.journey import (

@@ -14,9 +14,9 @@ from playwright.async_api import Browser, Locator, Page, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from profile_store.db import make_sync_engine
 from profile_store.insights import signal_store
 from profile_store.insights.rules import RuleConfig
+from profile_store.storage.engines import make_sync_engine
 from tests.integration.test_insights import run_refresh, write
 from tests.support.api import AGENT, api_settings, running_api
 from tests.support.browser import open_page

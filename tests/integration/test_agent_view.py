@@ -17,10 +17,11 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.app import create_app
-from api.stream import LiveFeed
-from profile_store import live, profile_read, search, summary
-from profile_store.models import customers
-from profile_store.writer import TimelineWriter
+from api.routes.stream import LiveFeed
+from profile_store.read import live, search, summary
+from profile_store.read import profile as profile_read
+from profile_store.storage.tables import customers
+from profile_store.write.writer import TimelineWriter
 from tests.support.api import ADMIN, AGENT, api_client, api_settings, error_message, running_api
 from tests.support.journey import (
     ANSWERED_EMAIL_SUBJECT,

@@ -18,10 +18,10 @@ from structlog.testing import capture_logs
 
 from api.app import create_app
 from api.auth import AdminPrincipal
-from profile_store import queries
-from profile_store.db import make_async_engine, make_sync_engine
-from profile_store.models import customer_channels, customers, identifiers, timeline_events
-from profile_store.timeline_read import timeline_query
+from profile_store.read import profile as profiles
+from profile_store.read.timeline import timeline_query
+from profile_store.storage.engines import make_async_engine, make_sync_engine
+from profile_store.storage.tables import customer_channels, customers, identifiers, timeline_events
 from services.embedded import free_port
 from tests.support.api import ADMIN, AGENT, api_client, api_settings, error_message
 
@@ -464,7 +464,7 @@ async def test_unexpected_errors_are_bare_500s_and_log_no_pii(
     async def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError(f"exploded while reading {PHONE}")
 
-    monkeypatch.setattr(queries, "find_profile", boom)
+    monkeypatch.setattr(profiles, "find_profile", boom)
     with capture_logs() as logs:
         response = await client.get(
             "/v1/customers/lookup", params={"type": "phone", "value": PHONE}

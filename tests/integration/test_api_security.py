@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.app import create_app
 from api.settings import ApiSettings, hash_key
 from profile_store.deadletters import record_dead_letters
-from schemas.deadletter import DeadLetter
+from schemas.deadletter import Component, DeadLetter, Failure, FailureType
 from services.embedded import free_port
 from tests.support.events import T0, event
 from tests.support.routes import walk
@@ -177,9 +177,26 @@ async def test_admin_dead_letter_routes_and_depth_gauge(
     await record_dead_letters(
         engine,
         [
-            DeadLetter.of("worker.write", "DataError: x", good.to_json(), T0, event_id="sec-1"),
-            DeadLetter.of("worker.decode", "not JSON", b"\xff", T0, key=b"k"),
-            DeadLetter.of("worker.decode", "not JSON", b"\xfe", T0),
+            DeadLetter.of(
+                Component.WORKER_WRITE,
+                Failure(type=FailureType.DATABASE_REFUSED, message="DataError: x"),
+                good.to_json(),
+                T0,
+                event_id="sec-1",
+            ),
+            DeadLetter.of(
+                Component.WORKER_DECODE,
+                Failure(type=FailureType.INVALID_EVENT, message="not JSON"),
+                b"\xff",
+                T0,
+                key=b"k",
+            ),
+            DeadLetter.of(
+                Component.WORKER_DECODE,
+                Failure(type=FailureType.INVALID_EVENT, message="not JSON"),
+                b"\xfe",
+                T0,
+            ),
         ],
     )
     admin = bearer(ADMIN)

@@ -13,8 +13,8 @@ from bench.history import load_history
 from bench.journeys import EPOCH
 from bench.people import person
 from bench.stack import admin_connection
-from profile_store.db import make_async_engine
-from profile_store.writer import TimelineWriter
+from profile_store.storage.engines import make_async_engine
+from profile_store.write.writer import TimelineWriter
 from tests.support.events import T0, event
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from kafka import KafkaAdminClient
 
-from profile_store import migrate
+from profile_store.storage import migrate
 from services.embedded import create_database, drop_database, free_port, with_database
 
 pytestmark = pytest.mark.integration

@@ -8,10 +8,10 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from profile_store.db import make_async_engine, make_sync_engine
 from profile_store.deadletters import record_dead_letters
-from profile_store.models import dead_letters, timeline_events
-from schemas.deadletter import DeadLetter
+from profile_store.storage.engines import make_async_engine, make_sync_engine
+from profile_store.storage.tables import dead_letters, timeline_events
+from schemas.deadletter import Component, DeadLetter, Failure, FailureType
 from services.cli import main
 from tests.support.events import T0, event
 from tests.support.worker import Workers, wait_for
@@ -25,14 +25,20 @@ BAD = b"\xff not json dlc-x"
 def seed(url: str) -> dict[bytes, int]:
     letters = [
         DeadLetter.of(
-            "worker.write",
-            "OperationalError: since fixed",
+            Component.WORKER_WRITE,
+            Failure(type=FailureType.DATABASE_REFUSED, message="OperationalError: since fixed"),
             GOOD.to_json(),
             T0,
             key=GOOD.kafka_key(),
             event_id=GOOD.event_id,
         ),
-        DeadLetter.of("worker.decode", "not JSON", BAD, T0, key=b"k"),
+        DeadLetter.of(
+            Component.WORKER_DECODE,
+            Failure(type=FailureType.INVALID_EVENT, message="not JSON"),
+            BAD,
+            T0,
+            key=b"k",
+        ),
     ]
 
     async def store() -> None:

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from profile_store import migrate
-from profile_store.db import make_sync_engine
+from profile_store.storage import migrate
+from profile_store.storage.engines import make_sync_engine
 from schemas import CanonicalEvent
 from services.embedded import EmbeddedPostgres, create_database, with_database
 from tests.support.events import event

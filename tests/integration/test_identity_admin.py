@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from profile_store.writer import TimelineWriter
+from profile_store.write.writer import TimelineWriter
 from tests.support.api import ADMIN, AGENT, api_client, api_settings
 from tests.support.events import event
 

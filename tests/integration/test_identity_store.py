@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from profile_store.db import make_async_engine
-from profile_store.models import metadata
-from profile_store.writer import TimelineWriter
+from profile_store.storage import locks
+from profile_store.storage.engines import make_async_engine
+from profile_store.storage.tables import metadata
+from profile_store.write.writer import TimelineWriter
 from schemas import CanonicalEvent
 from tests.support.events import event
 from tests.support.identity_db import check_consistency, stored
@@ -68,6 +69,19 @@ async def test_any_arrival_order_batching_and_redelivery_gives_the_same_graph(
 async def test_two_concurrent_writers_agree_with_one(
     engine: AsyncEngine, clean_db: str, seed: int
 ) -> None:
+    await concurrent_writers_agree_with_one(engine, clean_db, seed)
+
+
+async def test_writers_agree_when_lock_sets_go_store_wide(
+    engine: AsyncEngine, clean_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lock sets over the limit take the store-wide key exclusively while the others hold it
+    shared: no deadlock, and the same graph."""
+    monkeypatch.setattr(locks, "MAX_LOCK_KEYS", 6)
+    await concurrent_writers_agree_with_one(engine, clean_db, 4)
+
+
+async def concurrent_writers_agree_with_one(engine: AsyncEngine, clean_db: str, seed: int) -> None:
     events = journeys(seed)
     rng = random.Random(seed)
     stream = events + rng.sample(events, 20)
@@ -157,3 +171,24 @@ async def test_conflicts_are_recorded_with_their_reason(engine: AsyncEngine) -> 
             await conn.execute(sa.text("SELECT id_type, event_id, reason FROM identity_conflicts"))
         ).all()
     assert rows == [("phone", "b", "limit:user_id")]
+
+
+async def test_an_earlier_event_adding_to_one_customer_is_still_placed_in_time_order(
+    engine: AsyncEngine,
+) -> None:
+    """Ann's email reached her customer through a shared device. An event from before that,
+    with her email alone, would in time order have given her a customer the weak device link
+    may not merge: only adding to one customer is not enough to skip the re-derivation."""
+    history = [
+        event("h0", ("email", "p1@x.io"), ("anonymous_id", "d0"), minutes=1),
+        event("h1", ("email", "p0@x.io"), ("anonymous_id", "d0"), minutes=2),
+    ]
+    writer = TimelineWriter(engine)
+    for e in history:
+        await writer.write([e])
+    late = event("b0", ("email", "p0@x.io"), minutes=0)
+    assert (await writer.write([late])).rederived >= 1
+    want = expected([*history, late])
+    partition, groups = await stored(engine)
+    assert (partition, groups) == (want.partition(), want.event_groups())
+    await check_consistency(engine)

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from profile_store.db import make_sync_engine
 from profile_store.insights.refresh import refresh
-from profile_store.writer import TimelineWriter
+from profile_store.storage.engines import make_sync_engine
+from profile_store.write.writer import TimelineWriter
 from tests.support.api import AGENT, api_client, api_settings
 from tests.support.journeys import (
     AS_OF,

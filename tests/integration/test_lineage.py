@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from profile_store.writer import TimelineWriter
+from profile_store.write.writer import TimelineWriter
 from tests.support.api import AGENT, api_client, api_settings
 from tests.support.events import event
 

@@ -27,8 +27,8 @@ from schemathesis.core.parameters import ParameterLocation
 from schemathesis.schemas import APIOperation, BaseSchema
 
 from api.app import create_app
-from profile_store.db import make_async_engine
-from profile_store.writer import TimelineWriter
+from profile_store.storage.engines import make_async_engine
+from profile_store.write.writer import TimelineWriter
 from tests.support.api import ADMIN, api_settings, running_api
 from tests.support.journey import maria_journey, other_customers
 

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from psycopg.adapt import PyFormat, Transformer
 from sqlalchemy import text
 
-from profile_store.db import make_async_engine
-from profile_store.driver import libpq_url, make_read_pool
-from profile_store.pg_arrays import StrListDumper, use_fast_str_lists
+from profile_store.storage.driver import libpq_url, make_read_pool
+from profile_store.storage.engines import make_async_engine
+from profile_store.storage.pg_arrays import StrListDumper, use_fast_str_lists
 
 # PostgreSQL text holds any character but NUL (and no lone surrogates, which UTF-8 cannot encode).
 TEXT = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)))

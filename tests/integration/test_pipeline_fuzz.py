@@ -15,10 +15,16 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from profile_store.db import make_async_engine, make_sync_engine
 from profile_store.deadletters import record_dead_letters
-from profile_store.models import customers, dead_letters, identifiers, metadata, timeline_events
-from profile_store.writer import TimelineWriter
+from profile_store.storage.engines import make_async_engine, make_sync_engine
+from profile_store.storage.tables import (
+    customers,
+    dead_letters,
+    identifiers,
+    metadata,
+    timeline_events,
+)
+from profile_store.write.writer import TimelineWriter
 from schemas import CanonicalEvent, InvalidEvent
 from schemas.deadletter import DeadLetter
 from schemas.events import decode_event

@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
 from api.settings import ApiSettings, hash_key
-from profile_store.audit import list_audit
 from profile_store.deadletters import record_dead_letters
-from profile_store.models import (
+from profile_store.privacy.tombstones import TombstonePolicy, identifier_hash, tombstoned_event_ids
+from profile_store.storage.audit import list_audit
+from profile_store.storage.tables import (
     customers,
     dead_letters,
     erasure_tombstones,
@@ -24,10 +25,9 @@ from profile_store.models import (
     merges,
     timeline_events,
 )
-from profile_store.tombstones import TombstonePolicy, identifier_hash, tombstoned_event_ids
-from profile_store.writer import TimelineWriter
+from profile_store.write.writer import TimelineWriter
 from schemas import CanonicalEvent
-from schemas.deadletter import DeadLetter
+from schemas.deadletter import Component, DeadLetter, Failure, FailureType
 from services.embedded import free_port
 from tests.support.events import T0, event
 
@@ -64,7 +64,17 @@ async def stored(engine: AsyncEngine) -> str:
             )
         )
     poison = event("m-5", ("email", EMAIL), minutes=5)
-    await record_dead_letters(engine, [DeadLetter.of("worker.write", "x", poison.to_json(), T0)])
+    await record_dead_letters(
+        engine,
+        [
+            DeadLetter.of(
+                Component.WORKER_WRITE,
+                Failure(type=FailureType.DATABASE_REFUSED, message="x"),
+                poison.to_json(),
+                T0,
+            )
+        ],
+    )
     async with engine.connect() as conn:
         owner = await conn.scalar(
             sa.select(timeline_events.c.customer_id).where(timeline_events.c.event_id == "m-4")

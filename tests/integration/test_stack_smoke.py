@@ -3,8 +3,8 @@
 from kafka import KafkaAdminClient
 from sqlalchemy import inspect
 
-from profile_store import migrate
-from profile_store.db import make_sync_engine
+from profile_store.storage import migrate
+from profile_store.storage.engines import make_sync_engine
 from schemas import topics
 
 
@@ -28,8 +28,8 @@ def test_migrations_build_exactly_the_tables_the_code_declares(database_url: str
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from profile_store.db import make_sync_engine
-    from profile_store.models import metadata
+    from profile_store.storage.engines import make_sync_engine
+    from profile_store.storage.tables import metadata
 
     engine = make_sync_engine(database_url)
     try:

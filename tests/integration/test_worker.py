@@ -8,8 +8,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from profile_store.db import make_sync_engine
-from profile_store.models import dead_letters
+from profile_store.storage.engines import make_sync_engine
+from profile_store.storage.tables import dead_letters
 from tests.support.events import event
 from tests.support.reconcile import reconcile, report
 from tests.support.refusal import REFUSED, refusing_marked_rows

@@ -8,10 +8,10 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import update
 
-from profile_store.db import make_async_engine
 from profile_store.deadletters import record_dead_letters
-from profile_store.models import dead_letters
-from schemas.deadletter import DeadLetter
+from profile_store.storage.engines import make_async_engine
+from profile_store.storage.tables import dead_letters
+from schemas.deadletter import Component, DeadLetter, Failure, FailureType
 from services.probes import refresh_dead_letter_depth
 
 pytestmark = pytest.mark.integration
@@ -25,9 +25,24 @@ async def test_depth_counts_unreplayed_dead_letters_by_component(clean_db: str) 
     engine = make_async_engine(clean_db, pool_size=1)
     now = datetime.now(UTC)
     letters = [
-        DeadLetter.of("worker.decode", "not JSON", b"\xff1", now),
-        DeadLetter.of("worker.decode", "not JSON", b"\xff2", now),
-        DeadLetter.of("worker.write", "check violation", b"{}", now),
+        DeadLetter.of(
+            Component.WORKER_DECODE,
+            Failure(type=FailureType.INVALID_EVENT, message="not JSON"),
+            b"\xff1",
+            now,
+        ),
+        DeadLetter.of(
+            Component.WORKER_DECODE,
+            Failure(type=FailureType.INVALID_EVENT, message="not JSON"),
+            b"\xff2",
+            now,
+        ),
+        DeadLetter.of(
+            Component.WORKER_WRITE,
+            Failure(type=FailureType.DATABASE_REFUSED, message="check violation"),
+            b"{}",
+            now,
+        ),
     ]
     try:
         await record_dead_letters(engine, letters)

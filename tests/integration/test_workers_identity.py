@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from profile_store.db import make_async_engine, make_sync_engine
-from profile_store.models import metadata
+from profile_store.storage.engines import make_async_engine, make_sync_engine
+from profile_store.storage.tables import metadata
 from services.embedded import EmbeddedBroker, free_port
 from services.kafka_admin import ensure_topics
 from tests.support.identity_db import check_consistency, stored

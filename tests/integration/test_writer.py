@@ -8,9 +8,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from profile_store.db import make_async_engine
-from profile_store.models import customer_channels, customers, identifiers, merges, timeline_events
-from profile_store.writer import TimelineWriter
+from profile_store.storage.engines import make_async_engine
+from profile_store.storage.tables import (
+    customer_channels,
+    customers,
+    identifiers,
+    merges,
+    timeline_events,
+)
+from profile_store.write.writer import TimelineWriter
 from schemas import CanonicalEvent
 from tests.support.events import event
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from profile_store.identity_rules import DEFAULT_RULES
+from profile_store.domain.identity_rules import DEFAULT_RULES
 from schemas import Identifier
 
 

@@ -7,9 +7,10 @@ import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from profile_store.identity import KnownCustomer, Sighting, resolve_batch
-from profile_store.identity_rules import DEFAULT_RULES, Constraints, IdentityRules
-from profile_store.rederive import StoredEvent, rederive
+from profile_store.domain.identity import KnownCustomer, Sighting, resolve_batch
+from profile_store.domain.identity_rules import DEFAULT_RULES, Constraints, IdentityRules
+from profile_store.domain.lateness import LinkEvent, StoredView
+from profile_store.domain.rederive import StoredEvent, rederive
 from schemas import CanonicalEvent, Identifier
 from tests.support.events import event
 
@@ -36,6 +37,10 @@ class Graph:
         self.origin: dict[str, str] = {}
         self.sightings: dict[str, Sighting] = {}
         self.merged_into: dict[str, str] = {}
+        #: Customers that refused each identifier (the store's `identity_conflicts`).
+        self.refused: dict[Identifier, set[str]] = {}
+        #: The event that linked each held identifier (the store's `identifiers.event_id`).
+        self.linked_by: dict[Identifier, str] = {}
         self.seq = itertools.count()
 
     def new_customer(self) -> KnownCustomer:
@@ -58,6 +63,11 @@ class Graph:
         if latest is not None and min(s.occurred_at for s in batch) <= latest:
             self.rederive_all()
             return
+        self.apply_incrementally(batch)
+
+    def apply_incrementally(self, batch: list[Sighting]) -> None:
+        """Apply `batch` onto the stored graph as the writer's incremental path does."""
+        self.sightings.update({s.event_id: s for s in batch})
         idents = {i for s in batch for i in s.identifiers}
         named = {i for pair in self.constraints.separate for i in pair}
         known = {i: self.owner[i] for i in idents | named if i in self.owner}
@@ -75,8 +85,15 @@ class Graph:
                 if c == m.merged_id:
                     self.events[e] = m.survivor_id
             self.merged_into[m.merged_id] = m.survivor_id
+            for holders in self.refused.values():
+                if m.merged_id in holders:
+                    holders.discard(m.merged_id)
+                    holders.add(m.survivor_id)
+        for conflict in res.conflicts:
+            self.refused.setdefault(conflict.identifier, set()).add(conflict.customer_id)
         for lk in res.links:
             self.owner.setdefault(lk.identifier, lk.customer_id)
+            self.linked_by.setdefault(lk.identifier, lk.event_id)
         self.events.update(res.assignments)
         for e, c in res.assignments.items():
             self.origin.setdefault(e, c)
@@ -94,9 +111,34 @@ class Graph:
             self.customers[c.customer_id] = c
         self.merged_into = dict(out.retired)
         self.owner = {lk.identifier: lk.customer_id for lk in out.links}
+        self.linked_by = {lk.identifier: lk.event_id for lk in out.links}
         self.events = dict(out.assignments)
         for e, c in out.assignments.items():
             self.origin.setdefault(e, c)
+        self.refused = {}
+        for conflict in out.conflicts:
+            self.refused.setdefault(conflict.identifier, set()).add(conflict.customer_id)
+
+    def link_events(self) -> dict[Identifier, LinkEvent]:
+        """Each held identifier's linking event (the store's `identifiers.event_id`)."""
+        return {
+            i: LinkEvent(
+                (self.sightings[e].occurred_at, e), frozenset(self.sightings[e].identifiers)
+            )
+            for i, e in self.linked_by.items()
+        }
+
+    def view(self) -> StoredView:
+        """What the store holds, as the writer reads it for lateness."""
+        return StoredView(self.owner, self.refused, self.last_seen(), self.link_events())
+
+    def last_seen(self) -> dict[str, datetime]:
+        """Each customer's latest event time (the store's `customers.last_seen`)."""
+        seen: dict[str, datetime] = {}
+        for e, c in self.events.items():
+            at = self.sightings[e].occurred_at
+            seen[c] = max(seen.get(c, at), at)
+        return seen
 
     def partition(self) -> set[frozenset[Identifier]]:
         groups: dict[str, set[Identifier]] = {}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from profile_store.db import make_sync_engine
-from profile_store.models import customer_channels, dead_letters, timeline_events
+from profile_store.storage.engines import make_sync_engine
+from profile_store.storage.tables import customer_channels, dead_letters, timeline_events
 
 REPORT = Path(__file__).resolve().parents[2] / "build" / "test-artifacts" / "reconciliation.log"
 

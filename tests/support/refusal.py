@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from sqlalchemy import text
 
-from profile_store.db import make_sync_engine
+from profile_store.storage.engines import make_sync_engine
 
 #: Attributes that make the test rule refuse an event's timeline row.
 REFUSED: Final[dict[str, Any]] = {"refused_by_database": True}

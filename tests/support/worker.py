@@ -14,8 +14,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from kafka import KafkaProducer
 
-from profile_store.db import make_sync_engine
-from profile_store.models import dead_letters, timeline_events
+from profile_store.storage.engines import make_sync_engine
+from profile_store.storage.tables import dead_letters, timeline_events
 from schemas import CanonicalEvent, topics
 
 

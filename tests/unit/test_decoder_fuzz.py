@@ -73,7 +73,7 @@ async def test_an_unexpected_decoder_failure_is_dead_lettered_not_raised(
     outcome = await processor.process([pipeline.Record(REGRESSION, b"k", "t", 0, 7)])
     assert (outcome.written, outcome.dead_lettered) == (0, 1)
     assert dead[0].component == "worker.decode" and dead[0].original == REGRESSION
-    assert dead[0].error == "unexpected RuntimeError" and dead[0].offset == 7
+    assert dead[0].failure.message == "unexpected RuntimeError" and dead[0].offset == 7
 
 
 @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bench.identity_quality import DETERMINISTIC, LabelledEvent, evaluate, generate
-from profile_store.identity import Sighting
+from profile_store.domain.identity import Sighting
 from schemas import Identifier
 
 T = datetime(2026, 1, 1, tzinfo=UTC)

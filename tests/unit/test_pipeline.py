@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import psycopg
 import pytest
 from sqlalchemy.exc import DataError, OperationalError
 
-from profile_store.writer import WriteResult
+from profile_store.storage.errors import translate
+from profile_store.write.writer import WriteResult
 from schemas import CanonicalEvent
-from schemas.deadletter import DeadLetter
+from schemas.deadletter import Component, DeadLetter, Failure, FailureType
 from schemas.events import utc_now
-from services.pipeline import BatchProcessor, Record
+from services.pipeline import BatchProcessor, Record, write_failure
 from tests.support.events import event
 
 
 class FlakyWriter:
-    """Stands in for TimelineWriter: fails on 'poison' events, or transiently N times."""
+    """Stands in for TimelineWriter: fails on 'poison' events, or transiently N times, with
+    the store's own exceptions for the driver's errors (`storage.errors.translate`)."""
 
     def __init__(self, transient_failures: int = 0) -> None:
         self.transient_failures = transient_failures
@@ -27,9 +30,13 @@ class FlakyWriter:
         self.calls += 1
         if self.transient_failures:
             self.transient_failures -= 1
-            raise OperationalError("INSERT", {}, ConnectionError("server closed the connection"))
+            raise translate(
+                OperationalError("INSERT", {}, ConnectionError("server closed the connection"))
+            )
         if any("poison" in e.event_id for e in events):
-            raise DataError("INSERT", {}, ValueError("unsupported Unicode escape sequence"))
+            raise translate(
+                DataError("INSERT", {}, ValueError("unsupported Unicode escape sequence"))
+            )
         new = [e for e in events if e.event_id not in self.stored]
         self.stored.update({e.event_id: e for e in new})
         return WriteResult(frozenset(e.event_id for e in new), len(events) - len(new), 0, 0)
@@ -66,7 +73,7 @@ async def test_poison_events_are_isolated_and_the_rest_written() -> None:
     by_offset = {d.offset: d for d in dead}
     assert by_offset[5].original == events[5].to_json()
     assert by_offset[99].original == b"not json"
-    assert "DataError" in by_offset[5].error
+    assert "DataError" in by_offset[5].failure.message
 
 
 async def test_transient_database_errors_are_retried_not_dead_lettered() -> None:
@@ -86,5 +93,19 @@ async def test_redelivered_records_are_counted_as_duplicates(size: int) -> None:
 
 
 def test_dead_letter_errors_never_carry_nul_bytes_postgres_would_refuse() -> None:
-    letter = DeadLetter.of("worker.write", "bad \x00 input", b"\x00raw", utc_now())
-    assert "\x00" not in letter.error and letter.original == b"\x00raw"
+    failure = Failure(type=FailureType.UNEXPECTED, message="bad \x00 input")
+    letter = DeadLetter.of(Component.WORKER_WRITE, failure, b"\x00raw", utc_now())
+    assert "\x00" not in letter.failure.message and letter.original == b"\x00raw"
+
+
+def test_write_failures_are_typed_and_never_quote_the_input() -> None:
+    refused = translate(
+        DataError("INSERT", {}, psycopg.errors.UntranslatableCharacter("bad 'ann@shop.io'"))
+    )
+    failure = write_failure(refused)
+    assert failure.type == FailureType.DATABASE_REFUSED
+    assert failure.message == (
+        "the database refused the data: UntranslatableCharacter (SQLSTATE 22P05)"
+    )
+    bug = write_failure(KeyError("ann@shop.io"))
+    assert (bug.type, bug.message) == (FailureType.UNEXPECTED, "unexpected KeyError")

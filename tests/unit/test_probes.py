@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from schemas.probes import ProbeServer, bootstrap_servers
+from runtime.probes import ProbeServer, bootstrap_servers
 
 
 def server(checks: Mapping[str, bool] | Exception) -> ProbeServer:

@@ -57,7 +57,7 @@ def test_request_id_is_echoed_only_when_safe() -> None:
 def test_read_models_serve_utc() -> None:
     from datetime import datetime, timedelta, timezone
 
-    from profile_store.read_models import ChannelStats
+    from profile_store.read.models import ChannelStats
 
     local = datetime(2026, 11, 1, 10, 0, tzinfo=timezone(timedelta(hours=1)))
     stats = ChannelStats(count=1, last_at=local)

@@ -17,7 +17,7 @@ from api.settings import (
     is_loopback,
     parse_bootstrap,
 )
-from profile_store.tombstones import DEV_SALT
+from profile_store.privacy.tombstones import DEV_SALT
 
 DB = "postgresql://threadline:pw@db.internal:5432/threadline"
 PROD_KEY = {"name": "desk", "role": "agent", "sha256": hash_key("prod-secret")}

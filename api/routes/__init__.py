@@ -1,0 +1,37 @@
+"""The API's routers, one module per resource; `ROUTERS` in the order the app includes them.
+
+`customers` (lookup, profile, links, timeline), `search` (and `/v1/me`), `stream` (live
+updates), `identity` (unmerge, manual merge), `audit` (the audit trail), `privacy` (export,
+erasure), `deadletters`, `insights` and `health` (probes and metrics). Their error responses
+and dependencies are shared from `api.errors` and `api.deps`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from fastapi import APIRouter
+
+from api.routes import (
+    audit,
+    customers,
+    deadletters,
+    health,
+    identity,
+    insights,
+    privacy,
+    search,
+    stream,
+)
+
+ROUTERS: Final[tuple[APIRouter, ...]] = (
+    search.router,
+    customers.router,
+    identity.router,
+    stream.router,
+    audit.router,
+    privacy.router,
+    deadletters.router,
+    insights.router,
+    health.router,
+)

@@ -1,0 +1,63 @@
+"""Read side of merge lineage: why a profile holds each identifier and whom it absorbed.
+
+Three statements on one psycopg connection (`profile_store.storage.driver`); run them in one
+snapshot (`profile_store.storage.connections.snapshot`) so they describe the same moment.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from profile_store.read.models import ConflictOut, IdentifierRef, Lineage, LinkOut, MergeOut
+from profile_store.storage.connections import Db, on_driver
+from profile_store.storage.driver import PgConnection, fetch_all
+from profile_store.storage.survivor import survivor_of
+
+#: Identity conflicts listed per profile, oldest first.
+MAX_CONFLICTS: Final = 500
+
+_LINKS: Final = (
+    "SELECT id_type, id_value, rule, event_id, first_seen FROM identifiers "
+    "WHERE customer_id = %(c)s ORDER BY first_seen, id_type, id_value"
+)
+# Survivors recorded in older merges may themselves have been merged since.
+_MERGES: Final = (
+    "SELECT merged_id, survivor_id, rule, event_id, identifiers, merged_at FROM merges "
+    "WHERE survivor_id = %(c)s "
+    "OR survivor_id IN (SELECT customer_id FROM customers WHERE merged_into = %(c)s) "
+    "ORDER BY merged_at, id"
+)
+_CONFLICTS: Final = (
+    "SELECT id_type, id_value, event_id, reason FROM identity_conflicts "  # noqa: S608
+    f"WHERE customer_id = %(c)s ORDER BY recorded_at, event_id LIMIT {MAX_CONFLICTS}"
+)
+
+
+async def load_lineage(db: Db | PgConnection, customer_id: str) -> Lineage | None:
+    """Links and merges of the canonical customer behind `customer_id`; None if unknown."""
+    async with on_driver(db) as conn:
+        canonical = await survivor_of(conn, customer_id)
+        if canonical is None:
+            return None
+        params = {"c": canonical}
+        links = await fetch_all(conn, _LINKS, params)
+        merges = await fetch_all(conn, _MERGES, params)
+        refused = await fetch_all(conn, _CONFLICTS, params)
+    return Lineage(
+        customer_id=canonical,
+        links=[
+            LinkOut(type=t, value=v, rule=r, event_id=e, first_seen=f) for t, v, r, e, f in links
+        ],
+        merges=[
+            MergeOut(
+                merged_id=m.merged_id,
+                survivor_id=m.survivor_id,
+                rule=m.rule,
+                event_id=m.event_id,
+                identifiers=[IdentifierRef(**i) for i in m.identifiers],
+                merged_at=m.merged_at,
+            )
+            for m in merges
+        ],
+        conflicts=[ConflictOut(type=t, value=v, event_id=e, reason=r) for t, v, e, r in refused],
+    )

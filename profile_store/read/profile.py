@@ -1,0 +1,181 @@
+"""The unified profile in one SQL statement: the customer (found by id or by identifier,
+following merges), identifiers, merged ids, channel counts and the summary's rows.
+
+An agent opens a profile on every call, so it is read in one round trip instead of one per
+part; one statement is also one consistent snapshot without an explicit transaction. Each
+subquery is served by the index its multi-statement form used (see `summary`: the partial
+index predicates are the same SQL text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import bindparam, text
+
+from profile_store.domain.traits import flatten
+from profile_store.read.models import ChannelStats, IdentifierOut, Profile
+from profile_store.read.summary import (
+    CONVERSATION_WINDOW,
+    CONVERSATIONS_SQL,
+    ORDERS_SQL,
+    RECENT_CAP,
+    RECENT_DAYS,
+    Message,
+    latest_score,
+    open_threads,
+    order_out,
+)
+from profile_store.read.summary_models import ContactOut, ProfileSummary, RecentContacts
+from profile_store.storage.connections import Db, on_driver
+from profile_store.storage.driver import PgConnection, fetch_one, psycopg_sql
+from profile_store.storage.survivor import by_id, canonical, chain_sql
+from profile_store.storage.tables import TS
+
+_BY_ID: Final = by_id(":customer_id")
+_BY_IDENTIFIER: Final = (
+    "SELECT c.customer_id, c.merged_into FROM identifiers i "
+    "JOIN customers c ON c.customer_id = i.customer_id "
+    "WHERE i.id_type = :id_type AND i.id_value = :id_value"
+)
+_ROW: Final = "event_id, channel, kind, occurred_at, summary, attributes"
+_NEWEST: Final = "ORDER BY t.occurred_at DESC, t.id DESC"
+
+_PROFILE_SQL: Final = f"""
+WITH RECURSIVE {{chain}},
+canon AS (
+    SELECT c.customer_id, c.first_seen, c.last_seen, c.traits, c.cx
+    FROM chain JOIN customers c ON c.customer_id = chain.customer_id
+    WHERE chain.merged_into IS NULL
+    LIMIT 1
+)
+SELECT
+    canon.customer_id, canon.first_seen, canon.last_seen, canon.traits, canon.cx,
+    (SELECT coalesce(json_agg(json_build_array(i.id_type, i.id_value, i.first_seen)
+                              ORDER BY i.id_type, i.id_value), '[]')
+     FROM identifiers i WHERE i.customer_id = canon.customer_id) AS identifiers,
+    (SELECT coalesce(json_agg(m.customer_id ORDER BY m.customer_id), '[]')
+     FROM customers m WHERE m.merged_into = canon.customer_id) AS merged_ids,
+    (SELECT coalesce(json_agg(json_build_array(ch.channel, ch.event_count, ch.last_at)
+                              ORDER BY ch.channel), '[]')
+     FROM customer_channels ch WHERE ch.customer_id = canon.customer_id) AS channels,
+    (SELECT row_to_json(l) FROM (
+        SELECT {_ROW} FROM timeline_events t
+        WHERE t.customer_id = canon.customer_id {_NEWEST} LIMIT 1) AS l) AS last_contact,
+    (SELECT coalesce(json_object_agg(w.channel, w.n), '{{{{}}}}') FROM (
+        SELECT r.channel, count(*) AS n FROM (
+            SELECT t.channel FROM timeline_events t
+            WHERE t.customer_id = canon.customer_id AND t.occurred_at >= :since
+            {_NEWEST} LIMIT {RECENT_CAP + 1}) AS r
+        GROUP BY r.channel) AS w) AS recent,
+    (SELECT coalesce(json_agg(json_build_array(m.event_id, m.channel, m.kind, m.occurred_at,
+                                               m.summary, m.attributes)
+                              ORDER BY m.occurred_at DESC, m.id DESC), '[]') FROM (
+        SELECT t.id, {_ROW} FROM timeline_events t
+        WHERE t.customer_id = canon.customer_id AND {CONVERSATIONS_SQL}
+        {_NEWEST} LIMIT {CONVERSATION_WINDOW}) AS m) AS messages,
+    (SELECT row_to_json(o) FROM (
+        SELECT {_ROW} FROM timeline_events t
+        WHERE t.customer_id = canon.customer_id AND {ORDERS_SQL}
+        {_NEWEST} LIMIT 1) AS o) AS latest_order,
+    EXISTS (SELECT 1 FROM chain) AS known
+FROM (SELECT 1) AS one LEFT JOIN canon ON true
+"""  # noqa: S608 - module constants only; every value is a bind parameter
+# The partial-index predicates name bare columns; inside the subqueries `t` is the only
+# relation with those names, so they bind to it and the planner still matches the indexes.
+PROFILE_BY_ID: Final = text(_PROFILE_SQL.format(chain=chain_sql(_BY_ID))).bindparams(
+    bindparam("since", type_=TS)
+)
+PROFILE_BY_IDENTIFIER: Final = text(
+    _PROFILE_SQL.format(chain=chain_sql(_BY_IDENTIFIER))
+).bindparams(bindparam("since", type_=TS))
+_BY_ID_SQL: Final = psycopg_sql(PROFILE_BY_ID)
+_BY_IDENTIFIER_SQL: Final = psycopg_sql(PROFILE_BY_IDENTIFIER)
+
+
+async def profile_by_id(conn: PgConnection, customer_id: str, now: datetime) -> Profile | None:
+    """The unified profile of `customer_id` (following merges to the survivor), or None."""
+    params = {"customer_id": customer_id, "since": now - timedelta(days=RECENT_DAYS)}
+    return _found(await fetch_one(conn, _BY_ID_SQL, params))
+
+
+async def profile_by_identifier(
+    conn: PgConnection, id_type: str, id_value: str, now: datetime
+) -> Profile | None:
+    """The profile of whoever holds an already-normalised identifier, or None."""
+    params = {"id_type": id_type, "id_value": id_value, "since": now - timedelta(days=RECENT_DAYS)}
+    return _found(await fetch_one(conn, _BY_IDENTIFIER_SQL, params))
+
+
+async def load_profile(
+    db: Db | PgConnection, customer_id: str, now: datetime | None = None
+) -> Profile | None:
+    """The unified profile of `customer_id` (following merges to the survivor), or None;
+    its summary counts recent contacts as of `now` (default: the current time)."""
+    async with on_driver(db) as conn:
+        return await profile_by_id(conn, customer_id, now or datetime.now(UTC))
+
+
+async def find_profile(
+    db: Db | PgConnection, id_type: str, value: str, now: datetime | None = None
+) -> Profile | None:
+    """The profile of whoever holds an already-normalised identifier, or None."""
+    async with on_driver(db) as conn:
+        return await profile_by_identifier(conn, id_type, value, now or datetime.now(UTC))
+
+
+def _found(row: Any) -> Profile | None:
+    """The profile from the statement's one row: None for an unknown id or identifier,
+    `MergeChainBroken` for a known one whose merge chain does not end."""
+    assert row is not None  # the statement always returns one row
+    if canonical(row.customer_id, row.known) is None:
+        return None
+    return _profile(row)
+
+
+def _at(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _contact(item: Mapping[str, Any]) -> ContactOut:
+    return ContactOut.model_validate(item)
+
+
+def _profile(row: Any) -> Profile:
+    cx: dict[str, Any] = dict(row.cx or {})
+    counts: dict[str, int] = row.recent
+    total = sum(counts.values())
+    messages = (
+        Message(event_id, channel, kind, _at(at), summary, attrs if isinstance(attrs, dict) else {})
+        for event_id, channel, kind, at, summary, attrs in row.messages
+    )
+    summary = ProfileSummary(
+        last_contact=_contact(row.last_contact) if row.last_contact else None,
+        recent=RecentContacts(
+            days=RECENT_DAYS,
+            total=min(total, RECENT_CAP),
+            by_channel=dict(sorted(counts.items())),
+            capped=total > RECENT_CAP,
+        ),
+        open_threads=open_threads(messages),
+        latest_order=order_out(row.latest_order) if row.latest_order else None,
+        latest_score=latest_score(cx),
+    )
+    return Profile(
+        customer_id=row.customer_id,
+        identifiers=[
+            IdentifierOut(type=t, value=v, first_seen=_at(at)) for t, v, at in row.identifiers
+        ],
+        merged_ids=row.merged_ids,
+        traits=flatten(row.traits or {}),
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        channels={
+            channel: ChannelStats(count=n, last_at=_at(at) if at else None)
+            for channel, n, at in row.channels
+        },
+        cx=cx,
+        summary=summary,
+    )
