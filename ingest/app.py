@@ -22,7 +22,7 @@ from ingest.call_centre.routes import router as call_centre_router
 from ingest.chat.routes import router as chat_router
 from ingest.email.routes import router as email_router
 from ingest.gateway import Gateway, get_gateway
-from ingest.http import ApiError, JsonResponse, error_response
+from ingest.http import INVALID_INPUT, ApiError, JsonResponse, error_response
 from ingest.metrics import IngestMetrics
 from ingest.publisher import KafkaPublisher, Publisher
 from ingest.settings import IngestSettings
@@ -125,8 +125,8 @@ def _add_error_handlers(app: FastAPI) -> None:
             f"{'.'.join(str(p) for p in err.get('loc', ())) or 'request'}: {err.get('msg')}"
             for err in exc.errors()[:3]
         ]
-        _rejected(request, 422, "invalid_request")
-        return error_response(422, "invalid_request", "; ".join(parts))
+        _rejected(request, INVALID_INPUT, "invalid_request")
+        return error_response(INVALID_INPUT, "invalid_request", "; ".join(parts))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -15,6 +15,8 @@ from starlette.responses import Response
 from ingest import IngestError
 
 GZIP_WBITS: Final = 16 + zlib.MAX_WBITS
+#: The one status every route answers for input it cannot accept (malformed or invalid).
+INVALID_INPUT: Final = 400
 _JSON_TYPES: Final = ("application/json", "text/plain")
 
 
@@ -45,6 +47,11 @@ def error_response(
     return JsonResponse({"error": {"code": code, "message": message}}, status, headers)
 
 
+def invalid(code: str, message: str) -> ApiError:
+    """The refusal of input that is malformed or not a valid event (`INVALID_INPUT`)."""
+    return ApiError(INVALID_INPUT, code, message)
+
+
 def too_large(limit: int) -> ApiError:
     """413 for a body over `limit` bytes."""
     return ApiError(413, "payload_too_large", f"request body is over the {limit // 1024} KB limit")
@@ -70,7 +77,7 @@ async def read_body(request: Request, limit: int) -> bytes:
                 raise too_large(limit)
             chunks.append(chunk)
     except ClientDisconnect:
-        raise ApiError(400, "client_disconnected", "the client went away mid-body") from None
+        raise invalid("client_disconnected", "the client went away mid-body") from None
     raw = b"".join(chunks)
     return _gunzip(raw, limit) if encoding == "gzip" else raw
 
@@ -80,11 +87,11 @@ def _gunzip(raw: bytes, limit: int) -> bytes:
     try:
         data = inflater.decompress(raw, limit + 1)
     except zlib.error:
-        raise ApiError(400, "invalid_gzip", "body is not valid gzip data") from None
+        raise invalid("invalid_gzip", "body is not valid gzip data") from None
     if len(data) > limit or inflater.unconsumed_tail:
         raise too_large(limit)
     if not inflater.eof:
-        raise ApiError(400, "invalid_gzip", "gzip body is truncated")
+        raise invalid("invalid_gzip", "gzip body is truncated")
     return data
 
 
@@ -100,7 +107,7 @@ def parse_json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc.msg}") from None
+        raise invalid("invalid_json", f"body is not valid JSON: {exc.msg}") from None
 
 
 def basic_auth_user(request: Request) -> bytes | None:

@@ -14,17 +14,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from ingest.call_centre.common import (
-    build,
-    clip,
-    duration_text,
-    obj,
-    seconds,
-    text,
-    try_identifier,
-    unique,
-)
+from ingest.call_centre.common import duration_text, seconds
 from ingest.call_centre.records import MAX_BODY_BYTES, MAX_RECORDS, parse_records
+from ingest.common import build_event, clip, obj, text, try_identifier, unique
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
 from schemas.events import REVISION_KEY, make_event_id, revision_stamp
 from schemas.identifiers import EMAIL, LOYALTY_ID, ORDER_ID, PHONE, USER_ID
@@ -103,7 +95,7 @@ def map_record(
     attrs[REVISION_KEY] = revision_stamp(updated)
     if skipped:
         attrs["skipped_identifiers"] = skipped
-    event = build(
+    event = build_event(
         path or "record",
         event_id=make_event_id(SOURCE, contact_id),
         channel=event_channel,

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
+from ingest.common import clip
 from ingest.email.text import excerpt, html_to_text
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
 from schemas.events import describe_validation_error, make_event_id
@@ -27,7 +28,6 @@ from schemas.identifiers import EMAIL
 SOURCE: Final = "smtp"
 #: Event ids share this namespace whatever the transport: a Message-ID is global.
 ID_NAMESPACE: Final = "smtp"
-MAX_SUMMARY: Final = 500
 MAX_ATTACHMENT_NAMES: Final = 20
 #: A Date this far past the time of receipt is a wrong clock or spam: the receipt time is used.
 MAX_FUTURE: Final = timedelta(days=1)
@@ -135,7 +135,7 @@ def _event(
             received_at=received_at,
             source=source,
             identifiers=(customer,),
-            summary=_clip(summary),
+            summary=clip(summary),
             attributes=attributes,
         )
     except ValidationError as exc:
@@ -285,8 +285,3 @@ def content_digest(raw: bytes) -> str:
         if not skipping:
             kept.append(line)
     return hashlib.sha256(b"\n".join(kept) + sep + body).hexdigest()[:40]
-
-
-def _clip(text: str) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= MAX_SUMMARY else line[: MAX_SUMMARY - 1] + "…"

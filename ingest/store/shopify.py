@@ -25,14 +25,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from ingest.call_centre.common import (
-    build,
-    clip,
-    obj,
-    text,
-    try_identifier,
-    unique,
-)
+from ingest.common import build_event, clip, obj, text, try_identifier, unique
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent
 from schemas.events import REVISION_KEY, make_event_id, revision_stamp
 from schemas.identifiers import EMAIL, ORDER_ID, PHONE
@@ -132,7 +125,7 @@ def map_order(
         REVISION_KEY: revision_stamp(updated),
     }
     attrs = {k: v for k, v in attrs.items() if v is not None and v != ""}
-    return build(
+    return build_event(
         "order",
         event_id=make_event_id(SOURCE, f"order-{order_id}"),
         channel=Channel.STORE,

@@ -10,6 +10,7 @@ from typing import Any, Final
 import orjson
 from pydantic import ValidationError
 
+from ingest.common import clip
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
 from schemas.errors import EventTooLarge
 from schemas.events import describe_validation_error, make_event_id
@@ -21,7 +22,6 @@ SOURCE: Final = "segment"
 MAX_MESSAGE_BYTES: Final = 32 * 1024
 MAX_BATCH_BYTES: Final = 500 * 1024
 MAX_BATCH_MESSAGES: Final = 2500
-MAX_SUMMARY: Final = 500
 
 KINDS: Final = {
     "identify": "identified",
@@ -120,7 +120,7 @@ def _map(msg: Mapping[str, Any], received_at: datetime, region: str, path: str) 
             received_at=received_at,
             source=SOURCE,
             identifiers=tuple(identifiers),
-            summary=_clip(_summary(msg, type_, context, loc)),
+            summary=clip(_summary(msg, type_, context, loc)),
             attributes=_attributes(msg, type_, context, loc),
         )
     except ValidationError as exc:
@@ -278,9 +278,3 @@ def _attributes(
 
 def _filled(value: Any) -> bool:
     return value is not None and value != "" and value != {}
-
-
-def _clip(text: str) -> str:
-    """One line of at most `MAX_SUMMARY` characters."""
-    line = " ".join(text.split())
-    return line if len(line) <= MAX_SUMMARY else line[: MAX_SUMMARY - 1] + "…"
