@@ -9,13 +9,64 @@ from pydantic import ValidationError
 
 from schemas import CanonicalEvent, Identifier, InvalidEvent, InvalidIdentifier
 from schemas.events import MAX_SUMMARY_CHARS, describe_validation_error
+from schemas.identifiers import EMAIL, LOYALTY_ID, ORDER_ID, PHONE, USER_ID
 
 #: The summary limit of the canonical event: every mapping clips to it.
 MAX_SUMMARY: Final = MAX_SUMMARY_CHARS
 #: Longest name trait kept (display names, profile names, first and last names).
 MAX_NAME_CHARS: Final = 200
 
+#: Free-form keys (contact-flow attributes, hidden fields, person properties) that carry a
+#: customer identifier, matched case-insensitively with `_`, `-` and spaces ignored.
+IDENTIFIER_KEYS: Final = {
+    "email": EMAIL,
+    "emailaddress": EMAIL,
+    "customeremail": EMAIL,
+    "phone": PHONE,
+    "phonenumber": PHONE,
+    "customerphone": PHONE,
+    "callbacknumber": PHONE,
+    "userid": USER_ID,
+    "customerid": USER_ID,
+    "accountid": USER_ID,
+    "crmid": USER_ID,
+    "loyaltyid": LOYALTY_ID,
+    "loyaltynumber": LOYALTY_ID,
+    "orderid": ORDER_ID,
+    "ordernumber": ORDER_ID,
+}
+#: Free-form keys that carry the customer's name: `name`, `first_name`, `last_name`.
+NAME_KEYS: Final = {
+    "name": "name",
+    "fullname": "name",
+    "customername": "name",
+    "firstname": "first_name",
+    "givenname": "first_name",
+    "lastname": "last_name",
+    "surname": "last_name",
+    "familyname": "last_name",
+}
+
 T = TypeVar("T")
+
+
+def _folded(key: Any) -> str:
+    return "".join(ch for ch in str(key).lower() if ch not in "_- ")
+
+
+def identifier_type_of(key: Any) -> str | None:
+    """The identifier type a free-form key such as `Customer_ID` or `email` names, if any."""
+    return IDENTIFIER_KEYS.get(_folded(key))
+
+
+def names_in(fields: Mapping[str, Any]) -> dict[str, str]:
+    """The name traits held in free-form fields (`first_name`, `Customer Name`...)."""
+    found: dict[str, Any] = {}
+    for key, value in fields.items():
+        part = NAME_KEYS.get(_folded(key))
+        if part is not None and part not in found:
+            found[part] = value
+    return name_traits(found.get("name"), found.get("first_name"), found.get("last_name"))
 
 
 def clip(text: str, limit: int = MAX_SUMMARY) -> str:

@@ -16,34 +16,24 @@ from typing import Any, Final
 
 from ingest.call_centre.common import duration_text, seconds
 from ingest.call_centre.records import MAX_BODY_BYTES, MAX_RECORDS, parse_records
-from ingest.common import build_event, clip, obj, text, try_identifier, unique
+from ingest.common import (
+    build_event,
+    clip,
+    identifier_type_of,
+    names_in,
+    obj,
+    text,
+    try_identifier,
+    unique,
+)
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
 from schemas.events import REVISION_KEY, make_event_id, revision_stamp
-from schemas.identifiers import EMAIL, LOYALTY_ID, ORDER_ID, PHONE, USER_ID
+from schemas.identifiers import EMAIL, PHONE
 from schemas.timestamps import parse_timestamp as iso_timestamp
 
 SOURCE: Final = "amazon-connect"
 MAX_CUSTOM_ATTRIBUTES: Final = 50
 __all__ = ["MAX_BODY_BYTES", "MAX_RECORDS", "map_record", "map_records", "parse_records"]
-#: Custom contact attributes (set by contact flows) that carry a customer identifier,
-#: matched case-insensitively with `_` and `-` ignored.
-ATTRIBUTE_IDENTIFIERS: Final = {
-    "email": EMAIL,
-    "emailaddress": EMAIL,
-    "customeremail": EMAIL,
-    "phone": PHONE,
-    "phonenumber": PHONE,
-    "customerphone": PHONE,
-    "callbacknumber": PHONE,
-    "userid": USER_ID,
-    "customerid": USER_ID,
-    "accountid": USER_ID,
-    "crmid": USER_ID,
-    "loyaltyid": LOYALTY_ID,
-    "loyaltynumber": LOYALTY_ID,
-    "orderid": ORDER_ID,
-    "ordernumber": ORDER_ID,
-}
 _CHANNELS: Final = {"VOICE", "CHAT", "TASK", "EMAIL"}
 _OUTBOUND: Final = {"OUTBOUND", "CALLBACK", "API", "EXTERNAL_OUTBOUND", "AGENT_REPLY"}
 
@@ -147,7 +137,7 @@ def _identifiers(
         elif type_ is not None:
             skipped.append("CustomerEndpoint.Address")
     for key, value in obj(record, "Attributes", loc("Attributes")).items():
-        type_ = _identifier_key(key)
+        type_ = identifier_type_of(key)
         if type_ is None or value is None or value == "":
             continue
         ident = try_identifier(type_, value, region)
@@ -169,10 +159,6 @@ def _plain(value: Any) -> bool:
     if isinstance(value, int):
         return -(2**63) <= value < 2**63
     return isinstance(value, float) and value == value and abs(value) != float("inf")
-
-
-def _identifier_key(key: Any) -> str | None:
-    return ATTRIBUTE_IDENTIFIERS.get(str(key).replace("_", "").replace("-", "").lower())
 
 
 def _attributes(
@@ -227,10 +213,13 @@ def _attributes(
         for k, v in list(obj(record, "Attributes", loc("Attributes")).items())[
             :MAX_CUSTOM_ATTRIBUTES
         ]
-        if _plain(v) and not _identifier_key(k)
+        if _plain(v) and not identifier_type_of(k)
     }
     if custom:
         attrs["contact_attributes"] = custom
+    traits = names_in(obj(record, "Attributes", loc("Attributes")))
+    if traits:
+        attrs["traits"] = traits
     return attrs
 
 
