@@ -5,10 +5,11 @@ from __future__ import annotations
 import hmac
 import zlib
 from base64 import b64decode
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Final
 
 import orjson
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
@@ -17,6 +18,7 @@ from ingest import IngestError
 GZIP_WBITS: Final = 16 + zlib.MAX_WBITS
 #: The one status every route answers for input it cannot accept (malformed or invalid).
 INVALID_INPUT: Final = 400
+MAX_FORM_FILES: Final = 100
 _JSON_TYPES: Final = ("application/json", "text/plain")
 
 
@@ -131,3 +133,41 @@ def key_matches(candidate: bytes, accepted: tuple[bytes, ...]) -> bool:
     for key in accepted:
         matched |= hmac.compare_digest(candidate, key)
     return matched
+
+
+async def parse_form(
+    request: Request, raw: bytes, max_part_bytes: int
+) -> tuple[dict[str, str], list[str]]:
+    """A `multipart/form-data` or urlencoded body already read: its text fields (first value
+    of each) and the file names of its file parts; 415 for other types, 400 if malformed."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    async def chunks() -> AsyncGenerator[bytes, None]:
+        yield raw
+
+    parser: MultiPartParser | FormParser
+    if media == "multipart/form-data":
+        parser = MultiPartParser(
+            request.headers, chunks(), max_files=MAX_FORM_FILES, max_part_size=max_part_bytes
+        )
+    elif media == "application/x-www-form-urlencoded":
+        parser = FormParser(request.headers, chunks(), max_part_size=max_part_bytes)
+    else:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "Content-Type must be multipart/form-data or application/x-www-form-urlencoded",
+        )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise invalid("invalid_form", f"body is not valid form data: {exc.message}") from None
+    fields: dict[str, str] = {}
+    files: list[str] = []
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            fields.setdefault(key, value)
+        else:
+            files.append(" ".join((value.filename or key).split())[:200] or key)
+    await form.close()
+    return fields, files
