@@ -26,6 +26,7 @@ from ingest.metrics import IngestMetrics
 from ingest.publisher import Publisher, PublishError
 from ingest.settings import IngestSettings
 from schemas import CanonicalEvent, InvalidEvent
+from schemas.deadletter import DeadLetter
 from schemas.errors import EventTooLarge
 from schemas.events import encode_within_limits, utc_now
 
@@ -113,6 +114,25 @@ def check_limits(events: Sequence[CanonicalEvent]) -> None:
     with refusing_invalid():
         for event in events:
             encode_within_limits(event)
+
+
+async def publish_dead_letters(request: Request, letters: Sequence[DeadLetter]) -> None:
+    """Publish records refused one by one to the dead-letter topic, or raise 503."""
+    if not letters:
+        return
+    try:
+        await get_gateway(request).publisher.publish_dead_letters(letters)
+    except PublishError as exc:
+        log.warning("deadletter_publish_failed", letters=len(letters), reason=str(exc))
+        raise ApiError(
+            503,
+            "broker_unavailable",
+            "the event broker did not acknowledge the dead letters; retry later",
+            {"Retry-After": RETRY_AFTER_S},
+        ) from None
+    for letter in letters:
+        get_gateway(request).metrics.rejected.labels("dead_lettered").inc()
+        log.info("record_dead_lettered", component=letter.component, size=len(letter.original))
 
 
 async def publish_events(request: Request, events: Sequence[CanonicalEvent]) -> None:

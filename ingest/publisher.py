@@ -17,6 +17,7 @@ from kafka.partitioner.default import DefaultPartitioner, murmur2
 from ingest import IngestError
 from ingest.settings import IngestSettings
 from schemas import CanonicalEvent, topics
+from schemas.deadletter import DeadLetter
 
 log = structlog.get_logger()
 
@@ -55,6 +56,9 @@ class Publisher(Protocol):
 
     async def publish(self, events: Sequence[CanonicalEvent]) -> None:
         """Publish all `events`; return once every one is acknowledged, else raise."""
+
+    async def publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        """Publish to the dead-letter topic; return once every one is acknowledged."""
 
     async def ready(self, timeout_s: float = 2.0) -> bool:
         """True if the broker answers a metadata request within `timeout_s`."""
@@ -148,11 +152,25 @@ class KafkaPublisher:
 
     async def publish(self, events: Sequence[CanonicalEvent]) -> None:
         """Send every event to the interactions topic; return when all are acknowledged."""
+        await self._send(
+            self.topic,
+            [(e.kafka_key(), e.to_json(), e.cloudevents_headers()) for e in events],
+        )
+
+    async def publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        """Send records the gateway accepted but could not map to `threadline.deadletter`
+        (in the worker's dead-letter record shape); return when all are acknowledged."""
+        await self._send(topics.DEADLETTER, [(d.key, d.to_json(), []) for d in letters])
+
+    async def _send(
+        self, topic: str, records: Sequence[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]
+    ) -> None:
+        events = records
         if not events:
             return
         producer = await self._get_producer()
-        if producer._metadata.partitions_for_topic(self.topic) is None:
-            await asyncio.to_thread(producer.partitions_for, self.topic)
+        if producer._metadata.partitions_for_topic(topic) is None:
+            await asyncio.to_thread(producer.partitions_for, topic)
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         pending = len(events)
@@ -174,13 +192,8 @@ class KafkaPublisher:
             _call_soon(loop, failed, exc)
 
         try:
-            for event in events:
-                future = producer.send(
-                    self.topic,
-                    key=event.kafka_key(),
-                    value=event.to_json(),
-                    headers=event.cloudevents_headers(),
-                )
+            for key, value, headers in records:
+                future = producer.send(topic, key=key, value=value, headers=headers)
                 future.add_callback(on_ack)
                 future.add_errback(on_error)
         except KafkaError as exc:

@@ -15,7 +15,13 @@ from datetime import datetime
 from typing import Any, Final
 
 from ingest.call_centre.common import duration_text, seconds
-from ingest.call_centre.records import MAX_BODY_BYTES, MAX_RECORDS, parse_records
+from ingest.call_centre.records import (
+    MAX_BODY_BYTES,
+    MAX_RECORDS,
+    FirehoseRecord,
+    parse_records,
+    records_of,
+)
 from ingest.common import (
     build_event,
     clip,
@@ -27,13 +33,20 @@ from ingest.common import (
     unique,
 )
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
-from schemas.events import REVISION_KEY, make_event_id, revision_stamp
+from schemas.events import REVISION_KEY, encode_within_limits, make_event_id, revision_stamp
 from schemas.identifiers import EMAIL, PHONE
 from schemas.timestamps import parse_timestamp as iso_timestamp
 
 SOURCE: Final = "amazon-connect"
 MAX_CUSTOM_ATTRIBUTES: Final = 50
-__all__ = ["MAX_BODY_BYTES", "MAX_RECORDS", "map_record", "map_records", "parse_records"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_RECORDS",
+    "map_firehose",
+    "map_record",
+    "map_records",
+    "parse_records",
+]
 _CHANNELS: Final = {"VOICE", "CHAT", "TASK", "EMAIL"}
 _OUTBOUND: Final = {"OUTBOUND", "CALLBACK", "API", "EXTERNAL_OUTBOUND", "AGENT_REPLY"}
 
@@ -241,3 +254,32 @@ def _summary(kind: str, attrs: Mapping[str, Any]) -> str:
     if "queue" in attrs:
         parts.append(f"queue {attrs['queue']}" if parts else f"in queue {attrs['queue']}")
     return f"{line} {', '.join(parts)}" if parts else line
+
+
+def map_firehose(
+    records: list[FirehoseRecord], received_at: datetime, default_region: str = "US"
+) -> tuple[list[CanonicalEvent], list[tuple[bytes, str]]]:
+    """A Firehose delivery record by record: the events of the good ones (newest revision
+    per contact) and, for each bad one, its original bytes and why it was refused."""
+    newest: dict[str, tuple[datetime, CanonicalEvent]] = {}
+    refused: list[tuple[bytes, str]] = []
+    for record in records:
+        where = f"records[{record.index}]"
+        if record.error is not None:
+            refused.append((record.data, f"{where}.{record.error}"))
+            continue
+        try:
+            mapped = [
+                map_record(value, received_at, default_region, path=where)
+                for value in records_of(record.data, f"{where}.data")
+            ]
+            for event, _ in mapped:
+                encode_within_limits(event)
+        except InvalidEvent as exc:
+            refused.append((record.data, str(exc)))
+            continue
+        for event, updated in mapped:
+            kept = newest.get(event.event_id)
+            if kept is None or updated >= kept[0]:
+                newest[event.event_id] = (updated, event)
+    return [event for _, event in newest.values()], refused
