@@ -10,7 +10,7 @@ from pydantic import AwareDatetime
 
 from api.audit import AgentReadDep
 from api.deps import read_snapshot, reject_unknown_query
-from api.errors import ErrorBody, NotFound
+from api.errors import Conflict, ErrorBody, NotFound
 from api.params import PRINTABLE, CustomerId, Kind
 from profile_store import queries
 from profile_store.lineage import load_lineage
@@ -43,6 +43,10 @@ router = APIRouter(
     responses={
         **_NOT_FOUND,
         400: {"model": ErrorBody, "description": "Not a valid identifier of that type."},
+        409: {
+            "model": ErrorBody,
+            "description": "An order number held by customers of several shops: add the shop.",
+        },
     },
 )
 async def lookup_customer(
@@ -72,7 +76,10 @@ async def lookup_customer(
     """The profile of whoever holds the identifier, e.g. a phone typed as `415.555.0100`."""
     normalised = normalise_identifier(id_type, value, agent.settings.default_region)
     async with agent.connection() as db:
-        profile = await queries.find_profile(db, id_type, normalised)
+        try:
+            profile = await queries.find_profile(db, id_type, normalised)
+        except queries.AmbiguousIdentifier as exc:
+            raise Conflict(str(exc)) from None
         found = profile.customer_id if profile is not None else None
         await agent.audit.record("lookup", found, {"type": id_type, "found": found is not None}, db)
     if profile is None:

@@ -21,10 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from profile_store import ProfileStoreError
-from profile_store.driver import PgConnection, driver_of
+from profile_store.driver import PgConnection, driver_of, fetch_all
 from profile_store.models import customers, timeline_events
 from profile_store.profile_read import MAX_MERGE_HOPS, profile_by_id, profile_by_identifier
 from profile_store.read_models import Profile
+from schemas.identifiers import ORDER_ID, ORDER_SCOPE_SEPARATOR
 
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 200
@@ -32,6 +33,7 @@ MAX_FILTER_VALUES: Final = 32
 MAX_CURSOR_LENGTH: Final = 200
 _CURSOR_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]+$")
 _MAX_ROW_ID: Final = 2**63 - 1
+_AFTER_SEPARATOR: Final = chr(ord(ORDER_SCOPE_SEPARATOR) + 1)
 _MALFORMED: Final = "cursor is malformed: pass back a next_cursor value unchanged"
 
 Db = AsyncEngine | AsyncConnection
@@ -59,6 +61,11 @@ class InvalidCursor(QueryError):
 
 class InvalidQuery(QueryError):
     """A query argument out of range: limit, naive datetimes, too many filter values."""
+
+
+class AmbiguousIdentifier(QueryError):
+    """An identifier typed without its scope matches customers in more than one scope
+    (order 1001 of two shops): the caller must say which."""
 
 
 class MergeChainBroken(QueryError):
@@ -158,9 +165,36 @@ async def load_profile(
         return await profile_by_id(conn, customer_id, now or datetime.now(UTC))
 
 
+#: Owners of an order number stored with its shop (`1001@acme.myshopify.com`), found by the
+#: `lower(id_value) text_pattern_ops` index: `low` is `1001@`, `high` the next prefix.
+_SCOPED_ORDER_OWNERS: Final = (
+    "SELECT DISTINCT coalesce(c.merged_into, c.customer_id) AS customer_id "
+    "FROM identifiers i JOIN customers c ON c.customer_id = i.customer_id "
+    "WHERE i.id_type = %(id_type)s AND lower(i.id_value) ~>=~ %(low)s "
+    "AND lower(i.id_value) ~<~ %(high)s LIMIT 3"
+)
+
+
 async def find_profile(
     db: Db | PgConnection, id_type: str, value: str, now: datetime | None = None
 ) -> Profile | None:
-    """The profile of whoever holds an already-normalised identifier, or None."""
+    """The profile of whoever holds an already-normalised identifier, or None.
+
+    An order number typed without its shop (`1001`) also finds the order stored with one
+    (`1001@acme.myshopify.com`); when two shops' customers hold it, `AmbiguousIdentifier`.
+    """
+    at = now or datetime.now(UTC)
     async with on_driver(db) as conn:
-        return await profile_by_identifier(conn, id_type, value, now or datetime.now(UTC))
+        profile = await profile_by_identifier(conn, id_type, value, at)
+        if profile is not None or id_type != ORDER_ID or ORDER_SCOPE_SEPARATOR in value:
+            return profile
+        prefix = value.lower() + ORDER_SCOPE_SEPARATOR
+        params = {"id_type": id_type, "low": prefix, "high": prefix[:-1] + _AFTER_SEPARATOR}
+        owners = {row.customer_id for row in await fetch_all(conn, _SCOPED_ORDER_OWNERS, params)}
+        if len(owners) > 1:
+            raise AmbiguousIdentifier(
+                f"order {value} is held by customers of {len(owners)} shops: "
+                f"type it with the shop (like {value}{ORDER_SCOPE_SEPARATOR}shop.myshopify.com) "
+                "or use search"
+            )
+        return await profile_by_id(conn, owners.pop(), at) if owners else None

@@ -27,13 +27,22 @@ from profile_store.read_models import IdentifierRef
 from profile_store.traits import flatten
 from profile_store.view_models import SearchHit, SearchMatch, SearchResults
 from schemas import InvalidIdentifier
-from schemas.identifiers import EMAIL, PHONE, normalise_email, normalise_phone
+from schemas.identifiers import (
+    EMAIL,
+    ORDER_ID,
+    ORDER_SCOPE_SEPARATOR,
+    PHONE,
+    normalise_email,
+    normalise_order_id,
+    normalise_phone,
+)
 
 MAX_QUERY_LENGTH: Final = 256
 DEFAULT_RESULTS: Final = 10
 MAX_RESULTS: Final = 50
 MAX_NAME_TOKENS: Final = 5
 MIN_EMAIL_PREFIX: Final = 3
+MAX_ORDER_LENGTH: Final = 64
 #: Identifier rows examined per query; more would only be ranked away.
 _ROW_CAP: Final = 200
 #: Identifiers shown per hit, preferred types first.
@@ -61,6 +70,8 @@ class SearchPlan:
     exact: tuple[tuple[str, str], ...] = ()
     name_tokens: tuple[str, ...] = ()
     email_prefix: str | None = None
+    #: `1001@`: an order number typed without its shop finds it stored with one.
+    order_prefix: str | None = None
     tried: tuple[str, ...] = ()
 
 
@@ -87,6 +98,17 @@ def plan_search(query: str, default_region: str = "US") -> SearchPlan:
             tried.append(PHONE)
         except InvalidIdentifier:
             pass
+    order_prefix = None
+    if any(ch.isdigit() for ch in q) and len(q) <= MAX_ORDER_LENGTH and " " not in q.strip():
+        try:
+            order = normalise_order_id(q)
+        except InvalidIdentifier:
+            order = None
+        if order is not None:
+            exact.append((ORDER_ID, order))
+            tried.append(ORDER_ID)
+            if ORDER_SCOPE_SEPARATOR not in order:
+                order_prefix = order.lower() + ORDER_SCOPE_SEPARATOR
     tokens: tuple[str, ...] = ()
     if "@" not in q and not any(ch.isdigit() for ch in q):
         tokens = tuple(t[:64] for t in _WORD.findall(q.lower())[:MAX_NAME_TOKENS])
@@ -96,7 +118,7 @@ def plan_search(query: str, default_region: str = "US") -> SearchPlan:
     if len(q) >= MIN_EMAIL_PREFIX and _EMAIL_PREFIX.match(q) and not _PHONE_LIKE.match(q):
         prefix = q.lower()
         tried.append("email_prefix")
-    return SearchPlan(q, tuple(exact), tokens, prefix, tuple(tried))
+    return SearchPlan(q, tuple(exact), tokens, prefix, order_prefix, tuple(tried))
 
 
 def _tsquery(tokens: Sequence[str]) -> str:
@@ -145,7 +167,29 @@ async def _identifier_rows(conn: AsyncConnection, plan: SearchPlan) -> list[tupl
             .limit(_ROW_CAP)
         )
         found += [(PREFIX, r, EMAIL) for r in rows]
+    if plan.order_prefix is not None:
+        found += await _order_rows(conn, plan.order_prefix, cols, owners)
     return found
+
+
+async def _order_rows(
+    conn: AsyncConnection, prefix: str, cols: tuple[Any, ...], owners: Any
+) -> list[tuple[int, Any, str]]:
+    """Orders stored with their shop (`1001@acme.myshopify.com`) for a number typed alone."""
+    lowered = func.lower(identifiers.c.id_value)
+    upper = _next_prefix(prefix)
+    assert upper is not None
+    rows = await conn.execute(
+        select(*cols)
+        .select_from(owners)
+        .where(
+            identifiers.c.id_type == ORDER_ID,
+            lowered.op("~>=~")(literal(prefix)),
+            lowered.op("~<~")(literal(upper)),
+        )
+        .limit(_ROW_CAP)
+    )
+    return [(EXACT_CI, r, ORDER_ID) for r in rows]
 
 
 async def _name_rows(conn: AsyncConnection, plan: SearchPlan, limit: int) -> list[Any]:
