@@ -10,7 +10,7 @@ from typing import Any, Final
 import orjson
 from pydantic import ValidationError
 
-from ingest.common import clip
+from ingest.common import clip, name_traits
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
 from schemas.errors import EventTooLarge
 from schemas.events import describe_validation_error, make_event_id
@@ -266,6 +266,15 @@ def _attributes(
                 attrs[key] = value
     if type_ in ("identify", "group"):
         traits = dict(_object(msg, "traits", loc))
+        if type_ == "identify":
+            # Segment's spec traits (`name`, `firstName`, `lastName`) as the name traits
+            # every adapter writes; keys the message set itself are kept as they are.
+            names = name_traits(
+                traits.get("name"),
+                traits.get("firstName", traits.get("first_name")),
+                traits.get("lastName", traits.get("last_name")),
+            )
+            traits = {**names, **traits}
         if traits:
             attrs["traits"] = traits
     if type_ == "group":
