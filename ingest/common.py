@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Final, TypeVar
 
 from pydantic import ValidationError
 
-from schemas import CanonicalEvent, Identifier, InvalidEvent, InvalidIdentifier
-from schemas.events import MAX_SUMMARY_CHARS, describe_validation_error
+from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
+from schemas.events import MAX_SUMMARY_CHARS, describe_validation_error, make_event_id
 from schemas.identifiers import EMAIL, LOYALTY_ID, ORDER_ID, PHONE, USER_ID
 
 #: The summary limit of the canonical event: every mapping clips to it.
@@ -169,6 +170,37 @@ def name_traits(full: Any = None, first: Any = None, last: Any = None) -> dict[s
             given, family = whole.rsplit(" ", 1)
     traits = {"name": whole, "first_name": given, "last_name": family}
     return {k: v for k, v in traits.items() if v}
+
+
+def source_event(
+    where: str,
+    source: str,
+    natural_key: str,
+    channel: Channel,
+    kind: str,
+    times: tuple[datetime, datetime],
+    identifiers: Iterable[Identifier | None],
+    summary: str,
+    attributes: Mapping[str, Any],
+    *,
+    id_namespace: str | None = None,
+) -> CanonicalEvent:
+    """The event of a source record: id from the source's own key (in `id_namespace`,
+    default the source), `times` as (occurred, received), identifiers without repeats, the
+    summary clipped, empty attributes left out."""
+    occurred_at, received_at = times
+    return build_event(
+        where,
+        event_id=make_event_id(id_namespace or source, natural_key),
+        channel=channel,
+        kind=kind,
+        occurred_at=occurred_at,
+        received_at=received_at,
+        source=source,
+        identifiers=unique(identifiers),
+        summary=clip(summary),
+        attributes={k: v for k, v in attributes.items() if v is not None and v != []},
+    )
 
 
 def build_event(where: str, **fields: Any) -> CanonicalEvent:

@@ -120,19 +120,26 @@ async def publish_dead_letters(request: Request, letters: Sequence[DeadLetter]) 
     """Publish records refused one by one to the dead-letter topic, or raise 503."""
     if not letters:
         return
-    try:
+    with _acknowledged(len(letters), "dead letters"):
         await get_gateway(request).publisher.publish_dead_letters(letters)
-    except PublishError as exc:
-        log.warning("deadletter_publish_failed", letters=len(letters), reason=str(exc))
-        raise ApiError(
-            503,
-            "broker_unavailable",
-            "the event broker did not acknowledge the dead letters; retry later",
-            {"Retry-After": RETRY_AFTER_S},
-        ) from None
     for letter in letters:
         get_gateway(request).metrics.rejected.labels("dead_lettered").inc()
         log.info("record_dead_lettered", component=letter.component, size=len(letter.original))
+
+
+@contextmanager
+def _acknowledged(count: int, what: str) -> Iterator[None]:
+    """Turn a publish the broker did not acknowledge into 503 `broker_unavailable`."""
+    try:
+        yield
+    except PublishError as exc:
+        log.warning("publish_failed", what=what, count=count, reason=str(exc))
+        raise ApiError(
+            503,
+            "broker_unavailable",
+            f"the event broker did not acknowledge the {what}; retry later",
+            {"Retry-After": RETRY_AFTER_S},
+        ) from None
 
 
 async def publish_events(request: Request, events: Sequence[CanonicalEvent]) -> None:
@@ -144,16 +151,8 @@ async def publish_events(request: Request, events: Sequence[CanonicalEvent]) -> 
     check_limits(events)
     gateway = get_gateway(request)
     started = time.perf_counter()
-    try:
+    with _acknowledged(len(events), "events"):
         await gateway.publisher.publish(events)
-    except PublishError as exc:
-        log.warning("publish_failed", events=len(events), reason=str(exc))
-        raise ApiError(
-            503,
-            "broker_unavailable",
-            "the event broker did not acknowledge the events; retry later",
-            {"Retry-After": RETRY_AFTER_S},
-        ) from None
     gateway.metrics.publish_latency.observe(time.perf_counter() - started)
     for (channel, source), count in Counter((e.channel.value, e.source) for e in events).items():
         gateway.metrics.accepted.labels(channel, source).inc(count)

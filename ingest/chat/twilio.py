@@ -33,9 +33,8 @@ from ingest.chat.common import (
     prefixed_errors,
 )
 from ingest.chat.mapping import SUMMARY_TEXT, TEXT_EXCERPT, Role
-from ingest.common import build_event, clip, excerpt, parse_ident, unique
+from ingest.common import clip, excerpt, parse_ident, source_event
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent
-from schemas.events import make_event_id
 from schemas.identifiers import EMAIL, PHONE, USER_ID
 
 SOURCE: Final = "twilio-conversations"
@@ -200,17 +199,9 @@ def _event(
     summary: str,
     attrs: dict[str, Any],
 ) -> CanonicalEvent:
-    return build_event(
-        "webhook",
-        event_id=make_event_id(SOURCE, natural),
-        channel=Channel.CHAT,
-        kind=kind,
-        occurred_at=occurred_at,
-        received_at=received_at,
-        source=SOURCE,
-        identifiers=unique(identifiers),
-        summary=clip(summary),
-        attributes={k: v for k, v in attrs.items() if v is not None},
+    times = (occurred_at, received_at)
+    return source_event(
+        "webhook", SOURCE, natural, Channel.CHAT, kind, times, identifiers, summary, attrs
     )
 
 

@@ -23,9 +23,9 @@ from datetime import datetime
 from typing import Any, Final
 
 from ingest.chat.mapping import SUMMARY_TEXT, TEXT_EXCERPT
-from ingest.common import build_event, clip, excerpt, name_traits, parse_ident
+from ingest.common import clip, excerpt, name_traits, parse_ident, source_event
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent
-from schemas.events import REVISION_KEY, make_event_id
+from schemas.events import REVISION_KEY
 from schemas.identifiers import PHONE
 
 SOURCE: Final = "twilio-messaging"
@@ -127,17 +127,9 @@ def _status_callback(
 def _event(
     sid: str, at: datetime, customer: Identifier, summary: str, attrs: dict[str, Any]
 ) -> CanonicalEvent:
-    return build_event(
-        "webhook",
-        event_id=make_event_id(SOURCE, sid),
-        channel=Channel.CHAT,
-        kind="chat_message",
-        occurred_at=at,
-        received_at=at,
-        source=SOURCE,
-        identifiers=(customer,),
-        summary=clip(summary),
-        attributes={k: v for k, v in attrs.items() if v is not None},
+    times = (at, at)
+    return source_event(
+        "webhook", SOURCE, sid, Channel.CHAT, "chat_message", times, [customer], summary, attrs
     )
 
 

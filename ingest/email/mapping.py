@@ -18,10 +18,9 @@ from email.message import EmailMessage, Message
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any, Final
 
-from ingest.common import build_event, capped, clip, name_traits
+from ingest.common import capped, clip, name_traits, source_event
 from ingest.email.text import excerpt, html_to_text
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
-from schemas.events import make_event_id
 from schemas.identifiers import EMAIL
 
 SOURCE: Final = "smtp"
@@ -139,17 +138,18 @@ def _event(
     source: str,
     attributes: dict[str, Any],
 ) -> CanonicalEvent:
-    return build_event(
+    times = (occurred_at, received_at)
+    return source_event(
         "message",
-        event_id=make_event_id(ID_NAMESPACE, key),
-        channel=Channel.EMAIL,
-        kind=kind,
-        occurred_at=occurred_at,
-        received_at=received_at,
-        source=source,
-        identifiers=(customer,),
-        summary=clip(summary),
-        attributes=attributes,
+        source,
+        key,
+        Channel.EMAIL,
+        kind,
+        times,
+        [customer],
+        summary,
+        attributes,
+        id_namespace=ID_NAMESPACE,
     )
 
 

@@ -57,15 +57,13 @@ async def shopify_webhook(request: Request) -> JsonResponse:
         topic = "orders/updated"  # the alias took order payloads without a topic
     body = parse_json(raw)
     with refusing_invalid():
-        events = shopify_topics.map_webhook(
-            topic,
-            body,
-            received_at,
-            get_gateway(request).settings.default_region,
+        delivery = shopify_topics.Delivery(
             shop_domain=_header(request, "x-shopify-shop-domain"),
             webhook_id=_header(request, "x-shopify-webhook-id"),
             triggered_at=_header(request, "x-shopify-triggered-at"),
         )
+        region = get_gateway(request).settings.default_region
+        events = shopify_topics.map_webhook(topic, body, received_at, region, delivery)
     if not events:
         log.info("shopify_topic_ignored", topic=topic[:60])
         return JsonResponse({"accepted": 0, "ignored": f"topic {topic[:60]} is not mapped"})

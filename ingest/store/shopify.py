@@ -100,7 +100,7 @@ def map_order(
         kind = "order_collected" if pickup else "order_fulfilled"
     skipped: list[str] = []
     identifiers = _identifiers(order, order_id, name, default_region, shop_domain, skipped)
-    lines, items = _lines(order)
+    lines, items = order_lines(order.get("line_items"))
     total = money(order.get("total_price"), "total_price")
     currency = text(order, "currency", "currency")
     attrs: dict[str, Any] = {
@@ -198,16 +198,17 @@ def customer_names(order: Mapping[str, Any]) -> dict[str, str]:
     return {}
 
 
-def _lines(order: Mapping[str, Any]) -> tuple[list[dict[str, Any]], int]:
-    raw = order.get("line_items")
+def order_lines(raw: Any, name: str = "line_items") -> tuple[list[dict[str, Any]], int]:
+    """The lines kept (title, variant, SKU, quantity, price) and the item count of a list of
+    line items named `name` in errors."""
     if raw is None:
         return [], 0
     if not isinstance(raw, list):
-        raise InvalidEvent("line_items: must be a list")
+        raise InvalidEvent(f"{name}: must be a list")
     lines: list[dict[str, Any]] = []
     items = 0
     for index, line in enumerate(raw):
-        where = f"line_items[{index}]"
+        where = f"{name}[{index}]"
         if not isinstance(line, Mapping):
             raise InvalidEvent(f"{where}: must be an object")
         quantity = line.get("quantity", 1)

@@ -16,18 +16,20 @@ failing, and a topic subscribed by mistake is not bad input.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from ingest.common import build_event, clip, name_traits, obj, text, try_identifier, unique
+from ingest.common import name_traits, obj, source_event, text, try_identifier
 from ingest.store.shopify import (
     CUSTOMER_ID,
     SOURCE,
     map_order,
     money,
     numeric_id,
+    order_lines,
     order_number_id,
     order_reference,
 )
@@ -35,49 +37,47 @@ from ingest.store.shopify import (
     TOPICS as ORDER_TOPICS,
 )
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent
-from schemas.events import REVISION_KEY, make_event_id, revision_stamp
+from schemas.events import REVISION_KEY, revision_stamp
 from schemas.identifiers import EMAIL, PHONE
 from schemas.timestamps import parse_timestamp
 
 FULFILLMENT_TOPICS: Final = frozenset({"fulfillments/create", "fulfillments/update"})
 CUSTOMER_TOPICS: Final = frozenset({"customers/create", "customers/update"})
 TOPICS: Final = ORDER_TOPICS | FULFILLMENT_TOPICS | CUSTOMER_TOPICS | {"refunds/create"}
-MAX_LINES_KEPT: Final = 50
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What Shopify's headers say of one webhook delivery (kept in the event's attributes)."""
+
+    shop_domain: str | None = None
+    webhook_id: str | None = None
+    triggered_at: str | None = None
+
+
+_NONE: Final = Delivery()
 
 
 def map_webhook(
     topic: str,
     body: Any,
     received_at: datetime,
-    default_region: str = "US",
-    *,
-    shop_domain: str | None = None,
-    webhook_id: str | None = None,
-    triggered_at: str | None = None,
+    region: str = "US",
+    delivery: Delivery = Delivery(),
 ) -> list[CanonicalEvent]:
     """The events of one webhook: one, or none for a topic not mapped."""
     if topic not in TOPICS:
         return []
     if not isinstance(body, Mapping):
         raise InvalidEvent(f"body: must be a JSON object (the {topic.split('/')[0]} resource)")
-    where = {"topic": topic, "shop_domain": shop_domain, "webhook_id": webhook_id}
     if topic in ORDER_TOPICS:
-        event = map_order(
-            body,
-            received_at,
-            default_region,
-            topic=topic,
-            webhook_id=webhook_id,
-            shop_domain=shop_domain,
-            triggered_at=triggered_at,
-        )
-    elif topic == "refunds/create":
-        event = _refund(body, received_at, where)
-    elif topic in FULFILLMENT_TOPICS:
-        event = _fulfillment(body, received_at, default_region, where)
-    else:
-        event = _customer(body, received_at, default_region, where)
-    return [event]
+        return [map_order(body, received_at, region, topic=topic, **asdict(delivery))]
+    where = {"topic": topic, "shop_domain": delivery.shop_domain, "webhook_id": delivery.webhook_id}
+    if topic == "refunds/create":
+        return [_refund(body, received_at, where)]
+    if topic in FULFILLMENT_TOPICS:
+        return [_fulfillment(body, received_at, region, where)]
+    return [_customer(body, received_at, region, where)]
 
 
 def _id(body: Mapping[str, Any], name: str) -> str:
@@ -87,28 +87,17 @@ def _id(body: Mapping[str, Any], name: str) -> str:
     return str(value)
 
 
-def _event(
-    natural: str,
-    kind: str,
-    at: datetime,
-    received_at: datetime,
-    identifiers: tuple[Identifier, ...],
-    summary: str,
-    attrs: dict[str, Any],
-    where: Mapping[str, Any],
-) -> CanonicalEvent:
-    attrs = {**attrs, **where}
-    return build_event(
-        natural.split("-")[0],
-        event_id=make_event_id(SOURCE, natural),
-        channel=Channel.STORE,
-        kind=kind,
-        occurred_at=at,
-        received_at=received_at,
-        source=SOURCE,
-        identifiers=identifiers,
-        summary=clip(summary),
-        attributes={k: v for k, v in attrs.items() if v is not None and v != []},
+#: (occurred, received) and (identifiers, summary, attributes) of an event.
+Times = tuple[datetime, datetime]
+Content = tuple[Iterable[Identifier | None], str, dict[str, Any]]
+
+
+def _event(natural: str, kind: str, times: Times, content: Content, where: Any) -> CanonicalEvent:
+    identifiers, summary, attrs = content
+    merged = {**attrs, **where}
+    kind_of = natural.split("-")[0]
+    return source_event(
+        kind_of, SOURCE, natural, Channel.STORE, kind, times, identifiers, summary, merged
     )
 
 
@@ -117,27 +106,17 @@ def _refund(
 ) -> CanonicalEvent:
     refund_id, order_id = _id(body, "id"), _id(body, "order_id")
     created = parse_timestamp(body.get("created_at"), "created_at")
-    lines: list[dict[str, Any]] = []
-    items = 0
-    raw_lines = body.get("refund_line_items") or []
-    if not isinstance(raw_lines, list):
+    refunded = body.get("refund_line_items") or []
+    if not isinstance(refunded, list):
         raise InvalidEvent("refund_line_items: must be a list")
-    for index, line in enumerate(raw_lines):
-        if not isinstance(line, Mapping):
-            raise InvalidEvent(f"refund_line_items[{index}]: must be an object")
-        quantity = line.get("quantity", 1)
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity < 10**6:
-            raise InvalidEvent(f"refund_line_items[{index}].quantity: must be a whole number")
-        items += quantity
-        item = obj(line, "line_item", f"refund_line_items[{index}].line_item")
-        if len(lines) < MAX_LINES_KEPT:
-            kept = {
-                "title": text(item, "title", f"refund_line_items[{index}].line_item.title"),
-                "sku": text(item, "sku", f"refund_line_items[{index}].line_item.sku"),
-                "quantity": quantity,
-                "price": money(item.get("price"), f"refund_line_items[{index}].line_item.price"),
-            }
-            lines.append({k: v for k, v in kept.items() if v is not None})
+    # Each refunded line: the order's line item, with the quantity refunded.
+    items_refunded = [
+        {**obj(line, "line_item", f"refund_line_items[{i}]"), "quantity": line.get("quantity", 1)}
+        if isinstance(line, Mapping)
+        else line
+        for i, line in enumerate(refunded)
+    ]
+    lines, items = order_lines(items_refunded, "refund_line_items")
     total, currency = _refunded(body)
     detail = f"{items} item{'' if items == 1 else 's'}"
     if total is not None:
@@ -154,7 +133,8 @@ def _refund(
     }
     summary = f"Return on order {order_id}: {detail}"
     ids = (order_number_id(order_id),)
-    return _event(f"refund-{refund_id}", "return", created, received_at, ids, summary, attrs, where)
+    times = (created, received_at)
+    return _event(f"refund-{refund_id}", "return", times, (ids, summary, attrs), where)
 
 
 def _refunded(body: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -212,7 +192,7 @@ def _fulfillment(
         REVISION_KEY: revision_stamp(updated),
     }
     natural = f"fulfillment-{fulfillment_id}"
-    return _event(natural, kind, updated, received_at, unique(ids), what, attrs, where)
+    return _event(natural, kind, (updated, received_at), (ids, what, attrs), where)
 
 
 def _customer(
@@ -224,13 +204,11 @@ def _customer(
         parse_timestamp(body["updated_at"], "updated_at") if body.get("updated_at") else created
     )
     traits = name_traits(None, body.get("first_name"), body.get("last_name"))
-    ids = unique(
-        [
-            try_identifier(EMAIL, body.get("email"), region),
-            try_identifier(PHONE, body.get("phone"), region),
-            try_identifier(CUSTOMER_ID, customer_id, region),
-        ]
-    )
+    ids = [
+        try_identifier(EMAIL, body.get("email"), region),
+        try_identifier(PHONE, body.get("phone"), region),
+        try_identifier(CUSTOMER_ID, customer_id, region),
+    ]
     attrs = {
         "shopify_customer_id": customer_id,
         "traits": traits or None,
@@ -246,4 +224,5 @@ def _customer(
     who = traits.get("name", "")
     summary = f"Shop customer record: {who}" if who else "Shop customer record"
     natural = f"customer-{customer_id}"
-    return _event(natural, "identified", created, received_at, ids, summary, attrs, where)
+    content = (ids, summary, attrs)
+    return _event(natural, "identified", (created, received_at), content, where)

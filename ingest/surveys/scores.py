@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from ingest.common import build_event, clip, excerpt
+from ingest.common import excerpt, source_event
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent
-from schemas.events import REVISION_KEY, make_event_id, revision_stamp
+from schemas.events import REVISION_KEY, revision_stamp
 
 COMMENT_EXCERPT: Final = 2000
 LABELS: Final = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "enps": "eNPS"}
@@ -80,15 +80,15 @@ def survey_event(answer: Answer, received_at: datetime, where: str) -> Canonical
             label += f" ({attrs['nps_category']})"
     attrs[REVISION_KEY] = revision_stamp(max(answer.responded_at, answer.updated_at))
     summary = f"Survey: {label}" + (f": {comment}" if comment else "")
-    return build_event(
+    times = (answer.responded_at, received_at)
+    return source_event(
         where,
-        event_id=make_event_id(answer.source, answer.response_id),
-        channel=Channel.SURVEY,
-        kind="survey_response",
-        occurred_at=answer.responded_at,
-        received_at=received_at,
-        source=answer.source,
-        identifiers=answer.identifiers,
-        summary=clip(summary),
-        attributes={k: v for k, v in attrs.items() if v is not None},
+        answer.source,
+        answer.response_id,
+        Channel.SURVEY,
+        "survey_response",
+        times,
+        answer.identifiers,
+        summary,
+        attrs,
     )

@@ -28,13 +28,12 @@ import sqlalchemy as sa
 from twilio.request_validator import RequestValidator
 
 from api.app import create_app as create_api
-from ingest.settings import IngestSettings
 from profile_store.db import make_sync_engine
 from profile_store.models import dead_letters
 from services.cli import main
-from services.embedded import free_port
 from tests.support.api import AGENT, api_settings, running_api
-from tests.support.gateway import running_gateway
+from tests.support.gateway import gateway_on
+from tests.support.ingest_app import json_sample
 from tests.support.worker import Workers, wait_for
 
 pytestmark = pytest.mark.integration
@@ -46,29 +45,25 @@ BASIC = {"Authorization": "Basic " + base64.b64encode(f"{KEY}:".encode()).decode
 AGENT_AUTH = {"Authorization": f"Bearer {AGENT}"}
 
 
-def sample(path: str) -> Any:
-    return orjson.loads((UNIT / path).read_bytes())
-
-
 def letters(n: int = 8) -> str:
     return "".join(random.choices(string.ascii_lowercase, k=n))
 
 
 @pytest.fixture(scope="module")
 def gateway(kafka_bootstrap: str) -> Iterator[str]:
-    settings = IngestSettings(
-        port=free_port(),
-        kafka_bootstrap=kafka_bootstrap,
-        write_keys=KEY,
-        twilio_auth_token=SECRET,
-        shopify_webhook_secret=SECRET,
-        delighted_webhook_secret=SECRET,
-        typeform_webhook_secret=SECRET,
-        mailgun_webhook_signing_key=SECRET,
-        company_domains="threadline-shop.com",
-        publish_timeout_s=10,
+    secrets = (
+        "twilio_auth_token",
+        "shopify_webhook_secret",
+        "delighted_webhook_secret",
+        "typeform_webhook_secret",
+        "mailgun_webhook_signing_key",
     )
-    with running_gateway(settings) as url:
+    with gateway_on(
+        kafka_bootstrap,
+        write_keys=KEY,
+        company_domains="threadline-shop.com",
+        **dict.fromkeys(secrets, SECRET),
+    ) as url:
         yield url
 
 
@@ -164,7 +159,7 @@ class Agent:
 
 
 def shop_order(number: int, email: str, customer_id: int, surname: str) -> dict[str, Any]:
-    order = copy.deepcopy(sample("store/samples/shopify_orders_create.json"))
+    order = copy.deepcopy(json_sample("store/samples/shopify_orders_create.json"))
     order.update(
         id=random.randint(10**12, 10**13), name=f"#{number}", order_number=number, email=email
     )
@@ -185,7 +180,7 @@ def test_each_new_route_lands_on_its_customers_timeline(
     number = random.randint(100_000, 999_999)
 
     # Maria: the shop's customer record, a WhatsApp message, an email; names from all three.
-    customer = sample("store/samples/shopify_customers_create.json")
+    customer = json_sample("store/samples/shopify_customers_create.json")
     customer.update(id=random.randint(10**9, 10**10), email=maria, phone=phone)
     customer.update(first_name="Maria", last_name=surname)
     assert send.shopify("customers/create", customer, shop_a).status_code == 200
@@ -217,10 +212,10 @@ def test_each_new_route_lands_on_its_customers_timeline(
     assert httpx.post(f"{gateway}/email/sendgrid", data=mail, headers=BASIC).status_code == 200
     order = shop_order(number, maria, customer["id"], surname)
     assert send.shopify("orders/create", order, shop_a).status_code == 200
-    refund = {**sample("store/samples/shopify_refunds_create.json"), "order_id": order["id"]}
+    refund = {**json_sample("store/samples/shopify_refunds_create.json"), "order_id": order["id"]}
     refund["id"] = random.randint(10**9, 10**10)
     assert send.shopify("refunds/create", refund, shop_a).status_code == 200
-    pickup = sample("store/samples/shopify_fulfillments_create.json")
+    pickup = json_sample("store/samples/shopify_fulfillments_create.json")
     pickup.update(
         id=random.randint(10**9, 10**10),
         order_id=order["id"],
@@ -234,11 +229,11 @@ def test_each_new_route_lands_on_its_customers_timeline(
     assert send.shopify("orders/create", other_order, shop_b).status_code == 200
 
     # One customer per remaining route.
-    survey = sample("surveys/samples/delighted_survey_response_updated.json")
+    survey = json_sample("surveys/samples/delighted_survey_response_updated.json")
     survey["event_data"]["id"] = tag
     survey["event_data"]["person"].update(id=tag, email=f"charlie-{tag}@shopper-mail.io")
     assert send.delighted(survey).status_code == 200
-    form = sample("surveys/samples/typeform_form_response.json")
+    form = json_sample("surveys/samples/typeform_form_response.json")
     form["form_response"]["token"] = tag
     form["form_response"]["answers"][1]["email"] = f"laura-{tag}@shopper-mail.io"
     assert send.typeform(form).status_code == 200
@@ -250,12 +245,12 @@ def test_each_new_route_lands_on_its_customers_timeline(
         "message-headers": orjson.dumps([["Message-Id", f"<mg-{tag}@shopper-mail.io>"]]).decode(),
     }
     assert send.mailgun(mailgun).status_code == 200
-    postmark = sample("email/samples/postmark_inbound.json")
+    postmark = json_sample("email/samples/postmark_inbound.json")
     postmark.update(From=f"lee-{tag}@shopper-mail.io", Subject="Invoice copy please")
     postmark["FromFull"] = {"Email": f"lee-{tag}@shopper-mail.io", "Name": "Lee Park"}
     r = httpx.post(f"{gateway}/email/postmark", json=postmark, headers=BASIC)
     assert r.status_code == 200
-    record = sample("call_centre/samples/connect_voice_inbound.json")
+    record = json_sample("call_centre/samples/connect_voice_inbound.json")
     caller = f"+4477009{random.randint(10000, 99999)}"
     record.update(ContactId=str(uuid.uuid4()), Attributes={"customerName": "Sam Okafor"})
     record["CustomerEndpoint"]["Address"] = caller

@@ -25,6 +25,7 @@ from ingest.gateway import check_limits
 from ingest.http import ApiError
 from ingest.settings import IngestSettings
 from schemas import CanonicalEvent, Identifier
+from tests.support.ingest_app import json_sample
 from tests.support.routes import walk
 from tests.unit.ingest.test_app import RecordingPublisher
 
@@ -34,10 +35,6 @@ BASIC = {"Authorization": "Basic " + base64.b64encode(f"{KEY}:".encode()).decode
 NUL = "\u0000"
 JSON = {**BASIC, "Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-def sample(path: str) -> Any:
-    return orjson.loads((UNIT / path).read_bytes())
 
 
 def with_value(value: str, data: dict[str, Any], *path: Any) -> dict[str, Any]:
@@ -56,7 +53,7 @@ def segment(kind: str, **fields: Any) -> dict[str, Any]:
     return {"userId": "u-1", "messageId": f"m-{kind}", "writeKey": KEY, **fields}
 
 
-CONNECT = sample("call_centre/samples/connect_voice_inbound.json")
+CONNECT = json_sample("call_centre/samples/connect_voice_inbound.json")
 
 
 def mail(value: str) -> str:
@@ -95,7 +92,7 @@ CASES: dict[str, Callable[[str], tuple[str, dict[str, Any]]]] = {
         },
     ),
     "/chat/events": lambda v: json_post(
-        "/chat/events", with_value(v, sample("chat/samples/widget_message.json"), "text")
+        "/chat/events", with_value(v, json_sample("chat/samples/widget_message.json"), "text")
     ),
     "/email/inbound": lambda v: (
         "/email/inbound",
@@ -107,7 +104,8 @@ CASES: dict[str, Callable[[str], tuple[str, dict[str, Any]]]] = {
     ),
     "/email/mailgun": lambda v: ("/email/mailgun", {"data": {"body-mime": mail(v)}}),
     "/email/postmark": lambda v: json_post(
-        "/email/postmark", with_value(v, sample("email/samples/postmark_inbound.json"), "Subject")
+        "/email/postmark",
+        with_value(v, json_sample("email/samples/postmark_inbound.json"), "Subject"),
     ),
     "/call-centre/amazon-connect": lambda v: json_post(
         "/call-centre/amazon-connect", with_value(v, CONNECT, "Queue", "Name")
@@ -126,26 +124,26 @@ CASES: dict[str, Callable[[str], tuple[str, dict[str, Any]]]] = {
         "/store/shopify",
         {
             "content": orjson.dumps(
-                with_value(v, sample("store/samples/shopify_refunds_create.json"), "note")
+                with_value(v, json_sample("store/samples/shopify_refunds_create.json"), "note")
             ),
             "headers": {**JSON, "X-Shopify-Topic": "refunds/create"},
         },
     ),
     "/store/shopify/orders": lambda v: json_post(
         "/store/shopify/orders",
-        with_value(v, sample("store/samples/shopify_orders_create.json"), "cancel_reason"),
+        with_value(v, json_sample("store/samples/shopify_orders_create.json"), "cancel_reason"),
     ),
     "/store/receipts": lambda v: json_post(
-        "/store/receipts", with_value(v, sample("store/samples/receipt_sale.json"), "cashier")
+        "/store/receipts", with_value(v, json_sample("store/samples/receipt_sale.json"), "cashier")
     ),
     "/surveys/responses": lambda v: json_post(
-        "/surveys/responses", with_value(v, sample("surveys/samples/nps.json"), "comment")
+        "/surveys/responses", with_value(v, json_sample("surveys/samples/nps.json"), "comment")
     ),
     "/surveys/delighted": lambda v: json_post(
         "/surveys/delighted",
         with_value(
             v,
-            sample("surveys/samples/delighted_survey_response_updated.json"),
+            json_sample("surveys/samples/delighted_survey_response_updated.json"),
             "event_data",
             "comment",
         ),
@@ -154,7 +152,7 @@ CASES: dict[str, Callable[[str], tuple[str, dict[str, Any]]]] = {
         "/surveys/typeform",
         with_value(
             v,
-            sample("surveys/samples/typeform_form_response.json"),
+            json_sample("surveys/samples/typeform_form_response.json"),
             "form_response",
             "answers",
             0,

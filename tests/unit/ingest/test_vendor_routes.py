@@ -10,10 +10,7 @@ import base64
 import hashlib
 import hmac
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -21,8 +18,7 @@ import orjson
 import pytest
 from twilio.request_validator import RequestValidator
 
-from ingest.app import create_app
-from ingest.settings import IngestSettings
+from tests.support.ingest_app import Factory, gateway_factory
 from tests.unit.ingest.test_app import RecordingPublisher
 
 UNIT = Path(__file__).parent
@@ -44,26 +40,10 @@ SMS = {
     "SmsStatus": "received",
 }
 
-Factory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@pytest.fixture
-def publisher() -> RecordingPublisher:
-    return RecordingPublisher()
-
 
 @pytest.fixture
 def gateway(publisher: RecordingPublisher) -> Factory:
-    @asynccontextmanager
-    async def make(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
-        settings = IngestSettings(**{"write_keys": KEY, **overrides})
-        transport = httpx.ASGITransport(
-            app=create_app(settings, publisher), raise_app_exceptions=False
-        )
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as c:
-            yield c
-
-    return make
+    return gateway_factory(publisher, write_keys=KEY)
 
 
 def hmac_sha256(body: bytes, secret: str = SECRET) -> bytes:

@@ -5,17 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
 import pytest
 
-from ingest.app import create_app
-from ingest.settings import IngestSettings
+from tests.support.ingest_app import Factory, gateway_factory
 from tests.unit.ingest.test_app import RecordingPublisher
 
 SAMPLES = Path(__file__).with_name("samples")
@@ -23,25 +19,10 @@ KEY = "store-test-key"
 SECRET = "shpss_test_secret"
 ORDER = (SAMPLES / "shopify_orders_create.json").read_bytes()
 
-Factory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@pytest.fixture
-def publisher() -> RecordingPublisher:
-    return RecordingPublisher()
-
 
 @pytest.fixture
 def gateway(publisher: RecordingPublisher) -> Factory:
-    @asynccontextmanager
-    async def make(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
-        settings = IngestSettings(**{"write_keys": KEY, **overrides})
-        app = create_app(settings, publisher)
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as c:
-            yield c
-
-    return make
+    return gateway_factory(publisher, write_keys=KEY)
 
 
 def signed(

@@ -10,29 +10,27 @@ a `refunds/create` webhook is the refund object itself).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
-from ingest.store.shopify_topics import TOPICS, map_webhook
+from ingest.store.shopify_topics import TOPICS, Delivery, map_webhook
 from schemas import CanonicalEvent, InvalidEvent
 from schemas.events import REVISION_KEY, decode_event
+from tests.support.ingest_app import json_sample
 
-SAMPLES = Path(__file__).with_name("samples")
 RECEIVED = datetime(2024, 11, 26, 9, 0, tzinfo=UTC)
 SHOP = "example-shop.myshopify.com"
 
 
 def sample(name: str) -> dict[str, Any]:
-    data = orjson.loads((SAMPLES / f"{name}.json").read_bytes())
+    data = json_sample(f"store/samples/{name}.json")
     assert isinstance(data, dict)
     return data
 
 
 def one(topic: str, body: dict[str, Any]) -> CanonicalEvent:
-    [event] = map_webhook(topic, body, RECEIVED, shop_domain=SHOP, webhook_id="w-1")
+    [event] = map_webhook(topic, body, RECEIVED, "US", Delivery(SHOP, "w-1"))
     assert decode_event(event.to_json()) == event
     assert (event.channel, event.source) == ("store", "shopify")
     return event
@@ -51,6 +49,7 @@ def test_refund_is_a_return_linked_to_its_order() -> None:
     assert (attrs["items"], attrs["total"], attrs["restock"]) == (2, "209.00", True)
     assert attrs["lines"][0] == {
         "title": "IPod Nano - 8gb",
+        "variant": "black",
         "sku": "IPOD2008BLACK",
         "quantity": 1,
         "price": "199.00",
@@ -60,7 +59,7 @@ def test_refund_is_a_return_linked_to_its_order() -> None:
 
 def test_the_order_carries_the_id_its_refunds_and_fulfillments_name() -> None:
     order = sample("shopify_orders_create")
-    [placed] = map_webhook("orders/create", order, RECEIVED, shop_domain=SHOP)
+    [placed] = map_webhook("orders/create", order, RECEIVED, "US", Delivery(SHOP))
     refund = {**sample("shopify_refunds_create"), "order_id": order["id"]}
     returned = one("refunds/create", refund)
     assert idents(returned) <= idents(placed)

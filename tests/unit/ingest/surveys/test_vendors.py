@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from ingest.surveys.delighted import map_delighted
 from ingest.surveys.typeform import map_typeform
 from schemas import CanonicalEvent, InvalidEvent
 from schemas.events import REVISION_KEY, decode_event
+from tests.support.ingest_app import json_sample
 
-SAMPLES = Path(__file__).with_name("samples")
 RECEIVED = datetime(2024, 11, 26, 9, 0, tzinfo=UTC)
 
 
 def sample(name: str) -> dict[str, Any]:
-    data = orjson.loads((SAMPLES / f"{name}.json").read_bytes())
+    data = json_sample(f"surveys/samples/{name}.json")
     assert isinstance(data, dict)
     return data
 
