@@ -23,8 +23,9 @@ from ingest.chat.routes import router as chat_router
 from ingest.devcontrol import install_dev_control
 from ingest.email.routes import router as email_router
 from ingest.gateway import Gateway, get_gateway
-from ingest.http import ApiError, JsonResponse, error_response
+from ingest.http import INVALID_INPUT, ApiError, JsonResponse, error_response
 from ingest.metrics import IngestMetrics
+from ingest.openapi import ERROR_RESPONSES
 from ingest.publisher import KafkaPublisher, Publisher
 from ingest.settings import IngestSettings
 from ingest.store.routes import router as store_router
@@ -66,26 +67,31 @@ def create_app(settings: IngestSettings, publisher: Publisher | None = None) -> 
     app = FastAPI(
         title="Threadline ingest gateway",
         lifespan=lifespan,
+        description=(
+            "Channel systems' native payloads in, canonical events out to Kafka. Every route "
+            f"answers {INVALID_INPUT} for input it cannot accept, with a JSON error naming "
+            "the problem; 2xx only once the broker acknowledged every event."
+        ),
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/openapi.json",
         default_response_class=JsonResponse,
     )
     app.state.gateway = Gateway(settings, active, metrics, settings.accepted_write_keys())
     _add_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
 
-    @app.get("/healthz")
+    @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JsonResponse:
         return JsonResponse({"status": "ok"})
 
-    @app.get("/readyz")
+    @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JsonResponse:
         if await active.ready(READY_TIMEOUT_S):
             return JsonResponse({"status": "ready"})
         return error_response(503, "broker_unavailable", "the event broker is not reachable")
 
-    @app.get("/metrics")
+    @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
@@ -97,7 +103,7 @@ def create_app(settings: IngestSettings, publisher: Publisher | None = None) -> 
         store_router,
         surveys_router,
     ):
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     return app
 
 
@@ -128,8 +134,8 @@ def _add_error_handlers(app: FastAPI) -> None:
             f"{'.'.join(str(p) for p in err.get('loc', ())) or 'request'}: {err.get('msg')}"
             for err in exc.errors()[:3]
         ]
-        _rejected(request, 422, "invalid_request")
-        return error_response(422, "invalid_request", "; ".join(parts))
+        _rejected(request, INVALID_INPUT, "invalid_request")
+        return error_response(INVALID_INPUT, "invalid_request", "; ".join(parts))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

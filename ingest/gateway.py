@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from base64 import b64decode
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,13 +14,21 @@ from typing import Any
 import structlog
 from starlette.requests import Request
 
-from ingest.http import ApiError, key_matches, parse_json, read_body, require_json_content_type
+from ingest.http import (
+    ApiError,
+    invalid,
+    key_matches,
+    parse_json,
+    read_body,
+    require_json_content_type,
+)
 from ingest.metrics import IngestMetrics
 from ingest.publisher import Publisher, PublishError
 from ingest.settings import IngestSettings
 from schemas import CanonicalEvent, InvalidEvent
+from schemas.deadletter import DeadLetter
 from schemas.errors import EventTooLarge
-from schemas.events import utc_now
+from schemas.events import encode_within_limits, utc_now
 
 log = structlog.get_logger()
 
@@ -83,30 +92,67 @@ async def accept_json_events(request: Request, max_bytes: int, map_body: MapBody
     raw = await read_body(request, max_bytes)
     require_json_content_type(request)
     body = parse_json(raw)
-    try:
+    with refusing_invalid():
         events = map_body(body, received_at, get_gateway(request).settings.default_region)
-    except EventTooLarge as exc:
-        raise ApiError(413, "payload_too_large", str(exc)) from None
-    except InvalidEvent as exc:
-        raise ApiError(422, "invalid_event", str(exc)) from None
     await publish_events(request, events)
     return len(events)
 
 
-async def publish_events(request: Request, events: Sequence[CanonicalEvent]) -> None:
-    """Publish and wait for the broker's acknowledgement, or raise 503 `broker_unavailable`."""
-    gateway = get_gateway(request)
-    started = time.perf_counter()
+@contextmanager
+def refusing_invalid() -> Iterator[None]:
+    """Turn a mapping's refusal into the HTTP answer: 413 over a limit, else 400."""
     try:
-        await gateway.publisher.publish(events)
+        yield
+    except EventTooLarge as exc:
+        raise ApiError(413, "payload_too_large", str(exc)) from None
+    except InvalidEvent as exc:
+        raise invalid("invalid_event", str(exc)) from None
+
+
+def check_limits(events: Sequence[CanonicalEvent]) -> None:
+    """Refuse (400 / 413) any event the worker could not store, before anything is sent."""
+    with refusing_invalid():
+        for event in events:
+            encode_within_limits(event)
+
+
+async def publish_dead_letters(request: Request, letters: Sequence[DeadLetter]) -> None:
+    """Publish records refused one by one to the dead-letter topic, or raise 503."""
+    if not letters:
+        return
+    with _acknowledged(len(letters), "dead letters"):
+        await get_gateway(request).publisher.publish_dead_letters(letters)
+    for letter in letters:
+        get_gateway(request).metrics.rejected.labels("dead_lettered").inc()
+        log.info("record_dead_lettered", component=letter.component, size=len(letter.original))
+
+
+@contextmanager
+def _acknowledged(count: int, what: str) -> Iterator[None]:
+    """Turn a publish the broker did not acknowledge into 503 `broker_unavailable`."""
+    try:
+        yield
     except PublishError as exc:
-        log.warning("publish_failed", events=len(events), reason=str(exc))
+        log.warning("publish_failed", what=what, count=count, reason=str(exc))
         raise ApiError(
             503,
             "broker_unavailable",
-            "the event broker did not acknowledge the events; retry later",
+            f"the event broker did not acknowledge the {what}; retry later",
             {"Retry-After": RETRY_AFTER_S},
         ) from None
+
+
+async def publish_events(request: Request, events: Sequence[CanonicalEvent]) -> None:
+    """Check every event's limits, publish, and wait for the broker's acknowledgement.
+
+    Raises 400 / 413 for an event the worker would refuse (nothing is sent), 503
+    `broker_unavailable` when the broker does not acknowledge in time.
+    """
+    check_limits(events)
+    gateway = get_gateway(request)
+    started = time.perf_counter()
+    with _acknowledged(len(events), "events"):
+        await gateway.publisher.publish(events)
     gateway.metrics.publish_latency.observe(time.perf_counter() - started)
     for (channel, source), count in Counter((e.channel.value, e.source) for e in events).items():
         gateway.metrics.accepted.labels(channel, source).inc(count)

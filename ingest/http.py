@@ -5,16 +5,20 @@ from __future__ import annotations
 import hmac
 import zlib
 from base64 import b64decode
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any, Final
 
 import orjson
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from ingest import IngestError
 
 GZIP_WBITS: Final = 16 + zlib.MAX_WBITS
+#: The one status every route answers for input it cannot accept (malformed or invalid).
+INVALID_INPUT: Final = 400
+MAX_FORM_FILES: Final = 100
 _JSON_TYPES: Final = ("application/json", "text/plain")
 
 
@@ -45,6 +49,11 @@ def error_response(
     return JsonResponse({"error": {"code": code, "message": message}}, status, headers)
 
 
+def invalid(code: str, message: str) -> ApiError:
+    """The refusal of input that is malformed or not a valid event (`INVALID_INPUT`)."""
+    return ApiError(INVALID_INPUT, code, message)
+
+
 def too_large(limit: int) -> ApiError:
     """413 for a body over `limit` bytes."""
     return ApiError(413, "payload_too_large", f"request body is over the {limit // 1024} KB limit")
@@ -70,7 +79,7 @@ async def read_body(request: Request, limit: int) -> bytes:
                 raise too_large(limit)
             chunks.append(chunk)
     except ClientDisconnect:
-        raise ApiError(400, "client_disconnected", "the client went away mid-body") from None
+        raise invalid("client_disconnected", "the client went away mid-body") from None
     raw = b"".join(chunks)
     return _gunzip(raw, limit) if encoding == "gzip" else raw
 
@@ -80,11 +89,11 @@ def _gunzip(raw: bytes, limit: int) -> bytes:
     try:
         data = inflater.decompress(raw, limit + 1)
     except zlib.error:
-        raise ApiError(400, "invalid_gzip", "body is not valid gzip data") from None
+        raise invalid("invalid_gzip", "body is not valid gzip data") from None
     if len(data) > limit or inflater.unconsumed_tail:
         raise too_large(limit)
     if not inflater.eof:
-        raise ApiError(400, "invalid_gzip", "gzip body is truncated")
+        raise invalid("invalid_gzip", "gzip body is truncated")
     return data
 
 
@@ -100,7 +109,7 @@ def parse_json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json", f"body is not valid JSON: {exc.msg}") from None
+        raise invalid("invalid_json", f"body is not valid JSON: {exc.msg}") from None
 
 
 def basic_auth_user(request: Request) -> bytes | None:
@@ -124,3 +133,41 @@ def key_matches(candidate: bytes, accepted: tuple[bytes, ...]) -> bool:
     for key in accepted:
         matched |= hmac.compare_digest(candidate, key)
     return matched
+
+
+async def parse_form(
+    request: Request, raw: bytes, max_part_bytes: int
+) -> tuple[dict[str, str], list[str]]:
+    """A `multipart/form-data` or urlencoded body already read: its text fields (first value
+    of each) and the file names of its file parts; 415 for other types, 400 if malformed."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    async def chunks() -> AsyncGenerator[bytes, None]:
+        yield raw
+
+    parser: MultiPartParser | FormParser
+    if media == "multipart/form-data":
+        parser = MultiPartParser(
+            request.headers, chunks(), max_files=MAX_FORM_FILES, max_part_size=max_part_bytes
+        )
+    elif media == "application/x-www-form-urlencoded":
+        parser = FormParser(request.headers, chunks(), max_part_size=max_part_bytes)
+    else:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "Content-Type must be multipart/form-data or application/x-www-form-urlencoded",
+        )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise invalid("invalid_form", f"body is not valid form data: {exc.message}") from None
+    fields: dict[str, str] = {}
+    files: list[str] = []
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            fields.setdefault(key, value)
+        else:
+            files.append(" ".join((value.filename or key).split())[:200] or key)
+    await form.close()
+    return fields, files

@@ -28,6 +28,7 @@ from kafka.partitioner.default import DefaultPartitioner, murmur2
 from ingest import IngestError
 from ingest.settings import IngestSettings
 from schemas import CanonicalEvent, topics
+from schemas.deadletter import DeadLetter
 
 log = structlog.get_logger()
 
@@ -57,6 +58,10 @@ class KeyHashCachingPartitioner(DefaultPartitioner):
         return ordered[_key_hash(bytes(serialized_key)) % len(ordered)]
 
 
+#: (key, value, headers) of one Kafka record.
+_Record = tuple[bytes | None, bytes, list[tuple[str, bytes]]]
+
+
 class PublishError(IngestError):
     """The broker is unreachable or did not acknowledge every event in time."""
 
@@ -66,6 +71,9 @@ class Publisher(Protocol):
 
     async def publish(self, events: Sequence[CanonicalEvent]) -> None:
         """Publish all `events`; return once every one is acknowledged, else raise."""
+
+    async def publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        """Publish to the dead-letter topic; return once every one is acknowledged."""
 
     async def ready(self, timeout_s: float = 2.0) -> bool:
         """True if the broker answers a metadata request within `timeout_s`."""
@@ -184,7 +192,18 @@ class KafkaPublisher:
 
     async def publish(self, events: Sequence[CanonicalEvent]) -> None:
         """Send every event to the interactions topic; return when all are acknowledged."""
-        if not events:
+        await self._send(
+            self.topic,
+            [(e.kafka_key(), e.to_json(), e.cloudevents_headers()) for e in events],
+        )
+
+    async def publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        """Send records the gateway accepted but could not map to `threadline.deadletter`
+        (in the worker's dead-letter record shape); return when all are acknowledged."""
+        await self._send(topics.DEADLETTER, [(d.key, d.to_json(), []) for d in letters])
+
+    async def _send(self, topic: str, records: Sequence[_Record]) -> None:
+        if not records:
             return
         deadline = time.monotonic() + self.timeout_s
         if not self._open.is_set():
@@ -195,19 +214,19 @@ class KafkaPublisher:
         self._in_flight += 1
         self._idle.clear()
         try:
-            await self._publish(events, deadline)
+            await self._publish(topic, records, deadline)
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
 
-    async def _publish(self, events: Sequence[CanonicalEvent], deadline: float) -> None:
+    async def _publish(self, topic: str, records: Sequence[_Record], deadline: float) -> None:
         producer = await self._get_producer()
-        if producer._metadata.partitions_for_topic(self.topic) is None:
-            await asyncio.to_thread(producer.partitions_for, self.topic)
+        if producer._metadata.partitions_for_topic(topic) is None:
+            await asyncio.to_thread(producer.partitions_for, topic)
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        pending = len(events)
+        pending = len(records)
 
         def acked(metadata: Any) -> None:
             nonlocal pending
@@ -231,13 +250,8 @@ class KafkaPublisher:
             _call_soon(loop, failed, exc)
 
         try:
-            for event in events:
-                future = producer.send(
-                    self.topic,
-                    key=event.kafka_key(),
-                    value=event.to_json(),
-                    headers=event.cloudevents_headers(),
-                )
+            for key, value, headers in records:
+                future = producer.send(topic, key=key, value=value, headers=headers)
                 future.add_callback(on_ack)
                 future.add_errback(on_error)
         except KafkaError as exc:
@@ -250,7 +264,7 @@ class KafkaPublisher:
         except TimeoutError:
             self._retire(producer, "ack_timeout")
             raise PublishError(
-                f"broker did not acknowledge {pending} of {len(events)} events "
+                f"broker did not acknowledge {pending} of {len(records)} records "
                 f"within {self.timeout_s:g}s"
             ) from None
         if self._producer is producer:

@@ -45,6 +45,10 @@ class IngestSettings(BaseSettings, KafkaSecurity):
     #: Public base URL Twilio calls (behind a proxy the request URL differs), for signatures.
     twilio_webhook_base_url: str | None = None
     shopify_webhook_secret: SecretStr | None = None
+    #: Delighted signs webhooks with the project's API key (X-Delighted-Webhook-Signature).
+    delighted_webhook_secret: SecretStr | None = None
+    typeform_webhook_secret: SecretStr | None = None
+    mailgun_webhook_signing_key: SecretStr | None = None
     #: Mail from these domains is the company writing to customers (`email_sent`).
     company_domains: Annotated[tuple[str, ...], NoDecode] = ()
     smtp_host: str = "127.0.0.1"

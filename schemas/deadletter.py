@@ -10,12 +10,13 @@ read and erasure deletes).
 from __future__ import annotations
 
 import base64
+import binascii
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from schemas.errors import InvalidEvent
 
@@ -29,6 +30,9 @@ class Component(StrEnum):
     WORKER_DECODE = "worker.decode"
     #: The worker could not store the event.
     WORKER_WRITE = "worker.write"
+    #: The gateway refused one record of an Amazon Connect Firehose delivery (the others
+    #: were accepted), keeping its original bytes.
+    INGEST_AMAZON_CONNECT = "ingest.amazon-connect"
 
 
 class FailureType(StrEnum):
@@ -104,6 +108,20 @@ class DeadLetter(BaseModel):
             last_seen=at,
             **where,
         )
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> DeadLetter:
+        """Decode the wire form (`to_json`); ValueError if it is not a dead-letter record."""
+        try:
+            data = orjson.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError("a dead-letter record is a JSON object")
+            data["original"] = base64.b64decode(data.get("original") or "", validate=True)
+            key = data.get("key")
+            data["key"] = base64.b64decode(key, validate=True) if key is not None else None
+            return cls.model_validate(data)
+        except (orjson.JSONDecodeError, binascii.Error, TypeError, ValidationError) as exc:
+            raise ValueError(f"not a dead-letter record: {type(exc).__name__}") from None
 
     def to_json(self) -> bytes:
         """Wire form: the bytes base64-encoded so any consumer can read them."""

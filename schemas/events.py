@@ -19,13 +19,16 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import PydanticSerializationError
 
-from schemas.errors import InvalidEvent
+from schemas.errors import EventTooLarge, InvalidEvent
 from schemas.identifiers import Identifier, primary_identifier
 
 SCHEMA_VERSION: Final = 1
 #: Largest encoded event a consumer accepts; adapters enforce tighter per-channel limits.
 MAX_EVENT_BYTES: Final = 256 * 1024
+#: Longest `summary`: the one line an agent reads in a timeline.
+MAX_SUMMARY_CHARS: Final = 500
 #: Validation context key: the data came from `orjson.loads` of text without a \u0000 escape,
 #: so it holds no NaN, infinity or NUL character.
 PARSED_JSON: Final = "parsed_json"
@@ -64,7 +67,7 @@ class CanonicalEvent(BaseModel):
     received_at: AwareDatetime = Field(description="When the adapter accepted it (UTC).")
     source: SourceName = Field(description="The emitting system, e.g. segment, smtp, shopify.")
     identifiers: tuple[Identifier, ...] = Field(min_length=1, max_length=64)
-    summary: str = Field(max_length=500, description="One line an agent can read.")
+    summary: str = Field(max_length=MAX_SUMMARY_CHARS, description="One line an agent can read.")
     attributes: dict[str, Any] = Field(default_factory=dict, description="Channel detail.")
     schema_version: Literal[1] = SCHEMA_VERSION
 
@@ -134,6 +137,26 @@ class CanonicalEvent(BaseModel):
             ("ce_time", self.occurred_at.isoformat().encode()),
             ("content-type", b"application/json"),
         ]
+
+
+def encode_within_limits(event: CanonicalEvent) -> bytes:
+    """The event's wire form, or `InvalidEvent` / `EventTooLarge` if a consumer would refuse it.
+
+    Adapters call this before they answer: an event the worker could never decode is
+    refused at the door instead of acknowledged and then dead-lettered.
+    """
+    try:
+        raw = event.to_json()
+    except PydanticSerializationError:
+        raise InvalidEvent(
+            f"event {event.event_id}: holds text that is not valid Unicode (a lone surrogate)"
+        ) from None
+    if len(raw) > MAX_EVENT_BYTES:
+        raise EventTooLarge(
+            f"event {event.event_id}: {len(raw)} bytes is over the {MAX_EVENT_BYTES // 1024} KB "
+            "limit of one event"
+        )
+    return raw
 
 
 def decode_event(raw: bytes) -> CanonicalEvent:

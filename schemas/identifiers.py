@@ -17,13 +17,19 @@ USER_ID: Final = "user_id"
 ANONYMOUS_ID: Final = "anonymous_id"
 LOYALTY_ID: Final = "loyalty_id"
 ORDER_ID: Final = "order_id"
+#: Shopify's numeric order id: refunds and fulfillments name their order by it alone.
+SHOPIFY_ORDER_ID: Final = "shopify_order_id"
+#: Between an order number and the shop it belongs to (`1001@acme.myshopify.com`).
+ORDER_SCOPE_SEPARATOR: Final = "@"
 
 #: Types every component knows by name. Source-scoped ids such as `shopify_customer_id`
 #: are accepted too when they match `TYPE_PATTERN`.
 KNOWN_TYPES: Final = frozenset({EMAIL, PHONE, USER_ID, ANONYMOUS_ID, LOYALTY_ID, ORDER_ID})
 
 #: Identifiers that resolve a lookup but never link two customers.
-REFERENCE_TYPES: Final = frozenset({ORDER_ID, "ticket_id", "contact_id", "conversation_id"})
+REFERENCE_TYPES: Final = frozenset(
+    {ORDER_ID, SHOPIFY_ORDER_ID, "ticket_id", "contact_id", "conversation_id"}
+)
 
 #: Highest first: which identifier keys a Kafka record and names a profile.
 PRIORITY: Final = (USER_ID, EMAIL, PHONE, LOYALTY_ID, ANONYMOUS_ID)
@@ -103,6 +109,27 @@ def normalise_opaque(type_: str, raw: str) -> str:
     return value
 
 
+def normalise_order_id(raw: str, scope: str | None = None) -> str:
+    """An order number as customers and agents type it: `#1001`, `1001` and ` 1001 ` are
+    `1001`; `w-5001` is `W-5001`.
+
+    A `scope` (a shop's domain, where two shops number their orders alike) is kept after
+    `@`, lower-cased: `1001@acme.myshopify.com`. A value that already holds a scope keeps it.
+    """
+    value = normalise_opaque(ORDER_ID, raw)
+    number, separator, held = value.rpartition(ORDER_SCOPE_SEPARATOR)
+    if not separator:
+        number, held = value, ""
+    number = number.strip().lstrip("#").strip().upper()
+    if not number:
+        raise InvalidIdentifier("order_id has no order number")
+    shop = (scope if scope is not None else held).strip().lower()
+    scoped = f"{number}{ORDER_SCOPE_SEPARATOR}{shop}" if shop else number
+    if len(scoped) > MAX_VALUE_LENGTH:
+        raise InvalidIdentifier(f"order_id is longer than {MAX_VALUE_LENGTH} characters")
+    return scoped
+
+
 def check_type(type_: str) -> str:
     """Return `type_` if it is a valid identifier type name, else raise."""
     if not TYPE_PATTERN.match(type_):
@@ -122,6 +149,8 @@ def normalise_identifier(type_: str, raw: object, default_region: str = "US") ->
         return normalise_email(text)
     if type_ == PHONE:
         return normalise_phone(text, default_region)
+    if type_ == ORDER_ID:
+        return normalise_order_id(text)
     return normalise_opaque(type_, text)
 
 

@@ -27,6 +27,7 @@ from profile_store.write.writer import TimelineWriter
 from runtime.heap import freeze_heap
 from schemas import topics
 from schemas.deadletter import DeadLetter
+from services.deadletter_intake import store_foreign_letters
 from services.kafka_auth import faust_credentials
 from services.kafka_consumer import set_fetch_max_wait
 from services.pipeline import BatchProcessor, Record
@@ -96,6 +97,13 @@ def create_app(settings: WorkerSettings) -> faust.App:
                 written=outcome.written,
                 partitions=sorted({r.partition for r in records if r.partition is not None}),
             )
+
+    @app.agent(deadletter, name="deadletter-intake")
+    async def intake(stream: Any) -> None:
+        async for values in stream.take(settings.batch_size, within=settings.batch_within_s):
+            stored = await store_foreign_letters(values, store_dead)
+            if stored:
+                log.info("foreign_dead_letters_stored", count=stored)
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _assigned(app: Any, assigned: Any, **_: Any) -> None:

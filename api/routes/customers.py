@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
 from api.deps import AgentReadDep, reject_unknown_query
-from api.errors import NotFound, responses
+from api.errors import Conflict, NotFound, responses
 from api.params import PRINTABLE, CustomerId, Kind
 from profile_store.read import cursors, timeline
 from profile_store.read import profile as profiles
+from profile_store.read.errors import AmbiguousIdentifier
 from profile_store.read.lineage import load_lineage
 from profile_store.read.models import Lineage, Profile, TimelinePage
 from profile_store.storage.connections import snapshot
@@ -30,7 +31,15 @@ router = APIRouter(
     "/customers/lookup",
     response_model=Profile,
     summary="Find the canonical profile by any identifier",
-    responses=responses(404, 400, described={400: "Not a valid identifier of that type."}),
+    responses=responses(
+        404,
+        400,
+        409,
+        described={
+            400: "Not a valid identifier of that type.",
+            409: "An order number held by customers of several shops: add the shop.",
+        },
+    ),
 )
 async def lookup_customer(
     agent: AgentReadDep,
@@ -59,7 +68,10 @@ async def lookup_customer(
     """The profile of whoever holds the identifier, e.g. a phone typed as `415.555.0100`."""
     normalised = normalise_identifier(id_type, value, agent.settings.default_region)
     async with agent.connection() as db:
-        profile = await profiles.find_profile(db, id_type, normalised)
+        try:
+            profile = await profiles.find_profile(db, id_type, normalised)
+        except AmbiguousIdentifier as exc:
+            raise Conflict(str(exc)) from None
         found = profile.customer_id if profile is not None else None
         detail = {"type": id_type, "found": found is not None}
         await agent.audit.record("lookup", found, detail, conn=db)

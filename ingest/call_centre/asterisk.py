@@ -24,7 +24,8 @@ from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from ingest.call_centre.common import build, clip, duration_text, try_identifier
+from ingest.call_centre.common import duration_text
+from ingest.common import build_event, clip, try_identifier
 from schemas import CanonicalEvent, Channel, InvalidEvent
 from schemas.events import make_event_id
 from schemas.identifiers import PHONE
@@ -175,7 +176,7 @@ def map_row(
         "userfield": cdr.get("userfield"),
     }
     attrs = {k: v for k, v in attrs.items() if v not in (None, "")}
-    return build(
+    return build_event(
         where,
         event_id=_event_id(cdr, row),
         channel=Channel.CALL_CENTRE,

@@ -14,44 +14,39 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from ingest.call_centre.common import (
-    build,
+from ingest.call_centre.common import duration_text, seconds
+from ingest.call_centre.records import (
+    MAX_BODY_BYTES,
+    MAX_RECORDS,
+    FirehoseRecord,
+    parse_records,
+    records_of,
+)
+from ingest.common import (
+    build_event,
     clip,
-    duration_text,
+    identifier_type_of,
+    names_in,
     obj,
-    seconds,
     text,
     try_identifier,
     unique,
 )
-from ingest.call_centre.records import MAX_BODY_BYTES, MAX_RECORDS, parse_records
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
-from schemas.events import REVISION_KEY, make_event_id, revision_stamp
-from schemas.identifiers import EMAIL, LOYALTY_ID, ORDER_ID, PHONE, USER_ID
+from schemas.events import REVISION_KEY, encode_within_limits, make_event_id, revision_stamp
+from schemas.identifiers import EMAIL, PHONE
 from schemas.timestamps import parse_timestamp as iso_timestamp
 
 SOURCE: Final = "amazon-connect"
 MAX_CUSTOM_ATTRIBUTES: Final = 50
-__all__ = ["MAX_BODY_BYTES", "MAX_RECORDS", "map_record", "map_records", "parse_records"]
-#: Custom contact attributes (set by contact flows) that carry a customer identifier,
-#: matched case-insensitively with `_` and `-` ignored.
-ATTRIBUTE_IDENTIFIERS: Final = {
-    "email": EMAIL,
-    "emailaddress": EMAIL,
-    "customeremail": EMAIL,
-    "phone": PHONE,
-    "phonenumber": PHONE,
-    "customerphone": PHONE,
-    "callbacknumber": PHONE,
-    "userid": USER_ID,
-    "customerid": USER_ID,
-    "accountid": USER_ID,
-    "crmid": USER_ID,
-    "loyaltyid": LOYALTY_ID,
-    "loyaltynumber": LOYALTY_ID,
-    "orderid": ORDER_ID,
-    "ordernumber": ORDER_ID,
-}
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_RECORDS",
+    "map_firehose",
+    "map_record",
+    "map_records",
+    "parse_records",
+]
 _CHANNELS: Final = {"VOICE", "CHAT", "TASK", "EMAIL"}
 _OUTBOUND: Final = {"OUTBOUND", "CALLBACK", "API", "EXTERNAL_OUTBOUND", "AGENT_REPLY"}
 
@@ -103,7 +98,7 @@ def map_record(
     attrs[REVISION_KEY] = revision_stamp(updated)
     if skipped:
         attrs["skipped_identifiers"] = skipped
-    event = build(
+    event = build_event(
         path or "record",
         event_id=make_event_id(SOURCE, contact_id),
         channel=event_channel,
@@ -155,7 +150,7 @@ def _identifiers(
         elif type_ is not None:
             skipped.append("CustomerEndpoint.Address")
     for key, value in obj(record, "Attributes", loc("Attributes")).items():
-        type_ = _identifier_key(key)
+        type_ = identifier_type_of(key)
         if type_ is None or value is None or value == "":
             continue
         ident = try_identifier(type_, value, region)
@@ -177,10 +172,6 @@ def _plain(value: Any) -> bool:
     if isinstance(value, int):
         return -(2**63) <= value < 2**63
     return isinstance(value, float) and value == value and abs(value) != float("inf")
-
-
-def _identifier_key(key: Any) -> str | None:
-    return ATTRIBUTE_IDENTIFIERS.get(str(key).replace("_", "").replace("-", "").lower())
 
 
 def _attributes(
@@ -235,10 +226,13 @@ def _attributes(
         for k, v in list(obj(record, "Attributes", loc("Attributes")).items())[
             :MAX_CUSTOM_ATTRIBUTES
         ]
-        if _plain(v) and not _identifier_key(k)
+        if _plain(v) and not identifier_type_of(k)
     }
     if custom:
         attrs["contact_attributes"] = custom
+    traits = names_in(obj(record, "Attributes", loc("Attributes")))
+    if traits:
+        attrs["traits"] = traits
     return attrs
 
 
@@ -260,3 +254,32 @@ def _summary(kind: str, attrs: Mapping[str, Any]) -> str:
     if "queue" in attrs:
         parts.append(f"queue {attrs['queue']}" if parts else f"in queue {attrs['queue']}")
     return f"{line} {', '.join(parts)}" if parts else line
+
+
+def map_firehose(
+    records: list[FirehoseRecord], received_at: datetime, default_region: str = "US"
+) -> tuple[list[CanonicalEvent], list[tuple[bytes, str]]]:
+    """A Firehose delivery record by record: the events of the good ones (newest revision
+    per contact) and, for each bad one, its original bytes and why it was refused."""
+    newest: dict[str, tuple[datetime, CanonicalEvent]] = {}
+    refused: list[tuple[bytes, str]] = []
+    for record in records:
+        where = f"records[{record.index}]"
+        if record.error is not None:
+            refused.append((record.data, f"{where}.{record.error}"))
+            continue
+        try:
+            mapped = [
+                map_record(value, received_at, default_region, path=where)
+                for value in records_of(record.data, f"{where}.data")
+            ]
+            for event, _ in mapped:
+                encode_within_limits(event)
+        except InvalidEvent as exc:
+            refused.append((record.data, str(exc)))
+            continue
+        for event, updated in mapped:
+            kept = newest.get(event.event_id)
+            if kept is None or updated >= kept[0]:
+                newest[event.event_id] = (updated, event)
+    return [event for _, event in newest.values()], refused

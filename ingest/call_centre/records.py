@@ -6,7 +6,10 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
+
+import orjson
 
 from schemas import InvalidEvent
 
@@ -70,3 +73,53 @@ def _json_values(raw: bytes, where: str) -> list[Any]:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+@dataclass(frozen=True)
+class FirehoseRecord:
+    """One record of a Firehose delivery: its decoded bytes, or why they could not be read."""
+
+    index: int
+    data: bytes
+    error: str | None = None
+
+
+def firehose_records(envelope: Mapping[str, Any]) -> list[FirehoseRecord]:
+    """The records of a Kinesis Data Firehose HTTP-endpoint delivery, each decoded alone, so
+    one bad record never fails the others (the caller dead-letters it)."""
+    items = envelope.get("records")
+    if not isinstance(items, list):
+        raise InvalidEvent("records: must be a list of {data} objects")
+    if len(items) > MAX_RECORDS:
+        raise InvalidEvent(f"records: {len(items)} records is over the {MAX_RECORDS} limit")
+    found = []
+    for index, item in enumerate(items):
+        data = item.get("data") if isinstance(item, Mapping) else None
+        if not isinstance(data, str):
+            raw = orjson.dumps(item) if _json_safe(item) else repr(item).encode()
+            found.append(FirehoseRecord(index, raw, "data: must be a base64 string"))
+            continue
+        try:
+            found.append(FirehoseRecord(index, base64.b64decode(data, validate=True)))
+        except (binascii.Error, ValueError):
+            found.append(FirehoseRecord(index, data.encode(), "data: is not valid base64"))
+    return found
+
+
+def records_of(data: bytes, where: str) -> list[Any]:
+    """The contact records in one Firehose record's bytes (one or more JSON values)."""
+    values = _json_values(data, where)
+    records: list[Any] = []
+    for value in values:
+        records.extend(value if isinstance(value, list) else [value])
+    if not records:
+        raise InvalidEvent(f"{where}: holds no contact record")
+    return records
+
+
+def _json_safe(item: Any) -> bool:
+    try:
+        orjson.dumps(item)
+    except (orjson.JSONEncodeError, TypeError):
+        return False
+    return True

@@ -1,15 +1,13 @@
-"""Request authentication for the chat and survey routes: write keys and Twilio signatures."""
+"""Twilio request authentication: `X-Twilio-Signature` over the URL Twilio called."""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Sequence
 
 from starlette.requests import Request
 
-from ingest.chat.twilio import compute_signature, signature_urls
 from ingest.gateway import get_gateway
-from ingest.http import ApiError
+from ingest.signatures import matches, require_signature, twilio_signature, twilio_urls
 
 
 def twilio_url(request: Request) -> str:
@@ -23,21 +21,16 @@ def twilio_url(request: Request) -> str:
 
 def verify_twilio(request: Request, pairs: Sequence[tuple[str, str]]) -> None:
     """Check `X-Twilio-Signature` (401 if wrong); without a token, dev mode only (else 503)."""
-    settings = get_gateway(request).settings
-    token = settings.twilio_auth_token
-    if token is None:
-        if settings.dev_mode:
-            return
-        raise ApiError(
-            503,
-            "not_configured",
-            "THREADLINE_TWILIO_AUTH_TOKEN is not set: Twilio webhooks cannot be verified",
-        )
-    given = request.headers.get("x-twilio-signature", "").strip().encode()
-    secret = token.get_secret_value().encode()
-    matched = False
-    for url in signature_urls(twilio_url(request)):
-        expected = compute_signature(secret, url, pairs).encode()
-        matched |= hmac.compare_digest(given, expected)
-    if not given or not matched:
-        raise ApiError(401, "invalid_signature", "X-Twilio-Signature does not match the request")
+    given = request.headers.get("x-twilio-signature")
+
+    def valid(token: bytes) -> bool:
+        urls = twilio_urls(twilio_url(request))
+        return matches(given, (twilio_signature(token, url, pairs) for url in urls))
+
+    require_signature(
+        request,
+        get_gateway(request).settings.twilio_auth_token,
+        "THREADLINE_TWILIO_AUTH_TOKEN",
+        "X-Twilio-Signature",
+        valid,
+    )

@@ -1,8 +1,8 @@
-"""Pure helpers shared by the chat and survey mappings: customer ids, times, lists, clipping."""
+"""Pure helpers of the JSON chat and survey mappings: customer ids, times, item lists."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Final, TypeVar
 
@@ -16,13 +16,12 @@ from pydantic import (
     ValidationError,
 )
 
-from schemas import CanonicalEvent, Identifier, InvalidEvent, InvalidIdentifier
+from ingest.common import parse_ident
+from schemas import Identifier, InvalidEvent
 from schemas.errors import EventTooLarge
-from schemas.events import describe_validation_error
 from schemas.identifiers import ANONYMOUS_ID, EMAIL, LOYALTY_ID, PHONE, USER_ID
 from schemas.timestamps import iso_to_utc
 
-MAX_SUMMARY: Final = 500
 CONVERSATION_ID: Final = "conversation_id"
 #: Natural keys and references: printable, no control characters.
 Key = Annotated[
@@ -72,45 +71,12 @@ _PERSON_TYPES: Final = (
 )
 
 
-def parse_ident(type_: str, raw: object, region: str, where: str) -> Identifier | None:
-    """Normalise one identifier (None or blank gives None), or raise InvalidEvent naming `where`."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    try:
-        return Identifier.parse(type_, raw, region)
-    except InvalidIdentifier as exc:
-        raise InvalidEvent(f"{where}: {exc}") from None
-
-
 def person_identifiers(person: PersonIds | None, region: str, where: str) -> list[Identifier]:
     """The normalised identifiers of `person`, each error naming `where.<field>`."""
     if person is None:
         return []
     found = (parse_ident(t, getattr(person, f), region, f"{where}.{f}") for f, t in _PERSON_TYPES)
     return [i for i in found if i is not None]
-
-
-def unique(identifiers: Iterable[Identifier | None]) -> tuple[Identifier, ...]:
-    """Identifiers without repeats, in first-seen order."""
-    seen: dict[tuple[str, str], Identifier] = {}
-    for ident in identifiers:
-        if ident is not None:
-            seen.setdefault((ident.type, ident.value), ident)
-    return tuple(seen.values())
-
-
-def clip(text: str, limit: int = MAX_SUMMARY) -> str:
-    """One line of at most `limit` characters."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def excerpt(text: str | None, limit: int) -> str | None:
-    """At most `limit` characters of `text` (line breaks kept), None when blank."""
-    if text is None or not text.strip():
-        return None
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def validate_item(model: type[T], item: Any, where: str, max_bytes: int) -> T:
@@ -155,11 +121,3 @@ def items_of(body: Any, list_key: str, limit: int) -> list[tuple[str, Any]]:
     if len(items) > limit:
         raise TooLarge(f"{list_key}: {len(items)} items is over the {limit} limit")
     return [(f"{list_key}[{i}]", item) for i, item in enumerate(items)]
-
-
-def build_event(where: str, make: Callable[[], CanonicalEvent]) -> CanonicalEvent:
-    """Construct a canonical event, turning a schema violation into InvalidEvent at `where`."""
-    try:
-        return make()
-    except ValidationError as exc:
-        raise InvalidEvent(f"{where}: {describe_validation_error(exc)}") from None

@@ -32,15 +32,11 @@ from ingest.chat.common import (
     Label,
     PersonIds,
     UtcTime,
-    build_event,
-    clip,
-    excerpt,
     items_of,
-    parse_ident,
     person_identifiers,
-    unique,
     validate_item,
 )
+from ingest.common import build_event, clip, excerpt, parse_ident, unique
 from schemas import CanonicalEvent, Channel, InvalidEvent
 from schemas.events import make_event_id
 
@@ -118,15 +114,13 @@ def map_chat_event(
         attrs["metadata"] = event.metadata
     return build_event(
         where,
-        lambda: CanonicalEvent(
-            event_id=make_event_id(SOURCE, natural),
-            channel=Channel.CHAT,
-            kind=KINDS[event.type],
-            occurred_at=event.occurred_at or received_at,
-            received_at=received_at,
-            source=SOURCE,
-            identifiers=identifiers,
-            summary=clip(summary),
-            attributes={k: v for k, v in attrs.items() if v is not None},
-        ),
+        event_id=make_event_id(SOURCE, natural),
+        channel=Channel.CHAT,
+        kind=KINDS[event.type],
+        occurred_at=event.occurred_at or received_at,
+        received_at=received_at,
+        source=SOURCE,
+        identifiers=identifiers,
+        summary=clip(summary),
+        attributes={k: v for k, v in attrs.items() if v is not None},
     )

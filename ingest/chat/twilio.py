@@ -17,14 +17,11 @@ messages (no customer identifier) join the customer's timeline through the conve
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -32,17 +29,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ingest.chat.common import (
     CONVERSATION_ID,
     PersonIds,
-    build_event,
-    clip,
-    excerpt,
-    parse_ident,
     person_identifiers,
     prefixed_errors,
-    unique,
 )
 from ingest.chat.mapping import SUMMARY_TEXT, TEXT_EXCERPT, Role
+from ingest.common import clip, excerpt, parse_ident, source_event
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent
-from schemas.events import make_event_id
 from schemas.identifiers import EMAIL, PHONE, USER_ID
 
 SOURCE: Final = "twilio-conversations"
@@ -81,34 +73,6 @@ def parse_form(raw: bytes) -> list[tuple[str, str]]:
         raise InvalidEvent(f"body: more than {MAX_FIELDS} form fields") from None
 
 
-def compute_signature(token: bytes, url: str, pairs: Iterable[tuple[str, str]]) -> str:
-    """Twilio's `X-Twilio-Signature`: base64 HMAC-SHA1 of the URL, then each parameter's key
-    and value, keys sorted (a repeated key's values sorted too), no separators."""
-    by_key: dict[str, list[str]] = {}
-    for key, value in pairs:
-        by_key.setdefault(key, []).append(value)
-    data = url + "".join(k + v for k in sorted(by_key) for v in sorted(by_key[k]))
-    return base64.b64encode(hmac.new(token, data.encode(), hashlib.sha1).digest()).decode()
-
-
-def signature_urls(url: str) -> list[str]:
-    """The URL as given, without its port and with the scheme's default port added.
-
-    Twilio's own validators accept either, since its signing side is not consistent.
-    """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host
-    default = 443 if parts.scheme == "https" else 80
-    try:
-        port = parts.port
-    except ValueError:
-        return [url]
-    without = urlunsplit(parts._replace(netloc=host))
-    with_port = urlunsplit(parts._replace(netloc=f"{host}:{port or default}"))
-    return list(dict.fromkeys([url, without, with_port]))
-
-
 def form_fields(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     """The parameters as a mapping; a repeated key is refused (Twilio sends each once)."""
     fields: dict[str, str] = {}
@@ -117,6 +81,11 @@ def form_fields(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
             raise InvalidEvent(f"{key[:60]}: is repeated")
         fields[key] = value
     return fields
+
+
+def is_conversations(params: Mapping[str, str]) -> bool:
+    """A Conversations webhook: its `EventType` is an `on...` event name."""
+    return bool(_EVENT_TYPE.match(params.get("EventType", "")))
 
 
 def map_webhook(
@@ -230,19 +199,9 @@ def _event(
     summary: str,
     attrs: dict[str, Any],
 ) -> CanonicalEvent:
-    return build_event(
-        "webhook",
-        lambda: CanonicalEvent(
-            event_id=make_event_id(SOURCE, natural),
-            channel=Channel.CHAT,
-            kind=kind,
-            occurred_at=occurred_at,
-            received_at=received_at,
-            source=SOURCE,
-            identifiers=unique(identifiers),
-            summary=clip(summary),
-            attributes={k: v for k, v in attrs.items() if v is not None},
-        ),
+    times = (occurred_at, received_at)
+    return source_event(
+        "webhook", SOURCE, natural, Channel.CHAT, kind, times, identifiers, summary, attrs
     )
 
 

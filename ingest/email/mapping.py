@@ -11,24 +11,25 @@ import email
 import email.policy
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any, Final
 
-from pydantic import ValidationError
-
+from ingest.common import capped, clip, name_traits, source_event
 from ingest.email.text import excerpt, html_to_text
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
-from schemas.events import describe_validation_error, make_event_id
 from schemas.identifiers import EMAIL
 
 SOURCE: Final = "smtp"
 #: Event ids share this namespace whatever the transport: a Message-ID is global.
 ID_NAMESPACE: Final = "smtp"
-MAX_SUMMARY: Final = 500
 MAX_ATTACHMENT_NAMES: Final = 20
+#: Recipients kept per header: a mail to 10,000 people keeps 50 and the count.
+MAX_RECIPIENTS_KEPT: Final = 50
+MAX_SUBJECT: Final = 998
 #: A Date this far past the time of receipt is a wrong clock or spam: the receipt time is used.
 MAX_FUTURE: Final = timedelta(days=1)
 #: Header fields every relaying MTA prepends: left out of the content hash of a mail
@@ -45,7 +46,11 @@ def map_email(
     default_region: str = "US",
     source: str = SOURCE,
 ) -> list[CanonicalEvent]:
-    """Map one raw message; raise `InvalidEvent` naming the header or part that is wrong."""
+    """Map one raw message; raise `InvalidEvent` naming the header or part that is wrong.
+
+    Every transport (SMTP, `/email/inbound`, the inbound-mail providers) ends here, so the
+    same mail gives the same events whichever way it arrived.
+    """
     if not raw.strip():
         raise InvalidEvent("message: is empty")
     msg = email.message_from_bytes(raw, policy=email.policy.default)
@@ -60,14 +65,12 @@ def map_email(
     message_id = _first_id(header_text(msg, "Message-ID"))
     references = _ids(header_text(msg, "References"))
     in_reply_to = _first_id(header_text(msg, "In-Reply-To"))
-    subject = " ".join((header_text(msg, "Subject") or "").split())
+    subject = clip(header_text(msg, "Subject") or "", MAX_SUBJECT)
     attachments = _attachment_names(msg)
     attributes: dict[str, Any] = {
         "subject": subject or None,
         "from": sender[1],
         "from_name": sender[0] or None,
-        "to": [a for _, a in recipients["To"]],
-        "cc": [a for _, a in recipients["Cc"]],
         "message_id": message_id,
         "in_reply_to": in_reply_to,
         "thread_id": (references[0] if references else None) or in_reply_to or message_id,
@@ -76,44 +79,53 @@ def map_email(
         "attachment_count": len(attachments),
         "attachment_names": attachments[:MAX_ATTACHMENT_NAMES],
     }
+    for name, field in (("To", "to"), ("Cc", "cc")):
+        kept, total = capped([a for _, a in recipients[name]], MAX_RECIPIENTS_KEPT)
+        attributes[field] = kept
+        if total > len(kept):
+            attributes[f"{field}_count"] = total
     attributes = {k: v for k, v in attributes.items() if v is not None and v != []}
     key = message_id or f"content:{content_digest(raw)}"
     occurred_at = _occurred_at(header_text(msg, "Date"), received_at)
     title = subject or "(no subject)"
     if not outbound:
         customer = Identifier(type=EMAIL, value=sender[1])
-        summary = f"Email: {title}"
-        return [
-            _event(
-                key,
-                "email_received",
-                customer,
-                summary,
-                occurred_at,
-                received_at,
-                source,
-                attributes,
-            )
-        ]
-    customers = _unique(
-        a for _, a in (*recipients["To"], *recipients["Cc"]) if not is_company_address(a, domains)
-    )
-    if not customers:
+        event = _event(
+            key,
+            "email_received",
+            customer,
+            f"Email: {title}",
+            occurred_at,
+            received_at,
+            source,
+            _with_name(attributes, sender[0]),
+        )
+        return [event]
+    names: dict[str, str] = {}
+    for display, addr in (*recipients["To"], *recipients["Cc"]):
+        if not is_company_address(addr, domains):
+            names.setdefault(addr, display)
+    if not names:
         raise InvalidEvent("To/Cc: mail from a company domain has no recipient outside it")
-    summary = f"Email sent: {title}"
     return [
         _event(
             f"{key}:rcpt:{hashlib.sha256(addr.encode()).hexdigest()[:16]}",
             "email_sent",
             Identifier(type=EMAIL, value=addr),
-            summary,
+            f"Email sent: {title}",
             occurred_at,
             received_at,
             source,
-            attributes,
+            _with_name(attributes, display),
         )
-        for addr in customers
+        for addr, display in names.items()
     ]
+
+
+def _with_name(attributes: dict[str, Any], display: str) -> dict[str, Any]:
+    """The attributes, with the customer's display name as name traits when it is one."""
+    traits = name_traits(display)
+    return {**attributes, "traits": traits} if traits else attributes
 
 
 def _event(
@@ -126,20 +138,19 @@ def _event(
     source: str,
     attributes: dict[str, Any],
 ) -> CanonicalEvent:
-    try:
-        return CanonicalEvent(
-            event_id=make_event_id(ID_NAMESPACE, key),
-            channel=Channel.EMAIL,
-            kind=kind,
-            occurred_at=occurred_at,
-            received_at=received_at,
-            source=source,
-            identifiers=(customer,),
-            summary=_clip(summary),
-            attributes=attributes,
-        )
-    except ValidationError as exc:
-        raise InvalidEvent(f"message: {describe_validation_error(exc)}") from None
+    times = (occurred_at, received_at)
+    return source_event(
+        "message",
+        source,
+        key,
+        Channel.EMAIL,
+        kind,
+        times,
+        [customer],
+        summary,
+        attributes,
+        id_namespace=ID_NAMESPACE,
+    )
 
 
 def is_company_address(address: str, domains: Sequence[str]) -> bool:
@@ -162,32 +173,43 @@ def header_text(msg: Message, name: str) -> str | None:
         return None if raw is None else str(raw).encode("utf-8", "replace").decode()
 
 
-def _header_values(msg: Message, name: str) -> list[str]:
+def _raw_values(msg: Message, name: str) -> list[str]:
+    """A header's raw values (8-bit text decoded as UTF-8), without the stdlib's structured
+    parse: that parse takes seconds on an address list of thousands."""
+    values = []
+    for key, value in msg.raw_items():
+        if key.lower() == name.lower():
+            text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            values.append(" ".join(text.split()))
+    return values
+
+
+def _display(raw: str) -> str:
+    """A display name with RFC 2047 encoded words decoded (as given when they are broken)."""
+    if "=?" not in raw:
+        return raw
     try:
-        return [str(v) for v in msg.get_all(name) or ()]
-    except Exception:  # malformed headers: see header_text
-        text = header_text(msg, name)
-        return [text] if text else []
+        return str(make_header(decode_header(raw)))
+    except Exception:  # malformed encoded words: the raw text is still a name
+        return raw
 
 
 def _addresses(msg: Message, name: str, region: str) -> list[tuple[str, str]]:
     """(display name, normalised address) pairs of an address header; bad entries skipped."""
     found: dict[str, tuple[str, str]] = {}
-    for display, addr in getaddresses(_header_values(msg, name)):
-        try:
-            value = Identifier.parse(EMAIL, addr, region).value
-        except InvalidIdentifier:
-            continue
-        found.setdefault(value, (" ".join(display.split())[:200], value))
+    for display, addr in getaddresses(_raw_values(msg, name)):
+        value = addr.strip().lower()
+        if value not in found:
+            try:
+                value = Identifier.parse(EMAIL, addr, region).value
+            except InvalidIdentifier:
+                continue
+        found.setdefault(value, (" ".join(_display(display).split())[:200], value))
     return list(found.values())
 
 
 def _first(items: list[tuple[str, str]]) -> tuple[str, str] | None:
     return items[0] if items else None
-
-
-def _unique(values: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(values))
 
 
 def _ids(text: str | None) -> list[str]:
@@ -198,7 +220,7 @@ def _ids(text: str | None) -> list[str]:
     if not found:
         bare = text.split()
         found = bare[:1] if bare and len(bare[0]) <= 900 else []
-    return _unique(found)
+    return list(dict.fromkeys(found))
 
 
 def _first_id(text: str | None) -> str | None:
@@ -285,8 +307,3 @@ def content_digest(raw: bytes) -> str:
         if not skipping:
             kept.append(line)
     return hashlib.sha256(b"\n".join(kept) + sep + body).hexdigest()[:40]
-
-
-def _clip(text: str) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= MAX_SUMMARY else line[: MAX_SUMMARY - 1] + "…"

@@ -32,7 +32,7 @@ from ingest.server import EXIT_CONFIG, EXIT_STARTUP, describe_config_error
 from ingest.settings import IngestSettings
 from runtime.probes import ProbeServer
 from schemas import InvalidEvent
-from schemas.events import utc_now
+from schemas.events import encode_within_limits, utc_now
 
 log = structlog.get_logger()
 
@@ -130,6 +130,8 @@ class EmailHandler:
                 company_domains=self.company_domains,
                 default_region=self.default_region,
             )
+            for event in events:  # what the worker would refuse is refused here, not queued
+                encode_within_limits(event)
         except InvalidEvent as exc:
             self._rejected("invalid_message")
             return f"550 5.6.0 {_reply_text(str(exc))}"

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from ingest.call_centre.common import build, clip
+from ingest.common import build_event, clip
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
 from schemas.events import describe_validation_error, make_event_id
 from schemas.identifiers import EMAIL, LOYALTY_ID, ORDER_ID, PHONE, USER_ID
@@ -137,7 +137,7 @@ def map_receipt(
         f"{what} at store {receipt.store_id}: {count} item{'' if count == 1 else 's'}, "
         f"{receipt.total} {receipt.currency} (receipt {receipt.receipt_id})"
     )
-    return build(
+    return build_event(
         where,
         event_id=make_event_id(SOURCE, f"{receipt.store_id}:{receipt.receipt_id}"),
         channel=Channel.STORE,

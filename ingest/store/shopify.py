@@ -12,10 +12,13 @@ pickup (code/title/source mentions pickup or collect) and `order_fulfilled` othe
 else `order_placed` (POS orders, fulfilled at the till, stay `order_placed`).
 
 Identifiers: `email` (order and customer), `phone` (order, customer, billing address; the
-shipping address may be a gift recipient, so not used), `shopify_customer_id`, and the
-order `name` (e.g. `#1001`, what the customer quotes) as the `order_id` reference. Shopify
-drops webhook subscriptions that keep failing, so a malformed email/phone is skipped and
-noted in `skipped_identifiers` rather than refusing the order.
+shipping address may be a gift recipient, so not used), `shopify_customer_id`, the order
+`name` as the `order_id` reference, normalised (`#1001` is `1001`) and scoped to the shop
+(`1001@acme.myshopify.com`: two shops both have a #1001), and the numeric order id as the
+`shopify_order_id` reference that refunds and fulfillments name. Shopify drops webhook
+subscriptions that keep failing, so a malformed email/phone is skipped and noted in
+`skipped_identifiers` rather than refusing the order. The customer's first and last name
+are name traits (a high-priority source: the shop's own customer record).
 """
 
 from __future__ import annotations
@@ -25,17 +28,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from ingest.call_centre.common import (
-    build,
-    clip,
-    obj,
-    text,
-    try_identifier,
-    unique,
-)
-from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent
+from ingest.common import build_event, clip, name_traits, obj, text, try_identifier, unique
+from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
 from schemas.events import REVISION_KEY, make_event_id, revision_stamp
-from schemas.identifiers import EMAIL, ORDER_ID, PHONE
+from schemas.identifiers import EMAIL, ORDER_ID, PHONE, SHOPIFY_ORDER_ID, normalise_order_id
 from schemas.timestamps import parse_timestamp as iso_timestamp
 
 SOURCE: Final = "shopify"
@@ -83,7 +79,7 @@ def map_order(
     order_id = str(order_id).strip()
     if len(order_id) > 64:
         raise InvalidEvent("id: is longer than 64 characters")
-    number = _numeric_id(order.get("order_number"), "order_number")
+    number = numeric_id(order.get("order_number"), "order_number")
     name = text(order, "name", "name") or f"#{number or order_id}"
     created = iso_timestamp(order.get("created_at"), "created_at")
     updated = (
@@ -103,9 +99,9 @@ def map_order(
     elif not in_store and fulfillment == "fulfilled":
         kind = "order_collected" if pickup else "order_fulfilled"
     skipped: list[str] = []
-    identifiers = _identifiers(order, name, default_region, skipped)
-    lines, items = _lines(order)
-    total = _money(order.get("total_price"), "total_price")
+    identifiers = _identifiers(order, order_id, name, default_region, shop_domain, skipped)
+    lines, items = order_lines(order.get("line_items"))
+    total = money(order.get("total_price"), "total_price")
     currency = text(order, "currency", "currency")
     attrs: dict[str, Any] = {
         "shopify_order_id": order_id,
@@ -113,7 +109,7 @@ def map_order(
         "order_number": number,
         "sales_channel": "in_store" if in_store else "online",
         "source_name": text(order, "source_name", "source_name"),
-        "location_id": _numeric_id(order.get("location_id"), "location_id"),
+        "location_id": numeric_id(order.get("location_id"), "location_id"),
         "financial_status": text(order, "financial_status", "financial_status"),
         "fulfillment_status": fulfillment,
         "cancelled_at": order.get("cancelled_at"),
@@ -129,10 +125,11 @@ def map_order(
         "webhook_id": webhook_id,
         "triggered_at": triggered_at,
         "skipped_identifiers": skipped or None,
+        "traits": customer_names(order) or None,
         REVISION_KEY: revision_stamp(updated),
     }
     attrs = {k: v for k, v in attrs.items() if v is not None and v != ""}
-    return build(
+    return build_event(
         "order",
         event_id=make_event_id(SOURCE, f"order-{order_id}"),
         channel=Channel.STORE,
@@ -147,7 +144,12 @@ def map_order(
 
 
 def _identifiers(
-    order: Mapping[str, Any], name: str, region: str, skipped: list[str]
+    order: Mapping[str, Any],
+    order_id: str,
+    name: str,
+    region: str,
+    shop: str | None,
+    skipped: list[str],
 ) -> tuple[Identifier, ...]:
     customer = obj(order, "customer", "customer")
     billing = obj(order, "billing_address", "billing_address")
@@ -158,32 +160,55 @@ def _identifiers(
         (PHONE, customer.get("phone"), "customer.phone"),
         (PHONE, billing.get("phone"), "billing_address.phone"),
         (CUSTOMER_ID, customer.get("id"), "customer.id"),
-        (ORDER_ID, name, "name"),
     ]
-    found: list[Identifier] = []
+    found: list[Identifier | None] = []
     for type_, value, where in candidates:
         if value is None or value == "":
             continue
         ident = try_identifier(type_, value, region)
         if ident is None:
-            if type_ == ORDER_ID:
-                raise InvalidEvent("name: is not a usable order name")
             skipped.append(where)
-        else:
-            found.append(ident)
-    return unique(found)
+        found.append(ident)
+    return unique([*found, order_reference(name, shop), order_number_id(order_id)])
 
 
-def _lines(order: Mapping[str, Any]) -> tuple[list[dict[str, Any]], int]:
-    raw = order.get("line_items")
+def order_reference(name: str, shop: str | None) -> Identifier:
+    """The order as customers quote it (`#1001`), scoped to its shop when the shop is known."""
+    try:
+        return Identifier(type=ORDER_ID, value=normalise_order_id(name, shop))
+    except (InvalidIdentifier, ValueError):
+        raise InvalidEvent("name: is not a usable order name") from None
+
+
+def order_number_id(order_id: Any) -> Identifier:
+    """Shopify's numeric order id (`shopify_order_id`): what refunds and fulfillments name."""
+    ident = try_identifier(SHOPIFY_ORDER_ID, order_id, "US")
+    if ident is None:
+        raise InvalidEvent("order_id: is required (the order's numeric id)")
+    return ident
+
+
+def customer_names(order: Mapping[str, Any]) -> dict[str, str]:
+    """Name traits of the order's customer (their record, else the billing address)."""
+    for where in ("customer", "billing_address"):
+        part = obj(order, where, where)
+        traits = name_traits(None, part.get("first_name"), part.get("last_name"))
+        if traits:
+            return traits
+    return {}
+
+
+def order_lines(raw: Any, name: str = "line_items") -> tuple[list[dict[str, Any]], int]:
+    """The lines kept (title, variant, SKU, quantity, price) and the item count of a list of
+    line items named `name` in errors."""
     if raw is None:
         return [], 0
     if not isinstance(raw, list):
-        raise InvalidEvent("line_items: must be a list")
+        raise InvalidEvent(f"{name}: must be a list")
     lines: list[dict[str, Any]] = []
     items = 0
     for index, line in enumerate(raw):
-        where = f"line_items[{index}]"
+        where = f"{name}[{index}]"
         if not isinstance(line, Mapping):
             raise InvalidEvent(f"{where}: must be an object")
         quantity = line.get("quantity", 1)
@@ -196,13 +221,13 @@ def _lines(order: Mapping[str, Any]) -> tuple[list[dict[str, Any]], int]:
                 "variant": text(line, "variant_title", f"{where}.variant_title"),
                 "sku": text(line, "sku", f"{where}.sku"),
                 "quantity": quantity,
-                "price": _money(line.get("price"), f"{where}.price"),
+                "price": money(line.get("price"), f"{where}.price"),
             }
             lines.append({k: v for k, v in kept.items() if v is not None})
     return lines, items
 
 
-def _numeric_id(value: Any, where: str) -> int | str | None:
+def numeric_id(value: Any, where: str) -> int | str | None:
     """Shopify numeric ids (64-bit integers; some clients send them as strings)."""
     if value is None or value == "":
         return None
@@ -218,7 +243,7 @@ def _numeric_id(value: Any, where: str) -> int | str | None:
     raise InvalidEvent(f"{where}: must be a numeric id")
 
 
-def _money(value: Any, where: str) -> str | None:
+def money(value: Any, where: str) -> str | None:
     """Shopify sends amounts as decimal strings ("59.90"); kept as text, checked as decimal."""
     if value is None or value == "":
         return None

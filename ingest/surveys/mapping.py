@@ -33,27 +33,21 @@ from ingest.chat.common import (
     Key,
     PersonIds,
     UtcTime,
-    build_event,
-    clip,
-    excerpt,
     items_of,
-    parse_ident,
     person_identifiers,
-    unique,
     validate_item,
 )
+from ingest.common import parse_ident, unique
+from ingest.surveys.scores import LABELS, Answer, survey_event
 from schemas import CanonicalEvent, Channel, InvalidEvent
-from schemas.events import REVISION_KEY, make_event_id, revision_stamp
 from schemas.identifiers import ORDER_ID
 
 SOURCE: Final = "survey"
 MAX_RESPONSE_BYTES: Final = 16 * 1024
 MAX_BODY_BYTES: Final = 512 * 1024
 MAX_RESPONSES: Final = 1000
-COMMENT_EXCERPT: Final = 2000
 #: Lowest score and default highest score of each metric.
 SCALES: Final = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
-LABELS: Final = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
 
 Score = (
     Annotated[int, Field(strict=True)] | Annotated[float, Field(strict=True, allow_inf_nan=False)]
@@ -99,13 +93,6 @@ def map_responses(
     return events
 
 
-def nps_category(score: float) -> str:
-    """Promoter (9-10), passive (7-8) or detractor (0-6)."""
-    if score >= 9:
-        return "promoter"
-    return "passive" if score >= 7 else "detractor"
-
-
 def scale_of(response: SurveyResponseIn, where: str) -> tuple[int, int]:
     """(lowest, highest) score of the response's scale; InvalidEvent if it does not fit."""
     low, high = SCALES[response.metric]
@@ -123,7 +110,6 @@ def map_response(
     response: SurveyResponseIn, received_at: datetime, region: str, where: str = "body"
 ) -> CanonicalEvent:
     """Map one validated response."""
-    _, high = scale_of(response, where)
     related = response.related or Related()
     identifiers = unique(
         [
@@ -139,37 +125,21 @@ def map_response(
             f"{where}.respondent: an identifier (email, phone, user_id, anonymous_id, "
             "loyalty_id) or related.order_id / related.conversation_id is required"
         )
-    score: int | float = response.score
-    if isinstance(score, float) and score.is_integer():
-        score = int(score)
-    comment = excerpt(response.comment, COMMENT_EXCERPT)
-    attrs: dict[str, Any] = {
-        "metric": response.metric,
-        "score": score,
-        "scale_max": high,
-        "comment": comment,
-        "survey_id": response.survey_id,
+    related_attrs = {
         "related_channel": related.channel.value if related.channel else None,
         "related_event_id": related.event_id,
     }
-    label = f"{LABELS[response.metric]} {score}/{high}"
-    if response.metric == "nps":
-        attrs["nps_category"] = nps_category(score)
-        label += f" ({attrs['nps_category']})"
-    updated = max(response.responded_at, response.updated_at or response.responded_at)
-    attrs[REVISION_KEY] = revision_stamp(updated)
-    summary = f"Survey: {label}" + (f": {comment}" if comment else "")
-    return build_event(
-        where,
-        lambda: CanonicalEvent(
-            event_id=make_event_id(SOURCE, response.response_id),
-            channel=Channel.SURVEY,
-            kind="survey_response",
-            occurred_at=response.responded_at,
-            received_at=received_at,
-            source=SOURCE,
-            identifiers=identifiers,
-            summary=clip(summary),
-            attributes=attrs,
-        ),
+    answer = Answer(
+        source=SOURCE,
+        response_id=response.response_id,
+        responded_at=response.responded_at,
+        updated_at=response.updated_at or response.responded_at,
+        identifiers=identifiers,
+        metric=response.metric,
+        score=response.score,
+        scale=scale_of(response, where),
+        comment=response.comment,
+        survey_id=response.survey_id,
+        extra={k: v for k, v in related_attrs.items() if v is not None},
     )
+    return survey_event(answer, received_at, where)

@@ -10,6 +10,7 @@ from typing import Any, Final
 import orjson
 from pydantic import ValidationError
 
+from ingest.common import clip, name_traits
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
 from schemas.errors import EventTooLarge
 from schemas.events import describe_validation_error, make_event_id
@@ -21,7 +22,6 @@ SOURCE: Final = "segment"
 MAX_MESSAGE_BYTES: Final = 32 * 1024
 MAX_BATCH_BYTES: Final = 500 * 1024
 MAX_BATCH_MESSAGES: Final = 2500
-MAX_SUMMARY: Final = 500
 
 KINDS: Final = {
     "identify": "identified",
@@ -120,7 +120,7 @@ def _map(msg: Mapping[str, Any], received_at: datetime, region: str, path: str) 
             received_at=received_at,
             source=SOURCE,
             identifiers=tuple(identifiers),
-            summary=_clip(_summary(msg, type_, context, loc)),
+            summary=clip(_summary(msg, type_, context, loc)),
             attributes=_attributes(msg, type_, context, loc),
         )
     except ValidationError as exc:
@@ -266,6 +266,15 @@ def _attributes(
                 attrs[key] = value
     if type_ in ("identify", "group"):
         traits = dict(_object(msg, "traits", loc))
+        if type_ == "identify":
+            # Segment's spec traits (`name`, `firstName`, `lastName`) as the name traits
+            # every adapter writes; keys the message set itself are kept as they are.
+            names = name_traits(
+                traits.get("name"),
+                traits.get("firstName", traits.get("first_name")),
+                traits.get("lastName", traits.get("last_name")),
+            )
+            traits = {**names, **traits}
         if traits:
             attrs["traits"] = traits
     if type_ == "group":
@@ -278,9 +287,3 @@ def _attributes(
 
 def _filled(value: Any) -> bool:
     return value is not None and value != "" and value != {}
-
-
-def _clip(text: str) -> str:
-    """One line of at most `MAX_SUMMARY` characters."""
-    line = " ".join(text.split())
-    return line if len(line) <= MAX_SUMMARY else line[: MAX_SUMMARY - 1] + "…"

@@ -18,6 +18,7 @@ from ingest.http import (
     read_body,
     require_json_content_type,
 )
+from ingest.openapi import examples
 from ingest.web.mapping import (
     KINDS,
     MAX_BATCH_BYTES,
@@ -79,7 +80,7 @@ def _typed(body: dict[str, Any], call_type: str) -> dict[str, Any]:
     return body
 
 
-@router.post("/v1/batch", name="segment_batch")
+@router.post("/v1/batch", name="segment_batch", openapi_extra=examples("segment_batch"))
 async def segment_batch(request: Request) -> JsonResponse:
     """A batch of identify/track/page/screen/alias/group messages (up to 500 KB)."""
     return await _handle(request, None)
@@ -94,4 +95,10 @@ def _single(call_type: str) -> Callable[[Request], Awaitable[JsonResponse]]:
 
 
 for _call in KINDS:
-    router.add_api_route(f"/v1/{_call}", _single(_call), methods=["POST"], name=f"segment_{_call}")
+    router.add_api_route(
+        f"/v1/{_call}",
+        _single(_call),
+        methods=["POST"],
+        name=f"segment_{_call}",
+        openapi_extra=examples("segment_call"),
+    )

@@ -19,8 +19,28 @@ import orjson
 IDENTIFIER_KEYS = frozenset({"email", "phone", "user_id", "userId", "anonymous_id", "anonymousId"})
 MAX_TRAITS = 100
 
+#: By the `source` names the adapters write: a CRM or the shop's customer record beats a
+#: survey tool's contact, which beats an email display name, which beats a chat or
+#: WhatsApp profile name (what a customer typed as their own handle).
 DEFAULT_SOURCE_PRIORITY: Mapping[str, int] = MappingProxyType(
-    {"crm": 90, "shopify": 70, "receipts": 60, "segment": 60, "surveys": 40, "twilio": 30}
+    {
+        "crm": 90,
+        "shopify": 70,
+        "segment": 60,
+        "amazon-connect": 60,
+        "store-receipt": 60,
+        "delighted": 50,
+        "survey": 45,
+        "typeform": 45,
+        "smtp": 40,
+        "email-http": 40,
+        "sendgrid": 40,
+        "mailgun": 40,
+        "postmark": 40,
+        "twilio-conversations": 30,
+        "web-chat": 30,
+        "twilio-messaging": 20,
+    }
 )
 
 

@@ -15,3 +15,8 @@ class InvalidCursor(QueryError):
 
 class InvalidQuery(QueryError):
     """A query argument out of range: limit, naive datetimes, too many filter values."""
+
+
+class AmbiguousIdentifier(QueryError):
+    """An identifier typed without its scope matches customers in more than one scope
+    (order 1001 of two shops): the caller must say which."""

@@ -16,6 +16,7 @@ from typing import Any, Final
 from sqlalchemy import bindparam, text
 
 from profile_store.domain.traits import flatten
+from profile_store.read.errors import AmbiguousIdentifier
 from profile_store.read.models import ChannelStats, IdentifierOut, Profile
 from profile_store.read.summary import (
     CONVERSATION_WINDOW,
@@ -30,9 +31,10 @@ from profile_store.read.summary import (
 )
 from profile_store.read.summary_models import ContactOut, ProfileSummary, RecentContacts
 from profile_store.storage.connections import Db, on_driver
-from profile_store.storage.driver import PgConnection, fetch_one, psycopg_sql
+from profile_store.storage.driver import PgConnection, fetch_all, fetch_one, psycopg_sql
 from profile_store.storage.survivor import by_id, canonical, chain_sql
 from profile_store.storage.tables import TS
+from schemas.identifiers import ORDER_ID, ORDER_SCOPE_SEPARATOR
 
 _BY_ID: Final = by_id(":customer_id")
 _BY_IDENTIFIER: Final = (
@@ -118,12 +120,40 @@ async def load_profile(
         return await profile_by_id(conn, customer_id, now or datetime.now(UTC))
 
 
+#: Owners of an order number stored with its shop (`1001@acme.myshopify.com`), found by the
+#: `lower(id_value) text_pattern_ops` index: `low` is `1001@`, `high` the next prefix.
+_SCOPED_ORDER_OWNERS: Final = (
+    "SELECT DISTINCT coalesce(c.merged_into, c.customer_id) AS customer_id "
+    "FROM identifiers i JOIN customers c ON c.customer_id = i.customer_id "
+    "WHERE i.id_type = %(id_type)s AND lower(i.id_value) ~>=~ %(low)s "
+    "AND lower(i.id_value) ~<~ %(high)s LIMIT 3"
+)
+_AFTER_SEPARATOR: Final = chr(ord(ORDER_SCOPE_SEPARATOR) + 1)
+
+
 async def find_profile(
     db: Db | PgConnection, id_type: str, value: str, now: datetime | None = None
 ) -> Profile | None:
-    """The profile of whoever holds an already-normalised identifier, or None."""
+    """The profile of whoever holds an already-normalised identifier, or None.
+
+    An order number typed without its shop (`1001`) also finds the order stored with one
+    (`1001@acme.myshopify.com`); when two shops' customers hold it, `AmbiguousIdentifier`.
+    """
+    at = now or datetime.now(UTC)
     async with on_driver(db) as conn:
-        return await profile_by_identifier(conn, id_type, value, now or datetime.now(UTC))
+        profile = await profile_by_identifier(conn, id_type, value, at)
+        if profile is not None or id_type != ORDER_ID or ORDER_SCOPE_SEPARATOR in value:
+            return profile
+        prefix = value.lower() + ORDER_SCOPE_SEPARATOR
+        params = {"id_type": id_type, "low": prefix, "high": prefix[:-1] + _AFTER_SEPARATOR}
+        owners = {row.customer_id for row in await fetch_all(conn, _SCOPED_ORDER_OWNERS, params)}
+        if len(owners) > 1:
+            raise AmbiguousIdentifier(
+                f"order {value} is held by customers of {len(owners)} shops: "
+                f"type it with the shop (like {value}{ORDER_SCOPE_SEPARATOR}shop.myshopify.com) "
+                "or use search"
+            )
+        return await profile_by_id(conn, owners.pop(), at) if owners else None
 
 
 def _found(row: Any) -> Profile | None:

@@ -26,13 +26,22 @@ from profile_store.storage.connections import Db, on_driver
 from profile_store.storage.driver import PgConnection, fetch_all
 from profile_store.storage.survivor import chain_sql
 from schemas import InvalidIdentifier
-from schemas.identifiers import EMAIL, PHONE, normalise_email, normalise_phone
+from schemas.identifiers import (
+    EMAIL,
+    ORDER_ID,
+    ORDER_SCOPE_SEPARATOR,
+    PHONE,
+    normalise_email,
+    normalise_order_id,
+    normalise_phone,
+)
 
 MAX_QUERY_LENGTH: Final = 256
 DEFAULT_RESULTS: Final = 10
 MAX_RESULTS: Final = 50
 MAX_NAME_TOKENS: Final = 5
 MIN_EMAIL_PREFIX: Final = 3
+MAX_ORDER_LENGTH: Final = 64
 #: Identifier rows examined per query; more would only be ranked away.
 _ROW_CAP: Final = 200
 #: Identifiers shown per hit, preferred types first.
@@ -60,6 +69,8 @@ class SearchPlan:
     exact: tuple[tuple[str, str], ...] = ()
     name_tokens: tuple[str, ...] = ()
     email_prefix: str | None = None
+    #: `1001@`: an order number typed without its shop finds it stored with one.
+    order_prefix: str | None = None
     tried: tuple[str, ...] = ()
 
 
@@ -86,6 +97,17 @@ def plan_search(query: str, default_region: str = "US") -> SearchPlan:
             tried.append(PHONE)
         except InvalidIdentifier:
             pass
+    order_prefix = None
+    if any(ch.isdigit() for ch in q) and len(q) <= MAX_ORDER_LENGTH and " " not in q.strip():
+        try:
+            order = normalise_order_id(q)
+        except InvalidIdentifier:
+            order = None
+        if order is not None:
+            exact.append((ORDER_ID, order))
+            tried.append(ORDER_ID)
+            if ORDER_SCOPE_SEPARATOR not in order:
+                order_prefix = order.lower() + ORDER_SCOPE_SEPARATOR
     tokens: tuple[str, ...] = ()
     if "@" not in q and not any(ch.isdigit() for ch in q):
         tokens = tuple(t[:64] for t in _WORD.findall(q.lower())[:MAX_NAME_TOKENS])
@@ -95,7 +117,7 @@ def plan_search(query: str, default_region: str = "US") -> SearchPlan:
     if len(q) >= MIN_EMAIL_PREFIX and _EMAIL_PREFIX.match(q) and not _PHONE_LIKE.match(q):
         prefix = q.lower()
         tried.append("email_prefix")
-    return SearchPlan(q, tuple(exact), tokens, prefix, tuple(tried))
+    return SearchPlan(q, tuple(exact), tokens, prefix, order_prefix, tuple(tried))
 
 
 def _tsquery(tokens: Sequence[str]) -> str:
@@ -114,6 +136,10 @@ _IDENTIFIER_COLUMNS: Final = "SELECT id_type, id_value, customer_id FROM identif
 _EMAIL_PREFIX_ROWS: Final = (
     f"{_IDENTIFIER_COLUMNS} WHERE id_type = 'email' AND lower(id_value) ~>=~ %(low)s::text "
     "{upper}ORDER BY lower(id_value) LIMIT %(cap)s"
+)
+_ORDER_PREFIX_ROWS: Final = (
+    f"{_IDENTIFIER_COLUMNS} WHERE id_type = 'order_id' AND lower(id_value) ~>=~ %(low)s::text "
+    "AND lower(id_value) ~<~ %(high)s::text LIMIT %(cap)s"
 )
 # Module constants only; values are parameters.
 _NAME_ROWS: Final = (
@@ -144,7 +170,17 @@ async def _identifier_rows(conn: PgConnection, plan: SearchPlan) -> list[tuple[i
             upper="" if upper is None else "AND lower(id_value) ~<~ %(high)s::text "
         )
         found += [(PREFIX, r, EMAIL) for r in await fetch_all(conn, sql, bounds)]
+    if plan.order_prefix is not None:
+        found += await _order_rows(conn, plan.order_prefix)
     return found
+
+
+async def _order_rows(conn: PgConnection, prefix: str) -> list[tuple[int, Any, str]]:
+    """Orders stored with their shop (`1001@acme.myshopify.com`) for a number typed alone."""
+    upper = _next_prefix(prefix)
+    assert upper is not None
+    params = {"low": prefix, "high": upper, "cap": _ROW_CAP}
+    return [(EXACT_CI, r, ORDER_ID) for r in await fetch_all(conn, _ORDER_PREFIX_ROWS, params)]
 
 
 async def _name_rows(conn: PgConnection, plan: SearchPlan, limit: int) -> list[Any]:

@@ -29,6 +29,8 @@ from schemas import topics
 from services import ServicesError
 
 SPOOL_SUFFIX: Final = ".spool.ndjson"
+#: What the worker consumes: a stop or recycle must not lose an uncommitted record of either.
+BACKLOG_TOPICS: Final = (topics.INTERACTIONS, topics.DEADLETTER)
 _POLL_MS: Final = 200
 
 
@@ -45,11 +47,13 @@ class SpooledRecord:
     key: bytes | None
     value: bytes
     headers: tuple[tuple[str, bytes], ...]
+    topic: str = topics.INTERACTIONS
 
     def to_line(self) -> bytes:
         """One JSON line (bytes as base64)."""
         return orjson.dumps(
             {
+                "topic": self.topic,
                 "partition": self.partition,
                 "offset": self.offset,
                 "key": _b64(self.key),
@@ -68,14 +72,16 @@ class SpooledRecord:
             key=_unb64(data["key"]),
             value=_unb64(data["value"]) or b"",
             headers=tuple((str(k), _unb64(v) or b"") for k, v in data["headers"]),
+            topic=str(data.get("topic") or topics.INTERACTIONS),
         )
 
 
 class Backlog:
-    """Reads a consumer group's uncommitted records of the interactions topic."""
+    """Reads a consumer group's uncommitted records: the interactions, and the dead letters
+    the gateway publishes for the worker to store."""
 
-    def __init__(self, bootstrap: str, group: str, topic: str = topics.INTERACTIONS) -> None:
-        self.topic = topic
+    def __init__(self, bootstrap: str, group: str, names: tuple[str, ...] = BACKLOG_TOPICS) -> None:
+        self.names = names
         common: dict[str, Any] = {
             "bootstrap_servers": bootstrap.split(","),
             "enable_auto_commit": False,
@@ -90,9 +96,12 @@ class Backlog:
             raise BacklogError(f"broker unreachable: {type(exc).__name__}") from None
 
     def partitions(self) -> list[TopicPartition]:
-        """The topic's partitions (none if it does not exist)."""
-        found = self._reader.partitions_for_topic(self.topic) or set()
-        return [TopicPartition(self.topic, p) for p in sorted(found)]
+        """The topics' partitions (none of a topic that does not exist)."""
+        return [
+            TopicPartition(name, p)
+            for name in self.names
+            for p in sorted(self._reader.partitions_for_topic(name) or set())
+        ]
 
     def committed(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
         """The group's committed offsets (0 where it never committed)."""
@@ -148,6 +157,7 @@ class Backlog:
                     if record.offset >= ends[tp]:
                         break
                     yield SpooledRecord(
+                        topic=tp.topic,
                         partition=tp.partition,
                         offset=record.offset,
                         key=record.key,
@@ -192,7 +202,7 @@ def spool_files(spool_dir: Path) -> list[Path]:
     return sorted(spool_dir.glob(f"*{SPOOL_SUFFIX}"))
 
 
-def replay_spools(spool_dir: Path, bootstrap: str, topic: str = topics.INTERACTIONS) -> int:
+def replay_spools(spool_dir: Path, bootstrap: str) -> int:
     """Publish every spooled record again (acks=all, in its partition's order), deleting each
     file once all of it is acknowledged with a real offset; returns the records replayed."""
     files = spool_files(spool_dir)
@@ -215,7 +225,7 @@ def replay_spools(spool_dir: Path, bootstrap: str, topic: str = topics.INTERACTI
                         rec = SpooledRecord.from_line(line)
                         futures.append(
                             producer.send(
-                                topic, key=rec.key, value=rec.value, headers=list(rec.headers)
+                                rec.topic, key=rec.key, value=rec.value, headers=list(rec.headers)
                             )
                         )
             producer.flush(30)

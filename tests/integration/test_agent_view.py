@@ -82,7 +82,10 @@ async def _search(client: httpx.AsyncClient, q: str, **params: Any) -> list[dict
         ("+1 415 555 0132", "phone", "exact"),
         ("  MARIA@Shop.IO ", "email", "exact"),
         ("W-5001", "order_id", "exact"),
-        ("w-5001", "order_id", "exact_case_insensitive"),
+        # Order numbers are normalised as typed: w-5001 is W-5001, #W-5001 too.
+        ("w-5001", "order_id", "exact"),
+        ("#W-5001", "order_id", "exact"),
+        ("U-42", "user_id", "exact_case_insensitive"),
         ("u-42", "user_id", "exact"),
         ("Maria Lo", "name", "prefix"),
         ("lopez", "name", "prefix"),

@@ -12,6 +12,7 @@ from kafka import KafkaConsumer, TopicPartition
 from ingest.app import create_app
 from ingest.settings import IngestSettings
 from schemas import topics
+from services.embedded import free_port
 from tests.support.server import serving
 
 
@@ -19,6 +20,17 @@ from tests.support.server import serving
 def running_gateway(settings: IngestSettings) -> Iterator[str]:
     """The ingest gateway on `settings.port` (loopback) in a thread; yields its base URL."""
     with serving(create_app(settings), settings.port, "gateway") as url:
+        yield url
+
+
+@contextmanager
+def gateway_on(kafka_bootstrap: str, **settings: Any) -> Iterator[str]:
+    """A real gateway on a free port publishing to `kafka_bootstrap`; yields its base URL."""
+    config = IngestSettings(
+        **{"port": free_port(), "kafka_bootstrap": kafka_bootstrap, "publish_timeout_s": 10},
+        **settings,
+    )
+    with running_gateway(config) as url:
         yield url
 
 

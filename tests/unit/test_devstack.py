@@ -27,11 +27,17 @@ def test_restart_backoff_doubles_to_a_cap_and_starts_over_after_a_stable_run() -
     key=st.none() | st.binary(max_size=64),
     value=st.binary(max_size=512),
     headers=st.lists(st.tuples(st.text(max_size=20), st.binary(max_size=40)), max_size=5),
+    topic=st.sampled_from(["threadline.interactions", "threadline.deadletter"]),
 )
 def test_a_spooled_record_survives_its_line_byte_for_byte(
-    partition: int, offset: int, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes,
+    headers: list[tuple[str, bytes]],
+    topic: str,
 ) -> None:
-    record = SpooledRecord(partition, offset, key, value, tuple(headers))
+    record = SpooledRecord(partition, offset, key, value, tuple(headers), topic)
     line = record.to_line()
     assert b"\n" not in line
     assert SpooledRecord.from_line(line) == record

@@ -16,6 +16,7 @@ from ingest.app import create_app
 from ingest.publisher import PublishError
 from ingest.settings import IngestSettings
 from schemas import CanonicalEvent
+from schemas.deadletter import DeadLetter
 
 SAMPLES = Path(__file__).parent / "web" / "samples"
 KEY = "test-key"
@@ -25,6 +26,7 @@ AUTH = {"Authorization": "Basic " + base64.b64encode(f"{KEY}:".encode()).decode(
 class RecordingPublisher:
     def __init__(self) -> None:
         self.events: list[CanonicalEvent] = []
+        self.dead: list[DeadLetter] = []
         self.failure: Exception | None = None
         self.is_ready = True
 
@@ -32,6 +34,11 @@ class RecordingPublisher:
         if self.failure is not None:
             raise self.failure
         self.events.extend(events)
+
+    async def publish_dead_letters(self, letters: Sequence[DeadLetter]) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.dead.extend(letters)
 
     async def ready(self, timeout_s: float = 2.0) -> bool:
         return self.is_ready

@@ -10,9 +10,10 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from twilio.request_validator import RequestValidator
 
 from ingest.app import create_app
-from ingest.chat.twilio import compute_signature, parse_form
+from ingest.chat.twilio import parse_form
 from ingest.publisher import PublishError
 from ingest.settings import IngestSettings
 from schemas import CanonicalEvent
@@ -47,7 +48,7 @@ def form(name: str) -> bytes:
 
 
 def signed(body: bytes, url: str, token: str = TOKEN) -> dict[str, str]:
-    signature = compute_signature(token.encode(), url, parse_form(body))
+    signature = RequestValidator(token).compute_signature(url, dict(parse_form(body)))
     return {**FORM, "X-Twilio-Signature": signature}
 
 
@@ -161,7 +162,7 @@ async def test_pre_action_webhooks_get_an_empty_200(
             "unsupported_media_type",
         ),
         (b"A=%FF", FORM, 400, "invalid_form"),
-        (b"EventType=onMessageAdded&ConversationSid=CH1", None, 422, "invalid_event"),
+        (b"EventType=onMessageAdded&ConversationSid=CH1", None, 400, "invalid_event"),
         (b"x=" + b"a" * 200_000, None, 413, "payload_too_large"),
     ],
 )
@@ -202,7 +203,7 @@ async def test_chat_events_with_write_key(
         (BEARER, b"{nope", 400, "invalid_json"),
         ({**BEARER, "Content-Type": "application/xml"}, b"{}", 415, "unsupported_media_type"),
         (BEARER, b'{"a": "' + b"x" * 600_000 + b'"}', 413, "payload_too_large"),
-        (BEARER, b'{"type": "message"}', 422, "invalid_event"),
+        (BEARER, b'{"type": "message"}', 400, "invalid_event"),
     ],
 )
 async def test_json_routes_refuse_bad_requests(
@@ -220,13 +221,13 @@ async def test_json_routes_refuse_bad_requests(
     assert publisher.events == []
 
 
-async def test_survey_scores_out_of_range_are_422_naming_the_field(
+async def test_survey_scores_out_of_range_are_400_naming_the_field(
     client: httpx.AsyncClient, publisher: RecordingPublisher
 ) -> None:
     body = orjson.loads((SURVEYS / "responses_batch.json").read_bytes())
     body["responses"][2]["score"] = 11
     r = await client.post("/surveys/responses", json=body, headers=BEARER)
-    assert r.status_code == 422
+    assert r.status_code == 400
     assert r.json()["error"]["message"].startswith(
         "responses[2].score: CSAT scores must be 1 to 10"
     )

@@ -9,13 +9,7 @@ from urllib.parse import urlencode
 import orjson
 import pytest
 
-from ingest.chat.twilio import (
-    compute_signature,
-    form_fields,
-    map_webhook,
-    parse_form,
-    signature_urls,
-)
+from ingest.chat.twilio import form_fields, map_webhook, parse_form
 from schemas import CanonicalEvent, InvalidEvent
 from schemas.events import decode_event
 
@@ -191,41 +185,3 @@ def test_form_parsing() -> None:
         parse_form(urlencode({f"k{i}": "v" for i in range(500)}).encode())
     with pytest.raises(InvalidEvent, match=r"^Body: is repeated"):
         form_fields([("Body", "a"), ("Body", "b")])
-
-
-# Twilio's own validator test vectors (twilio-python tests/unit/test_request_validator.py).
-URI = "https://mycompany.com/myapp.php?foo=1&bar=2"
-VECTOR = {
-    "CallSid": "CA1234567890ABCDE",
-    "Digits": "1234",
-    "From": "+14158675309",
-    "To": "+18005551212",
-    "Caller": "+14158675309",
-}
-
-
-def test_signature_matches_twilio_reference_vectors() -> None:
-    assert compute_signature(b"12345", URI, VECTOR.items()) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
-    duplicate = [("Sid", "CA123"), ("SidAccount", "AC123"), ("Digits", "5678"), ("Digits", "1234")]
-    assert compute_signature(b"12345", URI, duplicate) == "IK+Dwps556ElfBT0I3Rgjkr1wJU="
-
-
-@pytest.mark.parametrize(
-    ("uri", "signature"),
-    [
-        (URI.replace(".com", ".com:1234"), "RSOYDt4T1cUTdK1PDd93/VVr8B8="),
-        (URI, "kvajT1Ptam85bY51eRf/AJRuM3w="),  # signed with :443
-        (URI.replace("https", "http"), "0ZXoZLH/DfblKGATFgpif+LLRf4="),  # signed with :80
-        (URI.replace(".com", ".com:1234").replace("https", "http"), "Zmvh+3yNM1Phv2jhDCwEM3q5ebU="),
-    ],
-)
-def test_signature_accepts_the_url_with_or_without_port(uri: str, signature: str) -> None:
-    computed = {compute_signature(b"12345", u, VECTOR.items()) for u in signature_urls(uri)}
-    assert signature in computed
-
-
-def test_signature_depends_on_every_part() -> None:
-    good = compute_signature(b"12345", URI, VECTOR.items())
-    assert compute_signature(b"12346", URI, VECTOR.items()) != good
-    assert compute_signature(b"12345", URI + "&x=1", VECTOR.items()) != good
-    assert compute_signature(b"12345", URI, {**VECTOR, "Digits": "1235"}.items()) != good

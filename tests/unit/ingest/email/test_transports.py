@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +10,11 @@ import httpx
 import pytest
 from aiosmtpd.smtp import Envelope, Session
 
-from ingest.app import create_app
 from ingest.email import smtp
 from ingest.email.smtp import EmailHandler
 from ingest.publisher import PublishError
 from ingest.settings import IngestSettings
+from tests.support.ingest_app import Factory, gateway_factory
 from tests.unit.ingest.test_app import RecordingPublisher
 
 SAMPLES = Path(__file__).with_name("samples")
@@ -25,24 +23,10 @@ KEY = "email-test-key"
 MIME = {"Content-Type": "message/rfc822"}
 BEARER = {**MIME, "Authorization": f"Bearer {KEY}"}
 
-Factory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@pytest.fixture
-def publisher() -> RecordingPublisher:
-    return RecordingPublisher()
-
 
 @pytest.fixture
 def gateway(publisher: RecordingPublisher) -> Factory:
-    @asynccontextmanager
-    async def make(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
-        settings = IngestSettings(**{"write_keys": KEY, "company_domains": "shop.io", **overrides})
-        transport = httpx.ASGITransport(app=create_app(settings, publisher))
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as c:
-            yield c
-
-    return make
+    return gateway_factory(publisher, write_keys=KEY, company_domains="shop.io")
 
 
 def error_of(response: httpx.Response) -> tuple[int, str]:

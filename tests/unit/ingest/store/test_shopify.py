@@ -43,7 +43,8 @@ def test_orders_create_golden() -> None:
         ("email", "maria.lopez@example.com"),
         ("phone", "+14155550132"),
         ("shopify_customer_id", "7012345678901"),
-        ("order_id", "#1001"),
+        ("order_id", "1001@example-shop.myshopify.com"),
+        ("shopify_order_id", "5678901234567"),
     }
     # The shipping address phone may be a gift recipient's: never an identifier.
     assert ("phone", "+14155550999") not in idents(event)
@@ -93,7 +94,8 @@ def test_pos_order_is_an_in_store_purchase() -> None:
     assert idents(event) == {
         ("phone", "+442079460958"),
         ("shopify_customer_id", "7012345600000"),
-        ("order_id", "#1002"),
+        ("order_id", "1002"),  # no shop domain given: not scoped
+        ("shopify_order_id", "5678901299999"),
     }
 
 

@@ -10,10 +10,10 @@ from typing import Any
 import orjson
 import pytest
 
+from ingest.common import MAX_SUMMARY
 from ingest.web.mapping import (
     MAX_BATCH_MESSAGES,
     MAX_MESSAGE_BYTES,
-    MAX_SUMMARY,
     MessageTooLarge,
     check_size,
     map_batch,

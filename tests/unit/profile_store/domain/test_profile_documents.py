@@ -75,3 +75,17 @@ def test_traits_do_not_depend_on_arrival_order(
     shuffled = list(updates)
     rnd.shuffle(shuffled)
     assert fold(updates) == fold(shuffled)
+
+
+def test_default_name_priorities_shop_over_email_over_whatsapp_whatever_the_order() -> None:
+    shop = ({"name": "Maria Lopez", "first_name": "Maria", "last_name": "Lopez"}, "shopify")
+    mail = ({"name": "M. Lopez", "first_name": "M.", "last_name": "Lopez"}, "postmark")
+    whatsapp = ({"name": "Mari 🌸"}, "twilio-messaging")
+    times = [EARLY, LATE, "2026-03-03T09:00:00.000000+00:00"]
+    for order in ([shop, mail, whatsapp], [whatsapp, mail, shop], [mail, whatsapp, shop]):
+        stored: dict[str, object] = {}
+        for (traits, source), at in zip(reversed(order), times, strict=True):
+            stored = merge_traits(stored, traits, at, source)  # type: ignore[arg-type]
+        assert flatten(stored)["name"] == "Maria Lopez"
+    stored = merge_traits({}, whatsapp[0], EARLY, whatsapp[1])
+    assert flatten(merge_traits(stored, mail[0], EARLY, mail[1]))["name"] == "M. Lopez"

@@ -23,10 +23,11 @@ T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
         ("maria@", (), (), "maria@"),
         ("Maria Lo", (), ("maria", "lo"), None),
         ("maria", (), ("maria",), "maria"),
-        ("W-5001", (), (), "w-5001"),
+        ("W-5001", (("order_id", "W-5001"),), (), "w-5001"),
         ("L 77", (), (), None),
         ("O'Brien-Smith", (), ("o", "brien", "smith"), None),
-        ("555-0100", (), (), None),  # a local number: no phone match, no name
+        # A local number: no phone match, no name; it may still be an order number.
+        ("555-0100", (("order_id", "555-0100"),), (), None),
     ],
 )
 def test_plan_search(
@@ -35,6 +36,21 @@ def test_plan_search(
     plan = plan_search(q, "US")
     assert (plan.exact, plan.name_tokens, plan.email_prefix) == (exact, tokens, prefix)
     assert plan.text == q.strip()
+
+
+@pytest.mark.parametrize(
+    ("q", "order", "prefix"),
+    [
+        ("#1001", "1001", "1001@"),
+        ("1001", "1001", "1001@"),
+        ("w-5001", "W-5001", "w-5001@"),
+        ("1001@Acme.myshopify.com", "1001@acme.myshopify.com", None),
+    ],
+)
+def test_order_numbers_are_searched_as_typed(q: str, order: str, prefix: str | None) -> None:
+    plan = plan_search(q, "US")
+    assert ("order_id", order) in plan.exact and plan.order_prefix == prefix
+    assert plan_search("Maria Lopez").order_prefix is None
 
 
 def test_plan_search_limits() -> None:
