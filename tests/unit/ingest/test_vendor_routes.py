@@ -180,8 +180,9 @@ async def test_firehose_delivery_accepts_good_records_and_dead_letters_bad_ones(
     assert len(publisher.events) == 1
     assert [d.component for d in publisher.dead] == ["ingest.amazon-connect"] * 2
     assert publisher.dead[0].original == no_contact
-    assert publisher.dead[0].error.startswith("records[1].ContactId: is required")
-    assert publisher.dead[1].original == b"%%" and "base64" in publisher.dead[1].error
+    assert publisher.dead[0].failure.type == "invalid_event"
+    assert publisher.dead[0].failure.message.startswith("records[1].ContactId: is required")
+    assert publisher.dead[1].original == b"%%" and "base64" in publisher.dead[1].failure.message
 
 
 async def test_openapi_lists_every_route_with_an_example_and_the_invalid_input_status(
