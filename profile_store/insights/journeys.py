@@ -1,229 +1,187 @@
-"""Pure journey metrics: contacts, repeats, first-contact resolution, paths, surveys, purchase.
+"""Pure journey metrics: contacts, repeats, first-contact resolution, channel switching,
+failed self-service, effort, surveys against the journey, time to purchase.
 
 `contributions` turns one customer's ordered timeline into additive per-day, per-channel
-measures (counts and sums); `summarise` turns summed measures into the rates shown to people.
-Because every stored figure is a sum, any date range or channel set re-aggregates exactly.
+measures (counts and sums); `explain` gives the events behind each of them; `summarise`
+turns summed measures into the rates shown to people. Because every stored figure is a sum,
+any date range or channel set re-aggregates exactly. The definitions are in `matters` and
+the README ("CX insight").
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Final
 
-from profile_store.insights.events import PURCHASE_KIND, SURVEY_KIND, TOUCH_CHANNELS, JourneyEvent
-
-#: Events of one channel this close together are one contact (a chat's messages, a web visit).
-SESSION_GAP: Final = timedelta(minutes=30)
-#: Another assisted contact within this window makes a repeat (and breaks first-contact
-#: resolution); consecutive assisted contacts this close belong to one episode.
-REPEAT_WINDOW: Final = timedelta(days=7)
-#: A web visit this long before an episode's first assisted contact starts its path.
-PATH_LOOKBACK: Final = timedelta(hours=24)
-PATH_SEPARATOR: Final = " -> "
-NO_CHANNEL: Final = "none"
+from profile_store.insights import surveys
+from profile_store.insights.events import JourneyEvent
+from profile_store.insights.matters import (
+    PATH_SEPARATOR,
+    REPEAT_WINDOW,
+    SELF_SERVICE_WINDOW,
+    Journey,
+    journey_of,
+)
 
 #: Every measure stored per (day, channel[, detail]); all are additive.
 MEASURES: Final = (
     "contacts",
-    "assisted_contacts",
+    "first_contacts",
     "repeat_contacts",
     "fcr_eligible",
     "fcr_resolved",
     "fcr_unresolved",
-    "episodes",
-    "switched_episodes",
-    "path_episodes",
-    "nps_responses",
-    "nps_promoters",
-    "nps_detractors",
-    "nps_last_responses",
-    "nps_last_promoters",
-    "nps_last_detractors",
-    "csat_responses",
-    "csat_satisfied",
-    "csat_last_responses",
-    "csat_last_satisfied",
+    "visits",
+    "help_visits",
+    "failed_self_service",
+    "matters",
+    "switched_matters",
+    "path_matters",
+    "matter_contacts",
+    *surveys.MEASURES,
     "first_purchases",
     "hours_to_purchase",
 )
 #: Measures whose value is not a count of customers' items (no customer list behind them).
-SUM_MEASURES: Final = frozenset({"hours_to_purchase"})
+SUM_MEASURES: Final = frozenset({"hours_to_purchase", "matter_contacts"})
+#: Measures whose `detail` is a breakdown of another figure (not summed into the totals).
+PATH_MEASURE: Final = "path_matters"
 
 Key = tuple[date, str, str, str]  # day, channel, measure, detail
 
 
-@dataclass(slots=True)
-class Contact:
-    """Consecutive touches on one channel with gaps of at most `SESSION_GAP`."""
-
-    channel: str
-    start: datetime
-    end: datetime
-    assisted: bool
-    event_ids: list[str] = field(default_factory=list)
-    order_refs: set[str] = field(default_factory=set)
-
-
-def contacts_of(events: Sequence[JourneyEvent]) -> list[Contact]:
-    """The customer's contacts, in time order (`events` must be ordered by time)."""
-    out: list[Contact] = []
-    last_by_channel: dict[str, Contact] = {}
-    for ev in events:
-        if not ev.is_touch:
-            continue
-        current = last_by_channel.get(ev.channel)
-        if (
-            current is not None
-            and out[-1] is current
-            and ev.occurred_at - current.end <= SESSION_GAP
-        ):
-            current.end = ev.occurred_at
-            current.event_ids.append(ev.event_id)
-            current.order_refs |= ev.contact_refs
-            continue
-        contact = Contact(
-            ev.channel,
-            ev.occurred_at,
-            ev.occurred_at,
-            ev.is_assisted,
-            [ev.event_id],
-            set(ev.contact_refs),
-        )
-        out.append(contact)
-        last_by_channel[ev.channel] = contact
-    return out
-
-
 class _Sink:
-    """Accumulates one customer's contributions."""
+    """Accumulates one customer's contributions, and the events behind each if asked."""
 
-    def __init__(self) -> None:
+    def __init__(self, evidence: bool) -> None:
         self.values: dict[Key, float] = defaultdict(float)
+        self.events: dict[Key, list[str]] | None = defaultdict(list) if evidence else None
 
     def add(
-        self, at: datetime, channel: str, measure: str, value: float = 1.0, detail: str = ""
+        self,
+        at: datetime,
+        channel: str,
+        measure: str,
+        value: float = 1.0,
+        detail: str = "",
+        events: Iterable[str] = (),
     ) -> None:
-        self.values[(at.date(), channel, measure, detail)] += value
+        key = (at.date(), channel, measure, detail)
+        self.values[key] += value
+        if self.events is not None:
+            seen = self.events[key]
+            seen.extend(e for e in events if e not in seen)
 
 
-def _contact_measures(sink: _Sink, contacts: Sequence[Contact], as_of: datetime) -> None:
-    assisted = [c for c in contacts if c.assisted]
-    for c in contacts:
-        sink.add(c.start, c.channel, "contacts")
-    for i, c in enumerate(assisted):
-        sink.add(c.start, c.channel, "assisted_contacts")
-        if i > 0 and c.start - assisted[i - 1].start <= REPEAT_WINDOW:
-            sink.add(c.start, c.channel, "repeat_contacts")
-        if c.start + REPEAT_WINDOW <= as_of:
-            sink.add(c.start, c.channel, "fcr_eligible")
-            followed = i + 1 < len(assisted) and assisted[i + 1].start - c.start <= REPEAT_WINDOW
-            sink.add(c.start, c.channel, "fcr_unresolved" if followed else "fcr_resolved")
-
-
-def episodes_of(contacts: Sequence[Contact]) -> list[list[Contact]]:
-    """Chains of assisted contacts, each within `REPEAT_WINDOW` of the previous one, with the
-    web visit just before the first one (within `PATH_LOOKBACK`) when there is one."""
-    episodes: list[list[Contact]] = []
-    last_web: Contact | None = None
-    for c in contacts:
-        if not c.assisted:
-            last_web = c
+def _contact_measures(sink: _Sink, j: Journey, as_of: datetime) -> None:
+    """Contacts; repeats (a contact continuing a matter); first-contact resolution of each
+    matter's first contact, once `REPEAT_WINDOW` has passed after it."""
+    for i, c in enumerate(j.contacts):
+        matter = j.matter_of[i]
+        mine = [c.event_ids[0]]
+        sink.add(c.start, c.channel, "contacts", events=mine)
+        position = matter.contacts.index(c)
+        if position > 0:
+            earlier = matter.contacts[position - 1].event_ids[0]
+            sink.add(c.start, c.channel, "repeat_contacts", events=[earlier, *mine])
             continue
-        if episodes and c.start - episodes[-1][-1].start <= REPEAT_WINDOW:
-            episodes[-1].append(c)
-            continue
-        prefix = [last_web] if last_web and c.start - last_web.end <= PATH_LOOKBACK else []
-        episodes.append([*prefix, c])
-    return episodes
-
-
-def path_of(episode: Sequence[Contact]) -> list[str]:
-    """The channels of an episode in order, repeats of the same channel collapsed."""
-    path: list[str] = []
-    for c in episode:
-        if not path or path[-1] != c.channel:
-            path.append(c.channel)
-    return path
-
-
-def _episode_measures(sink: _Sink, contacts: Sequence[Contact], as_of: datetime) -> None:
-    for episode in episodes_of(contacts):
-        if episode[-1].start + REPEAT_WINDOW > as_of:
-            continue  # not resolved yet: the customer may still come back
-        first = next(c for c in episode if c.assisted)
-        path = path_of(episode)
-        sink.add(first.start, first.channel, "episodes")
-        if len(path) > 1:
-            sink.add(first.start, first.channel, "switched_episodes")
-        sink.add(first.start, first.channel, "path_episodes", detail=PATH_SEPARATOR.join(path))
-
-
-def _score(ev: JourneyEvent) -> tuple[str, float, float] | None:
-    metric, score = ev.attributes.get("metric"), ev.attributes.get("score")
-    if metric not in ("nps", "csat") or not isinstance(score, int | float):
-        return None
-    scale = ev.attributes.get("scale_max")
-    high = float(scale) if isinstance(scale, int | float) and scale > 0 else 10.0
-    return str(metric), float(score), high
-
-
-def _survey_measures(
-    sink: _Sink, events: Sequence[JourneyEvent], contacts: Sequence[Contact]
-) -> None:
-    i, last_channel = 0, NO_CHANNEL
-    for ev in events:
-        while i < len(contacts) and contacts[i].start <= ev.occurred_at:
-            last_channel = contacts[i].channel
-            i += 1
-        if ev.kind != SURVEY_KIND or (scored := _score(ev)) is None:
-            continue
-        metric, score, high = scored
-        related = ev.attributes.get("related_channel")
-        about = related if isinstance(related, str) and related in TOUCH_CHANNELS else last_channel
-        at = ev.occurred_at
-        if metric == "nps":
-            category = ev.attributes.get("nps_category") or (
-                "promoter" if score >= 9 else "detractor" if score <= 6 else "passive"
-            )
-            for prefix, channel in (("nps", about), ("nps_last", last_channel)):
-                sink.add(at, channel, f"{prefix}_responses")
-                if category in ("promoter", "detractor"):
-                    sink.add(at, channel, f"{prefix}_{category}s")
+        sink.add(c.start, c.channel, "first_contacts", events=mine)
+        if c.end + REPEAT_WINDOW > as_of:
+            continue  # the customer may still come back about it
+        sink.add(c.start, c.channel, "fcr_eligible", events=mine)
+        if len(matter.contacts) == 1:
+            sink.add(c.start, c.channel, "fcr_resolved", events=mine)
         else:
-            satisfied = score >= 0.8 * high  # 4-5 of 5: the usual "top two boxes"
-            for prefix, channel in (("csat", about), ("csat_last", last_channel)):
-                sink.add(at, channel, f"{prefix}_responses")
-                if satisfied:
-                    sink.add(at, channel, f"{prefix}_satisfied")
+            again = matter.contacts[1].event_ids[0]
+            sink.add(c.start, c.channel, "fcr_unresolved", events=[*mine, again])
 
 
-def _purchase_measures(
-    sink: _Sink, events: Sequence[JourneyEvent], contacts: Sequence[Contact]
-) -> None:
-    if not contacts:
+def _visit_measures(sink: _Sink, j: Journey, as_of: datetime) -> None:
+    """Web visits; help visits and those followed by a contact (failed self-service), counted
+    once they failed or `SELF_SERVICE_WINDOW` has passed."""
+    starts = [c.start for c in j.contacts]
+    for v in j.visits:
+        sink.add(v.start, v.channel, "visits", events=v.event_ids[:1])
+        if v.help_event is None:
+            continue
+        after = next(
+            (
+                j.contacts[k]
+                for k, s in enumerate(starts)
+                if s >= v.start and s - v.end <= SELF_SERVICE_WINDOW
+            ),
+            None,
+        )
+        if after is None and v.end + SELF_SERVICE_WINDOW > as_of:
+            continue
+        sink.add(v.start, v.channel, "help_visits", events=[v.help_event])
+        if after is not None:
+            proof = [v.help_event, after.event_ids[0]]
+            sink.add(v.start, v.channel, "failed_self_service", detail=after.channel, events=proof)
+
+
+def _matter_measures(sink: _Sink, j: Journey, as_of: datetime) -> None:
+    """Matters over (no contact for `REPEAT_WINDOW`), keyed by their first contact: switched
+    or not, their channel path, and how many contacts they took (effort)."""
+    for m in j.matters:
+        if m.closes_at() > as_of:
+            continue
+        first = m.contacts[0]
+        help_event = m.self_service.help_event if m.self_service else None
+        proof = [help_event] if help_event else []
+        proof += [c.event_ids[0] for c in m.contacts]
+        sink.add(first.start, first.channel, "matters", events=proof)
+        sink.add(first.start, first.channel, "matter_contacts", len(m.contacts), events=proof)
+        switch = m.switch()
+        if switch is not None:
+            sink.add(first.start, first.channel, "switched_matters", detail=switch, events=proof)
+        path = PATH_SEPARATOR.join(m.path())
+        sink.add(first.start, first.channel, "path_matters", detail=path, events=proof)
+
+
+def _purchase_measures(sink: _Sink, events: Sequence[JourneyEvent], j: Journey) -> None:
+    """Hours from the first touch (a visit or a contact) to the first order, keyed by the
+    channel the order was placed in; an order with no touch before it is not counted."""
+    purchase = next((e for e in events if e.is_purchase), None)
+    touches = [*j.contacts[:1], *j.visits[:1]]
+    if purchase is None or not touches:
         return
-    first = contacts[0]
-    purchase = next((e for e in events if e.kind == PURCHASE_KIND), None)
-    if purchase is None or purchase.occurred_at < first.start:
+    first = min(touches, key=lambda s: s.start)
+    if first.start >= purchase.occurred_at:
         return
     hours = (purchase.occurred_at - first.start).total_seconds() / 3600
-    sink.add(purchase.occurred_at, first.channel, "first_purchases")
-    sink.add(purchase.occurred_at, first.channel, "hours_to_purchase", hours)
+    channel = purchase.purchase_channel
+    proof = [first.event_ids[0], purchase.event_id]
+    sink.add(purchase.occurred_at, channel, "first_purchases", events=proof)
+    sink.add(purchase.occurred_at, channel, "hours_to_purchase", hours, events=proof)
+
+
+def _measure(events: Sequence[JourneyEvent], as_of: datetime, evidence: bool) -> _Sink:
+    j = journey_of(events)
+    sink = _Sink(evidence)
+    _contact_measures(sink, j, as_of)
+    _visit_measures(sink, j, as_of)
+    _matter_measures(sink, j, as_of)
+    for at, channel, measure, detail, proof in surveys.survey_measures(events, j):
+        sink.add(at, channel, measure, detail=detail, events=proof)
+    _purchase_measures(sink, events, j)
+    return sink
 
 
 def contributions(events: Sequence[JourneyEvent], as_of: datetime) -> dict[Key, float]:
     """One customer's additive measures, from their events in time order, as known at `as_of`
-    (first-contact resolution and paths count only contacts whose 7-day window has closed)."""
-    contacts = contacts_of(events)
-    sink = _Sink()
-    _contact_measures(sink, contacts, as_of)
-    _episode_measures(sink, contacts, as_of)
-    _survey_measures(sink, events, contacts)
-    _purchase_measures(sink, events, contacts)
-    return dict(sink.values)
+    (resolution and matters count once their windows have closed)."""
+    return dict(_measure(events, as_of, evidence=False).values)
+
+
+def explain(events: Sequence[JourneyEvent], as_of: datetime) -> dict[Key, tuple[float, list[str]]]:
+    """Each of `contributions`' keys: its value and the events behind it (the contact, the
+    one it repeats...)."""
+    sink = _measure(events, as_of, evidence=True)
+    assert sink.events is not None
+    return {key: (value, sink.events[key]) for key, value in sink.values.items()}
 
 
 def _ratio(num: float, den: float, scale: float = 100.0) -> float | None:
@@ -235,16 +193,15 @@ def summarise(totals: Mapping[str, float]) -> dict[str, float | None]:
     t = defaultdict(float, totals)
     return {
         "contacts": t["contacts"],
-        "assisted_contacts": t["assisted_contacts"],
-        "repeat_contact_rate": _ratio(t["repeat_contacts"], t["assisted_contacts"]),
+        "visits": t["visits"],
+        "matters": t["matters"],
+        "first_purchases": t["first_purchases"],
+        "repeat_contact_rate": _ratio(t["repeat_contacts"], t["contacts"]),
         "fcr_rate": _ratio(t["fcr_resolved"], t["fcr_eligible"]),
-        "channel_switch_rate": _ratio(t["switched_episodes"], t["episodes"]),
-        "nps": _ratio(t["nps_promoters"] - t["nps_detractors"], t["nps_responses"]),
-        "nps_by_last_channel": _ratio(
-            t["nps_last_promoters"] - t["nps_last_detractors"], t["nps_last_responses"]
-        ),
-        "csat": _ratio(t["csat_satisfied"], t["csat_responses"]),
-        "csat_by_last_channel": _ratio(t["csat_last_satisfied"], t["csat_last_responses"]),
+        "channel_switch_rate": _ratio(t["switched_matters"], t["matters"]),
+        "failed_self_service_rate": _ratio(t["failed_self_service"], t["help_visits"]),
+        "contacts_per_matter": _ratio(t["matter_contacts"], t["matters"], 1.0),
+        **surveys.summarise(t),
         "avg_hours_to_first_purchase": _ratio(t["hours_to_purchase"], t["first_purchases"], 1.0),
     }
 

@@ -48,16 +48,26 @@ class StoredSignal:
         }
 
 
-def record_signals(engine: Engine, config: RuleConfig, since: datetime, as_of: datetime) -> int:
-    """Evaluate every customer with an event that occurred or was written since `since`
-    (their whole timeline); store new signals. Returns how many were new."""
+def record_signals(
+    engine: Engine,
+    config: RuleConfig,
+    since: datetime,
+    as_of: datetime,
+    scope_since: datetime | None = None,
+) -> int:
+    """Evaluate every customer with an event that occurred or was written since `scope_since`
+    (default `since`; their whole timeline); store the new signals raised since `since` (a
+    moment long past, such as one found in history loaded today, is no moment to act on).
+    Returns how many were new."""
     new = 0
+    scope = {"since": scope_since or since}
     with engine.connect() as conn:
         reader = conn.execution_options(isolation_level="REPEATABLE READ")
         with reader.begin():
             batch: list[dict[str, Any]] = []
-            for timeline in stream_timelines(reader, _CUSTOMERS_SINCE, {"since": since}):
-                batch += [vars_of(s) for s in evaluate(timeline, config, as_of)]
+            for timeline in stream_timelines(reader, _CUSTOMERS_SINCE, scope):
+                found = evaluate(timeline, config, as_of)
+                batch += [vars_of(s) for s in found if s.at >= since]
                 if len(batch) >= MAX_BATCH:
                     new += _insert(engine, batch)
             new += _insert(engine, batch)

@@ -1,4 +1,4 @@
-"""A generated journey set with known answers: six scripted journeys, each repeated for many
+"""A generated journey set with known answers: seven scripted journeys, each repeated for many
 customers on random days, so every metric's expected total is a count times a known figure."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from profile_store.insights.events import JourneyEvent, order_refs_of
+from profile_store.insights.events import JourneyEvent, journey_event_of
 from schemas import CanonicalEvent, Identifier
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-#: Long after every journey: every 7-day window has closed.
+#: Long after every journey: every window has closed.
 AS_OF = START + timedelta(days=60)
 Step = tuple[float, str, str, dict[str, Any]]  # hours from the start, channel, kind, attributes
 
@@ -30,156 +30,167 @@ def nps(score: int, related: str | None = None) -> dict[str, Any]:
 
 
 SCRIPTS: dict[str, list[Step]] = {
-    # Browses, then one chat of two messages that settles it.
+    # Browses (no help page), then one chat of two messages that settles it.
     "one_chat": [
-        (-2, "web", "page_viewed", {}),
-        (0, "chat", "chat_message", {"author_role": "customer"}),
-        (0.1, "chat", "chat_message", {"author_role": "agent"}),
+        (-2, "web", "page_viewed", {"path": "/lamps"}),
+        (0, "chat", "chat_message", {"author_role": "customer", "conversation_id": "c1"}),
+        (0.1, "chat", "chat_message", {"author_role": "agent", "conversation_id": "c1"}),
     ],
-    # Forced from chat to email to the phone.
-    "switcher": [
-        (-1, "web", "page_viewed", {}),
-        (0, "chat", "chat_started", {}),
-        (24, "email", "email_received", {}),
-        (25, "email", "email_sent", {}),
-        (48, "call_centre", "call_completed", {}),
+    # The returns FAQ does not answer it: a call two hours later settles it; NPS 9.
+    "self_service_call": [
+        (0, "web", "page_viewed", {"path": "/help/returns", "name": "Returns"}),
+        (2, "call_centre", "call_completed", {"direction": "inbound"}),
+        (3, "survey", "survey_response", nps(9, "call_centre")),
     ],
-    # Calls, scores NPS 3 about the call, calls again within 48 h.
-    "detractor": [
-        (0, "call_centre", "call_completed", {}),
-        (1, "survey", "survey_response", nps(3, "call_centre")),
-        (20, "call_centre", "call_completed", {}),
+    # Emails, has no answer by the next day and calls; the late reply; NPS 3 about the call.
+    "email_then_call": [
+        (0, "email", "email_received", {"thread_id": "t1"}),
+        (26, "call_centre", "call_completed", {"direction": "inbound"}),
+        (30, "email", "email_sent", {"thread_id": "t1"}),
+        (31, "survey", "survey_response", nps(3, "call_centre")),
     ],
-    # Two web visits, buys online 50 h after the first, CSAT 5/5 with no related channel.
-    "buyer": [
-        (0, "web", "page_viewed", {}),
-        (3, "web", "page_viewed", {}),
-        (50, "web", "order_placed", {"order_id": "W-1"}),
-        (51, "survey", "survey_response", {"metric": "csat", "score": 5, "scale_max": 5}),
-    ],
-    # Buys in store, then chases the order by email (answered), phone and chat: 3rd contact.
+    # Buys online (a Shopify order reported in the store channel), then chases the order: a
+    # call naming it, a chat, a call naming it again.
     "order_chaser": [
-        (0, "store", "order_placed", {"order_id": "S-9"}),
-        (24, "email", "email_received", {"order_id": "S-9"}),
-        (26, "email", "email_sent", {"order_id": "S-9"}),
+        (-1, "web", "page_viewed", {"path": "/rugs"}),
+        (0, "store", "order_placed", {"order_id": "W-1", "sales_channel": "online"}),
         (48, "call_centre", "call_completed", {}),  # the order as a reference identifier
-        (72, "chat", "chat_started", {"order_id": "S-9"}),
+        (60, "chat", "chat_started", {"conversation_id": "c2"}),
+        (72, "call_centre", "call_completed", {}),  # the order again
     ],
-    # Emails, never gets an answer; NPS 10 about email two hours later.
-    "unanswered": [
-        (0, "email", "email_received", {}),
-        (2, "survey", "survey_response", nps(10, "email")),
+    # Two calls a day apart about two different orders: two matters, each resolved.
+    "two_orders": [
+        (0, "call_centre", "call_completed", {}),
+        (24, "call_centre", "call_completed", {}),
+    ],
+    # Browses, buys in store 50 h later (till receipt), CSAT 5/5 about the store.
+    "store_buyer": [
+        (0, "web", "page_viewed", {"path": "/"}),
+        (50, "store", "order_placed", {"order_id": "R-7", "sales_channel": "in_store"}),
+        (
+            51,
+            "survey",
+            "survey_response",
+            {"metric": "csat", "score": 5, "scale_max": 5, "related_channel": "store"},
+        ),
+    ],
+    # The FAQ answers it; CES 6 of 7 about the web.
+    "help_contained": [
+        (0, "web", "page_viewed", {"path": "/faq"}),
+        (
+            1,
+            "survey",
+            "survey_response",
+            {"metric": "ces", "score": 6, "scale_max": 7, "related_channel": "web"},
+        ),
     ],
 }
-#: Steps that carry the order as an `order_id` reference identifier.
-REFERENCE_STEPS = {("order_chaser", 3)}
+#: Steps that carry an order as an `order_id` reference identifier: (script, step) -> order.
+REFERENCE_STEPS = {
+    ("order_chaser", 2): "W-1",
+    ("order_chaser", 4): "W-1",
+    ("two_orders", 0): "A-1",
+    ("two_orders", 1): "B-2",
+}
 
 #: Expected measure totals per channel for ONE customer of each script.
 EXPECTED: dict[str, dict[tuple[str, str], float]] = {
     "one_chat": {
-        ("web", "contacts"): 1,
+        ("web", "visits"): 1,
         ("chat", "contacts"): 1,
-        ("chat", "assisted_contacts"): 1,
+        ("chat", "first_contacts"): 1,
         ("chat", "fcr_eligible"): 1,
         ("chat", "fcr_resolved"): 1,
-        ("chat", "episodes"): 1,
-        ("chat", "switched_episodes"): 1,
-        ("chat", "path_episodes"): 1,
+        ("chat", "matters"): 1,
+        ("chat", "matter_contacts"): 1,
+        ("chat", "path_matters"): 1,
     },
-    "switcher": {
-        ("web", "contacts"): 1,
-        ("chat", "contacts"): 1,
+    "self_service_call": {
+        ("web", "visits"): 1,
+        ("web", "help_visits"): 1,
+        ("web", "failed_self_service"): 1,
+        ("call_centre", "contacts"): 1,
+        ("call_centre", "first_contacts"): 1,
+        ("call_centre", "fcr_eligible"): 1,
+        ("call_centre", "fcr_resolved"): 1,
+        ("call_centre", "matters"): 1,
+        ("call_centre", "matter_contacts"): 1,
+        ("call_centre", "switched_matters"): 1,
+        ("call_centre", "path_matters"): 1,
+        ("call_centre", "nps_responses"): 1,
+        ("call_centre", "nps_promoters"): 1,
+    },
+    "email_then_call": {
         ("email", "contacts"): 1,
         ("call_centre", "contacts"): 1,
-        ("chat", "assisted_contacts"): 1,
-        ("email", "assisted_contacts"): 1,
-        ("call_centre", "assisted_contacts"): 1,
-        ("email", "repeat_contacts"): 1,
+        ("email", "first_contacts"): 1,
         ("call_centre", "repeat_contacts"): 1,
-        ("chat", "fcr_eligible"): 1,
         ("email", "fcr_eligible"): 1,
-        ("call_centre", "fcr_eligible"): 1,
-        ("chat", "fcr_unresolved"): 1,
         ("email", "fcr_unresolved"): 1,
-        ("call_centre", "fcr_resolved"): 1,
-        ("chat", "episodes"): 1,
-        ("chat", "switched_episodes"): 1,
-        ("chat", "path_episodes"): 1,
-    },
-    "detractor": {
-        ("call_centre", "contacts"): 2,
-        ("call_centre", "assisted_contacts"): 2,
-        ("call_centre", "repeat_contacts"): 1,
-        ("call_centre", "fcr_eligible"): 2,
-        ("call_centre", "fcr_unresolved"): 1,
-        ("call_centre", "fcr_resolved"): 1,
-        ("call_centre", "episodes"): 1,
-        ("call_centre", "path_episodes"): 1,
+        ("email", "matters"): 1,
+        ("email", "matter_contacts"): 2,
+        ("email", "switched_matters"): 1,
+        ("email", "path_matters"): 1,
         ("call_centre", "nps_responses"): 1,
         ("call_centre", "nps_detractors"): 1,
-        ("call_centre", "nps_last_responses"): 1,
-        ("call_centre", "nps_last_detractors"): 1,
-    },
-    "buyer": {
-        ("web", "contacts"): 3,
-        ("web", "first_purchases"): 1,
-        ("web", "hours_to_purchase"): 50,
-        ("web", "csat_responses"): 1,
-        ("web", "csat_satisfied"): 1,
-        ("web", "csat_last_responses"): 1,
-        ("web", "csat_last_satisfied"): 1,
     },
     "order_chaser": {
-        ("store", "contacts"): 1,
-        ("email", "contacts"): 1,
-        ("call_centre", "contacts"): 1,
+        ("web", "visits"): 1,
+        ("web", "first_purchases"): 1,
+        ("web", "hours_to_purchase"): 1,
+        ("call_centre", "contacts"): 2,
         ("chat", "contacts"): 1,
-        ("store", "assisted_contacts"): 1,
-        ("email", "assisted_contacts"): 1,
-        ("call_centre", "assisted_contacts"): 1,
-        ("chat", "assisted_contacts"): 1,
-        ("email", "repeat_contacts"): 1,
-        ("call_centre", "repeat_contacts"): 1,
+        ("call_centre", "first_contacts"): 1,
         ("chat", "repeat_contacts"): 1,
-        ("store", "fcr_eligible"): 1,
-        ("email", "fcr_eligible"): 1,
+        ("call_centre", "repeat_contacts"): 1,
         ("call_centre", "fcr_eligible"): 1,
-        ("chat", "fcr_eligible"): 1,
-        ("store", "fcr_unresolved"): 1,
-        ("email", "fcr_unresolved"): 1,
         ("call_centre", "fcr_unresolved"): 1,
-        ("chat", "fcr_resolved"): 1,
-        ("store", "episodes"): 1,
-        ("store", "switched_episodes"): 1,
-        ("store", "path_episodes"): 1,
-        ("store", "first_purchases"): 1,
-        ("store", "hours_to_purchase"): 0,
+        ("call_centre", "matters"): 1,
+        ("call_centre", "matter_contacts"): 3,
+        ("call_centre", "switched_matters"): 1,
+        ("call_centre", "path_matters"): 1,
     },
-    "unanswered": {
-        ("email", "contacts"): 1,
-        ("email", "assisted_contacts"): 1,
-        ("email", "fcr_eligible"): 1,
-        ("email", "fcr_resolved"): 1,
-        ("email", "episodes"): 1,
-        ("email", "path_episodes"): 1,
-        ("email", "nps_responses"): 1,
-        ("email", "nps_promoters"): 1,
-        ("email", "nps_last_responses"): 1,
-        ("email", "nps_last_promoters"): 1,
+    "two_orders": {
+        ("call_centre", "contacts"): 2,
+        ("call_centre", "first_contacts"): 2,
+        ("call_centre", "fcr_eligible"): 2,
+        ("call_centre", "fcr_resolved"): 2,
+        ("call_centre", "matters"): 2,
+        ("call_centre", "matter_contacts"): 2,
+        ("call_centre", "path_matters"): 2,
+    },
+    "store_buyer": {
+        ("web", "visits"): 1,
+        ("store", "first_purchases"): 1,
+        ("store", "hours_to_purchase"): 50,
+        ("store", "csat_responses"): 1,
+        ("store", "csat_satisfied"): 1,
+    },
+    "help_contained": {
+        ("web", "visits"): 1,
+        ("web", "help_visits"): 1,
+        ("web", "ces_responses"): 1,
+        ("web", "ces_easy"): 1,
     },
 }
 PATHS = {
-    "one_chat": "web -> chat",
-    "switcher": "web -> chat -> email -> call_centre",
-    "detractor": "call_centre",
-    "order_chaser": "store -> email -> call_centre -> chat",
-    "unanswered": "email",
+    "one_chat": "chat",
+    "self_service_call": "web -> call_centre",
+    "email_then_call": "email -> call_centre",
+    "order_chaser": "call_centre -> chat -> call_centre",
+    "two_orders": "call_centre",
 }
-#: The signal each script raises (rule, index of the anchor step), as of `AS_OF`.
+#: The journey class of each script's survey answer.
+JOURNEY_OF = {
+    "self_service_call": "after_self_service",
+    "email_then_call": "switched",
+    "store_buyer": "no_contact",
+    "help_contained": "no_contact",
+}
+#: The signals each script raises: (rule, index of the anchor step), as of `AS_OF`.
 SIGNALS = {
-    "detractor": ("detractor_recontact", 1),
-    "order_chaser": ("order_contacts", 4),
-    "unanswered": ("unanswered_email", 0),
+    "email_then_call": {("unanswered_email", 1), ("detractor_open_matter", 3)},
+    "order_chaser": {("order_contacts", 3)},
 }
 
 
@@ -194,30 +205,28 @@ class Journey:
     def event_id(self, i: int) -> str:
         return f"{self.customer}-{i}"
 
+    @property
+    def name(self) -> str:
+        return f"Customer {self.customer}"
+
     def steps(self) -> list[tuple[str, datetime, str, str, dict[str, Any], list[dict[str, str]]]]:
         out = []
         for i, (hours, channel, kind, attrs) in enumerate(SCRIPTS[self.script]):
             idents = [{"type": "email", "value": f"{self.customer}@journeys.test"}]
-            if (self.script, i) in REFERENCE_STEPS:
-                idents.append({"type": "order_id", "value": "S-9"})
+            order = REFERENCE_STEPS.get((self.script, i))
+            if order is not None:
+                idents.append({"type": "order_id", "value": order})
             clean = {k: v for k, v in attrs.items() if v is not None}
-            out.append(
-                (
-                    self.event_id(i),
-                    self.start + timedelta(hours=hours),
-                    channel,
-                    kind,
-                    clean,
-                    idents,
-                )
-            )
+            if i == 0:
+                clean["traits"] = {"name": self.name}
+            at = self.start + timedelta(hours=hours)
+            out.append((self.event_id(i), at, channel, kind, clean, idents))
         return out
 
     def journey_events(self, customer_id: str | None = None) -> list[JourneyEvent]:
+        """The events as the refresh reads them from the store."""
         return [
-            JourneyEvent(
-                customer_id or self.customer, eid, ch, kind, at, attrs, order_refs_of(attrs, idents)
-            )
+            journey_event_of(customer_id or self.customer, eid, ch, kind, at, attrs, idents)
             for eid, at, ch, kind, attrs, idents in self.steps()
         ]
 
