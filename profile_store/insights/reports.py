@@ -1,4 +1,5 @@
-"""Read side of the insight: metrics, paths and the customers behind a figure (frozen DTOs)."""
+"""Read side of the insight: metrics (totals, per channel, per day and week, surveys per
+journey, failed self-service per channel) and channel paths, as frozen DTOs."""
 
 from __future__ import annotations
 
@@ -11,22 +12,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from profile_store.insights.journeys import MEASURES, PATH_SEPARATOR, summarise
+from profile_store.insights import surveys
+from profile_store.insights.journeys import PATH_MEASURE, summarise
+from profile_store.insights.matters import PATH_SEPARATOR
 from profile_store.read.errors import InvalidQuery
 from profile_store.read.types import UtcDatetime
-from profile_store.storage.survivor import survivor_of
 
 MAX_DAYS: Final = 366
 MAX_PATHS: Final = 50
-MAX_CUSTOMERS: Final = 500
-#: Measures with customers behind them (everything but sums of hours).
-COUNT_MEASURES: Final = tuple(m for m in MEASURES if m != "hours_to_purchase")
+#: Measures broken down by journey (their `detail`).
+SURVEY_MEASURES: Final = frozenset(surveys.MEASURES)
 
 Rates = dict[str, float | None]
 
 
 class DayFigures(BaseModel):
-    """One day's figures."""
+    """One day's (or week's, from that Monday) figures."""
 
     model_config = ConfigDict(frozen=True)
     day: date
@@ -34,7 +35,8 @@ class DayFigures(BaseModel):
 
 
 class MetricsReport(BaseModel):
-    """Journey metrics over a date range: totals, per channel, per day."""
+    """Journey metrics over a date range: totals, per channel, per day and week, survey scores
+    per journey, failed self-service per channel it failed to."""
 
     model_config = ConfigDict(
         frozen=True,
@@ -48,7 +50,10 @@ class MetricsReport(BaseModel):
                     "totals": {"contacts": 1200, "repeat_contact_rate": 18.5, "nps": 31.0},
                     "by_channel": {"chat": {"contacts": 700, "fcr_rate": 71.2}},
                     "by_day": [{"day": "2026-11-01", "figures": {"contacts": 55}}],
-                    "measures": {"repeat_contacts": 222, "assisted_contacts": 1200},
+                    "by_week": [{"day": "2026-10-27", "figures": {"nps": 28.0}}],
+                    "by_journey": {"one_contact": {"nps": 52.0}, "switched": {"nps": -21.0}},
+                    "self_service_failed_to": {"call_centre": 41, "chat": 33},
+                    "measures": {"repeat_contacts": 222, "contacts": 1200},
                 }
             ]
         },
@@ -60,16 +65,24 @@ class MetricsReport(BaseModel):
     totals: Rates
     by_channel: dict[str, Rates]
     by_day: list[DayFigures]
+    by_week: list[DayFigures] = Field(description="Per week, each named by its Monday.")
+    by_journey: dict[str, Rates] = Field(
+        description="NPS, CSAT and CES by what the customer went through on the matter they "
+        "answered about: one_contact, repeated, switched, no_contact."
+    )
+    self_service_failed_to: dict[str, float] = Field(
+        description="Help visits followed by a contact, by the channel of that contact."
+    )
     measures: dict[str, float] = Field(description="The summed counts behind the rates.")
 
 
 class PathCount(BaseModel):
-    """A channel path customers took before resolution, and how many episodes took it."""
+    """A channel path matters took, and how many took it."""
 
     model_config = ConfigDict(frozen=True)
     path: str = Field(examples=["web -> chat -> call_centre"])
     channels: list[str]
-    episodes: int
+    matters: int
 
 
 class PathsReport(BaseModel):
@@ -79,47 +92,8 @@ class PathsReport(BaseModel):
     from_: date = Field(alias="from", serialization_alias="from")
     to: date
     channels: list[str] | None
-    episodes: int
+    matters: int
     paths: list[PathCount]
-
-
-class FigureCustomer(BaseModel):
-    """A customer behind a figure, with their share of it."""
-
-    model_config = ConfigDict(frozen=True)
-    customer_id: str
-    value: float
-
-
-class CustomersReport(BaseModel):
-    """The customers behind one measure on one day (keyset-paginated by customer id)."""
-
-    model_config = ConfigDict(frozen=True)
-    measure: str
-    day: date
-    channel: str | None
-    path: str | None
-    customers: list[FigureCustomer]
-    next_cursor: str | None
-
-
-class SignalOut(BaseModel):
-    """A moment of truth raised for a customer."""
-
-    model_config = ConfigDict(frozen=True)
-    rule: str = Field(examples=["detractor_recontact"])
-    anchor_event_id: str
-    raised_at: UtcDatetime
-    detail: str
-    customer_id: str
-
-
-class SignalsReport(BaseModel):
-    """A customer's signals, newest first (a badge on the profile card)."""
-
-    model_config = ConfigDict(frozen=True)
-    customer_id: str
-    signals: list[SignalOut]
 
 
 def check_range(start: date, end: date) -> None:
@@ -130,29 +104,42 @@ def check_range(start: date, end: date) -> None:
         raise InvalidQuery(f"from/to: at most {MAX_DAYS} days")
 
 
-def _channel_filter(channels: Sequence[str] | None) -> str:
+def channel_filter(channels: Sequence[str] | None) -> str:
+    """The SQL condition of a channel filter (on `channel`), empty without one."""
     return "" if not channels else "AND channel = ANY(:channels)"
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
 
 
 async def load_metrics(
     conn: AsyncConnection, start: date, end: date, channels: Sequence[str] | None
 ) -> MetricsReport:
-    """Summed measures and their rates, overall, per channel and per day."""
+    """Summed measures and their rates, overall and broken down."""
     check_range(start, end)
     sql = text(
-        "SELECT day, channel, measure, sum(value) AS value FROM insight_daily "  # noqa: S608
-        f"WHERE day BETWEEN :start AND :end AND measure <> 'path_episodes' "
-        f"{_channel_filter(channels)} GROUP BY day, channel, measure"
+        "SELECT day, channel, measure, detail, sum(value) AS value FROM insight_daily "  # noqa: S608
+        f"WHERE day BETWEEN :start AND :end AND measure <> '{PATH_MEASURE}' "
+        f"{channel_filter(channels)} GROUP BY day, channel, measure, detail"
     )
     params: dict[str, Any] = {"start": start, "end": end, "channels": list(channels or [])}
     rows = (await conn.execute(sql, params)).all()
     totals: dict[str, float] = defaultdict(float)
     per_channel: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     per_day: dict[date, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for day, channel, measure, value in rows:
+    per_week: dict[date, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    per_journey: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    failed_to: dict[str, float] = defaultdict(float)
+    for day, channel, measure, detail, value in rows:
         totals[measure] += value
         per_channel[channel][measure] += value
         per_day[day][measure] += value
+        per_week[_monday(day)][measure] += value
+        if measure in SURVEY_MEASURES:
+            per_journey[detail][measure] += value
+        elif measure == "failed_self_service":
+            failed_to[detail] += value
     as_of = (
         await conn.execute(text("SELECT max(as_of) FROM insight_refreshes"))
     ).scalar_one_or_none()
@@ -165,6 +152,11 @@ async def load_metrics(
             "totals": summarise(totals),
             "by_channel": {c: summarise(v) for c, v in sorted(per_channel.items())},
             "by_day": [{"day": d, "figures": summarise(per_day[d])} for d in sorted(per_day)],
+            "by_week": [{"day": d, "figures": summarise(per_week[d])} for d in sorted(per_week)],
+            "by_journey": {
+                j: surveys.summarise(per_journey[j]) for j in surveys.JOURNEYS if j in per_journey
+            },
+            "self_service_failed_to": dict(sorted(failed_to.items())),
             "measures": dict(sorted(totals.items())),
         }
     )
@@ -177,73 +169,19 @@ async def load_paths(
     check_range(start, end)
     through = "AND string_to_array(detail, :sep) && CAST(:channels AS text[])" if channels else ""
     sql = text(
-        "SELECT detail, sum(value) AS episodes FROM insight_daily "  # noqa: S608
-        f"WHERE measure = 'path_episodes' AND day BETWEEN :start AND :end {through} "
-        "GROUP BY detail ORDER BY episodes DESC, detail"
+        "SELECT detail, sum(value) AS matters FROM insight_daily "  # noqa: S608
+        f"WHERE measure = '{PATH_MEASURE}' AND day BETWEEN :start AND :end {through} "
+        "GROUP BY detail ORDER BY matters DESC, detail"
     )
     params = {"start": start, "end": end, "sep": PATH_SEPARATOR, "channels": list(channels or [])}
     rows = (await conn.execute(sql, params)).all()
-    paths = [PathCount(path=p, channels=p.split(PATH_SEPARATOR), episodes=int(n)) for p, n in rows]
+    paths = [PathCount(path=p, channels=p.split(PATH_SEPARATOR), matters=int(n)) for p, n in rows]
     return PathsReport.model_validate(
         {
             "from": start,
             "to": end,
             "channels": list(channels) if channels else None,
-            "episodes": sum(p.episodes for p in paths),
+            "matters": sum(p.matters for p in paths),
             "paths": paths[:limit],
         }
     )
-
-
-async def load_customers(
-    conn: AsyncConnection,
-    measure: str,
-    day: date,
-    channel: str | None,
-    path: str | None,
-    limit: int,
-    after: str | None,
-) -> CustomersReport:
-    """The customers contributing to `measure` on `day` (and `channel`, `path`)."""
-    if measure not in COUNT_MEASURES:
-        raise InvalidQuery(f"metric: must be one of {', '.join(COUNT_MEASURES)}")
-    if path is not None and measure != "path_episodes":
-        raise InvalidQuery("path: only with metric=path_episodes")
-    conds = ["measure = :measure", "day = :day"]
-    if channel is not None:
-        conds.append("channel = :channel")
-    if path is not None:
-        conds.append("detail = :path")
-    if after is not None:
-        conds.append("customer_id > :after")
-    sql = text(
-        "SELECT customer_id, sum(value) AS value FROM insight_contributions "  # noqa: S608
-        f"WHERE {' AND '.join(conds)} GROUP BY customer_id ORDER BY customer_id LIMIT :limit"
-    )
-    params = {"measure": measure, "day": day, "channel": channel, "path": path}
-    rows = (await conn.execute(sql, {**params, "after": after, "limit": limit + 1})).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return CustomersReport(
-        measure=measure,
-        day=day,
-        channel=channel,
-        path=path,
-        customers=[FigureCustomer(customer_id=c, value=v) for c, v in rows],
-        next_cursor=rows[-1][0] if more else None,
-    )
-
-
-async def load_signals(conn: AsyncConnection, customer_id: str, limit: int) -> SignalsReport | None:
-    """A customer's signals, including those raised on customers merged into it."""
-    canonical = await survivor_of(conn, customer_id)
-    if canonical is None:
-        return None
-    sql = text(
-        """SELECT rule, anchor_event_id, raised_at, detail, customer_id FROM customer_signals
-           WHERE customer_id = :cid
-              OR customer_id IN (SELECT customer_id FROM customers WHERE merged_into = :cid)
-           ORDER BY raised_at DESC, id DESC LIMIT :limit"""
-    )
-    rows = (await conn.execute(sql, {"cid": canonical, "limit": limit})).mappings().all()
-    return SignalsReport(customer_id=canonical, signals=[SignalOut(**r) for r in rows])

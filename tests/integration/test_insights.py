@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -71,34 +71,61 @@ async def test_metrics_paths_and_customers_match_the_known_answers(
     want = Counter[str]()
     for (_c, measure), v in expected.items():
         want[measure] += v
-    del want["path_episodes"]  # served by /paths
-    assert {k: v for k, v in body["measures"].items() if v} == {k: v for k, v in want.items() if v}
-    assert body["totals"]["repeat_contact_rate"] == round(100 * 6 / 11, 2)
+    del want["path_matters"]  # served by /paths
+    got = {k: round(v, 6) for k, v in body["measures"].items() if v}
+    assert got == {k: v for k, v in want.items() if v}
+    assert body["totals"]["repeat_contact_rate"] == round(100 * 3 / 9, 2)
     assert body["totals"]["nps"] == 0.0 and body["as_of"] == "2026-05-01T09:00:00Z"
-    assert body["by_channel"]["call_centre"]["nps"] == -100.0
-    assert body["by_channel"]["email"]["nps"] == 100.0
+    assert body["by_channel"]["call_centre"]["nps"] == 0.0  # one promoter, one detractor
+    assert body["by_channel"]["web"]["avg_hours_to_first_purchase"] == 1.0  # the online order
+    assert body["by_channel"]["store"]["avg_hours_to_first_purchase"] == 50.0
+    assert body["by_journey"]["after_self_service"]["nps"] == 100.0
+    assert body["by_journey"]["switched"]["nps"] == -100.0
+    assert body["self_service_failed_to"] == {"call_centre": PER_SCRIPT}
+    weeks = body["by_week"]
+    assert sum(w["figures"]["contacts"] for w in weeks) == want["contacts"]
+    assert all(date.fromisoformat(w["day"]).weekday() == 0 for w in weeks)
 
     chat_only = await client.get("/v1/insights/metrics", params={**RANGE, "channel": "chat"})
     assert chat_only.json()["measures"]["contacts"] == expected[("chat", "contacts")]
 
     paths = (await client.get("/v1/insights/paths", params=RANGE)).json()
-    assert {p["path"]: p["episodes"] for p in paths["paths"]} == {
-        p: PER_SCRIPT for p in PATHS.values()
-    }
-    through_store = await client.get("/v1/insights/paths", params={**RANGE, "channel": "store"})
-    assert [p["path"] for p in through_store.json()["paths"]] == [PATHS["order_chaser"]]
+    want_paths = {p: PER_SCRIPT for p in PATHS.values()}
+    want_paths["call_centre"] = 2 * PER_SCRIPT  # two_orders: two matters each
+    assert {p["path"]: p["matters"] for p in paths["paths"]} == want_paths
+    through_chat = await client.get("/v1/insights/paths", params={**RANGE, "channel": "chat"})
+    assert sorted(p["path"] for p in through_chat.json()["paths"]) == sorted(
+        [PATHS["one_chat"], PATHS["order_chaser"]]
+    )
 
-    # The customers behind the call-centre detractors of each day are the detractor journeys.
-    detractors = [j for j in journeys if j.script == "detractor"]
-    found: set[str] = set()
-    for day in {(j.start + timedelta(hours=1)).date() for j in detractors}:
-        page = await client.get(
-            "/v1/insights/customers",
-            params={"metric": "nps_detractors", "day": day.isoformat(), "channel": "call_centre"},
-        )
-        assert page.status_code == 200, page.text
-        found |= {c["customer_id"] for c in page.json()["customers"]}
-    assert found == {ids[j.customer] for j in detractors}
+    # The customers behind the switched-journey detractors are the email-then-call journeys,
+    # named; the events behind one of them are the email, the call and the answer.
+    switched = [j for j in journeys if j.script == "email_then_call"]
+    page = await client.get(
+        "/v1/insights/customers",
+        params={**RANGE, "metric": "nps_detractors", "detail": "switched"},
+    )
+    assert page.status_code == 200, page.text
+    listed = page.json()["customers"]
+    assert {c["customer_id"] for c in listed} == {ids[j.customer] for j in switched}
+    names = {ids[j.customer]: j.name for j in switched}
+    assert all(c["name"] == names[c["customer_id"]] for c in listed)
+    one = switched[0]
+    why = await client.get(
+        f"/v1/insights/customers/{ids[one.customer]}/evidence",
+        params={**RANGE, "metric": "nps_detractors"},
+    )
+    assert why.status_code == 200, why.text
+    (item,) = why.json()["items"]
+    assert item["detail"] == "switched" and item["channel"] == "call_centre"
+    assert [e["event_id"] for e in item["events"]] == [one.event_id(3), one.event_id(0),
+                                                        one.event_id(1)]  # fmt: skip
+    assert item["events"][0]["summary"] == f"survey_response {one.event_id(3)}"
+    day = (one.start + timedelta(hours=26)).date().isoformat()
+    by_day = await client.get(
+        "/v1/insights/customers", params={"metric": "repeat_contacts", "day": day}
+    )
+    assert ids[one.customer] in {c["customer_id"] for c in by_day.json()["customers"]}
 
 
 async def test_incremental_refresh_equals_a_full_one(
@@ -152,5 +179,14 @@ async def test_customers_route_refuses_unknown_metrics_and_needs_a_key(
 ) -> None:
     resp = await client.get("/v1/insights/customers", params={"metric": "x", "day": "2026-03-02"})
     assert resp.status_code == 422 and "metric" in resp.json()["error"]["message"]
+    both = {"metric": "contacts", "day": "2026-03-02", **RANGE}
+    resp = await client.get("/v1/insights/customers", params=both)
+    assert resp.status_code == 400 and "day" in resp.json()["error"]["message"]
+    resp = await client.get("/v1/insights/customers", params={"metric": "contacts"})
+    assert resp.status_code == 400
+    unknown = await client.get(
+        "/v1/insights/customers/nobody/evidence", params={"metric": "contacts", **RANGE}
+    )
+    assert unknown.status_code == 404
     anon = await client.get("/v1/insights/paths", params=RANGE, headers={"Authorization": ""})
     assert anon.status_code == 401
