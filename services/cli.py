@@ -221,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         used = use_running_dev_stack()
         if used:
             print(f"threadline: using the dev stack running from {used}", file=sys.stderr)
-    elif words and words[0] in ("worker", *SERVERS):
+    if words[:2] == ["insights", "run"] or (words and words[0] in ("worker", *SERVERS)):
         _follow_supervisor()
     args = build_parser().parse_args(argv)
     try:

@@ -42,6 +42,10 @@ class InsightsSettings(BaseSettings):
     signal_webhook_token: SecretStr | None = None
     signal_webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
     signal_webhook_retries: int = Field(default=3, ge=0, le=10)
+    #: `threadline insights run`: seconds between rounds (signals every round).
+    insights_interval_s: float = Field(default=30, ge=0.5, le=3600)
+    #: ...the metrics when events were written since the last refresh, and at least this often.
+    insights_refresh_max_s: float = Field(default=900, ge=1, le=86400)
 
     @model_validator(mode="after")
     def _check(self) -> InsightsSettings:
@@ -114,13 +118,16 @@ def post_webhook(
     return done
 
 
-def run_signals(settings: InsightsSettings, as_of: datetime | None = None) -> dict[str, int]:
-    """Evaluate, store new signals, deliver every undelivered one."""
+def run_signals(
+    settings: InsightsSettings, as_of: datetime | None = None, scope_since: datetime | None = None
+) -> dict[str, int]:
+    """Evaluate the customers with events since `scope_since` (default: the lookback), store
+    new signals of the lookback, deliver every undelivered one."""
     as_of = as_of or datetime.now(UTC)
     engine = make_sync_engine(settings.database_url)
     try:
         since = as_of - timedelta(hours=settings.signal_lookback_hours)
-        new = signal_store.record_signals(engine, settings.rules, since, as_of)
+        new = signal_store.record_signals(engine, settings.rules, since, as_of, scope_since)
         published = hooked = 0
         while batch := signal_store.pending(engine, "published_at"):
             ids = publish(settings.kafka_bootstrap, batch)
@@ -143,8 +150,13 @@ def run_signals(settings: InsightsSettings, as_of: datetime | None = None) -> di
 
 
 def cmd_insights(args: argparse.Namespace) -> int:
-    """Refresh the journey metrics, or evaluate and deliver the moments-of-truth signals."""
+    """Refresh the journey metrics, evaluate and deliver the moments-of-truth signals, or keep
+    doing both (`run`, as `threadline dev` does)."""
     settings = InsightsSettings()
+    if args.action == "run":
+        from services.insight_rounds import run_rounds
+
+        return run_rounds(settings)
     if args.action == "refresh":
         engine = make_sync_engine(settings.database_url)
         since = args.since
@@ -174,7 +186,7 @@ def _days(value: str) -> int:
 def add_parser(sub: Any) -> None:
     """Register `threadline insights refresh|signals` on the CLI's subparsers."""
     parser = sub.add_parser("insights", help=cmd_insights.__doc__)
-    parser.add_argument("action", choices=["refresh", "signals"])
+    parser.add_argument("action", choices=["refresh", "signals", "run"])
     parser.add_argument(
         "--since",
         type=date.fromisoformat,

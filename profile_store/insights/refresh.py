@@ -219,3 +219,12 @@ def _incremental(conn: Connection, since: date, as_of: datetime) -> tuple[int, i
     for statement in _REAGGREGATE:
         conn.execute(text(statement))
     return customers, events, writer.rows
+
+
+def store_state(engine: Engine) -> tuple[int, datetime | None]:
+    """(the newest timeline row id, when the metrics were last refreshed): whether a refresh
+    has anything new to read, in two index lookups."""
+    with engine.connect() as conn:
+        newest = conn.execute(text("SELECT coalesce(max(id), 0) FROM timeline_events")).scalar()
+        refreshed = conn.execute(text("SELECT max(as_of) FROM insight_refreshes")).scalar()
+    return int(newest or 0), refreshed
