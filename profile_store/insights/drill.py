@@ -27,13 +27,22 @@ _NAME: Final = (
     "T.traits -> 'first_name' ->> 'value', T.traits -> 'last_name' ->> 'value'))), '')"
 )
 
+#: An email (else a phone) of the customer `x` names, or of its survivor.
+_CONTACT: Final = (
+    "(SELECT i.id_value FROM identifiers i "
+    "WHERE i.customer_id = coalesce(c.merged_into, x.customer_id) "
+    "AND i.id_type IN ('email', 'phone') ORDER BY i.id_type, i.id_value LIMIT 1)"
+)
+
 
 class FigureCustomer(BaseModel):
-    """A customer behind a figure: id, name (when known) and their share of the figure."""
+    """A customer behind a figure: id, name (when known), an email or phone to tell an unnamed
+    one apart, and their share of the figure."""
 
     model_config = ConfigDict(frozen=True)
     customer_id: str
     name: str | None = Field(examples=["Maria Lopez"])
+    contact: str | None = Field(examples=["maria.lopez@example.com"])
     value: float
 
 
@@ -129,7 +138,7 @@ async def load_customers(
     )
     sql = text(
         f"SELECT x.customer_id, coalesce({_NAME.replace('T.', 's.')}, "  # noqa: S608
-        f"{_NAME.replace('T.', 'c.')}) AS name, x.value FROM ({inner}) x "
+        f"{_NAME.replace('T.', 'c.')}) AS name, {_CONTACT} AS contact, x.value FROM ({inner}) x "
         "LEFT JOIN customers c ON c.customer_id = x.customer_id "
         "LEFT JOIN customers s ON s.customer_id = c.merged_into ORDER BY x.customer_id"
     )
@@ -152,7 +161,9 @@ async def load_customers(
             "to": span[1],
             "channel": channel,
             "detail": detail,
-            "customers": [FigureCustomer(customer_id=c, name=n, value=v) for c, n, v in rows],
+            "customers": [
+                FigureCustomer(customer_id=c, name=n, contact=k, value=v) for c, n, k, v in rows
+            ],
             "next_cursor": rows[-1][0] if more else None,
         }
     )

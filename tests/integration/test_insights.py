@@ -110,6 +110,7 @@ async def test_metrics_paths_and_customers_match_the_known_answers(
     assert {c["customer_id"] for c in listed} == {ids[j.customer] for j in switched}
     names = {ids[j.customer]: j.name for j in switched}
     assert all(c["name"] == names[c["customer_id"]] for c in listed)
+    assert all(c["contact"].endswith("@journeys.test") for c in listed)
     one = switched[0]
     why = await client.get(
         f"/v1/insights/customers/{ids[one.customer]}/evidence",
