@@ -14,25 +14,43 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime
 from typing import Any, Final
 
 import orjson
 
 from bench.people import Person, person
-
-SEGMENT, CHAT, RECEIPTS, CONNECT, SURVEYS, EMAIL = (
-    "/v1/batch",
-    "/chat/events",
-    "/store/receipts",
-    "/call-centre/amazon-connect",
-    "/surveys/responses",
-    "/email/inbound",
+from services.synthetic import native
+from services.synthetic.native import (
+    BATCH,
+    CHAT,
+    CONNECT,
+    EMAIL,
+    JSON,
+    RECEIPTS,
+    RFC822,
+    SEGMENT,
+    SURVEYS,
+    Request,
+    iso,
 )
-#: Messages per request, per route, as the sending systems batch them.
-BATCH: Final = {SEGMENT: 100, CHAT: 50, RECEIPTS: 25, CONNECT: 25, SURVEYS: 25}
-JSON, RFC822 = "application/json", "message/rfc822"
+
+__all__ = [
+    "BATCH",
+    "CHAT",
+    "CONNECT",
+    "EMAIL",
+    "EPOCH",
+    "JSON",
+    "RECEIPTS",
+    "RFC822",
+    "SEGMENT",
+    "SURVEYS",
+    "Request",
+    "iso",
+    "journeys",
+    "page_marker",
+    "stream",
+]
 EPOCH: Final = datetime(2026, 10, 1, tzinfo=UTC)
 PAGES: Final = ("/", "/new-in", "/lamps", "/lamps/desk-lamp", "/collect", "/account", "/help")
 PRODUCTS: Final = (
@@ -40,21 +58,6 @@ PRODUCTS: Final = (
     ("MUG-1", "Mug", "9.95"),
     ("RUG-7", "Rug", "129.00"),
 )
-
-
-@dataclass(frozen=True)
-class Request:
-    """One HTTP request a channel system sends, and how many timeline events it carries."""
-
-    path: str
-    content_type: str
-    body: bytes
-    events: int
-
-
-def iso(at: datetime) -> str:
-    """UTC ISO 8601 with a Z."""
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -79,7 +82,7 @@ class JourneyBuilder:
         for p in [path] if path else list(self.buffers):
             items = self.buffers.pop(p, [])
             if items:
-                self.out.append(Request(p, JSON, orjson.dumps(_wrap(p, items)), len(items)))
+                self.out.append(native.batched(p, items))
 
     def journey(self, p: Person, j: int) -> None:
         """One customer journey across channels (j numbers journeys within the run)."""
@@ -92,22 +95,32 @@ class JourneyBuilder:
             return iso(t + timedelta(minutes=minutes))
 
         for k in range(rng.randint(2, 6)):
-            self.add(SEGMENT, _page(device, f"p-{tag}-{k}", PAGES[rng.randrange(7)], at(k)))
+            self.add(SEGMENT, native.page(device, f"p-{tag}-{k}", PAGES[rng.randrange(7)], at(k)))
         if rng.random() < 0.5:
             sku, title, price = PRODUCTS[rng.randrange(3)]
             props = {"sku": sku, "name": title, "price": price}
-            self.add(SEGMENT, _track(device, f"t-{tag}", "Product Viewed", props, at(7)))
+            self.add(SEGMENT, native.track(device, f"t-{tag}", "Product Viewed", props, at(7)))
         if rng.random() < 0.6:
-            self.add(SEGMENT, _identify(p, device, f"i-{tag}", at(8)))
+            self.add(SEGMENT, native.identify(p, device, f"i-{tag}", at(8)))
         order = f"W-{tag}"
         if rng.random() < 0.35:
             self._chat(p, f"conv-{tag}", order, rng, at)
         if rng.random() < 0.3:
-            self.add(RECEIPTS, _receipt(p, f"R-{tag}", order, rng, at(90)))
+            product = PRODUCTS[rng.randrange(3)]
+            store = f"S-{rng.randrange(40):02d}"
+            self.add(RECEIPTS, native.receipt(p, f"R-{tag}", order, at(90), store, product))
         if rng.random() < 0.25:
-            self.add(CONNECT, _contact(p, f"ct-{tag}", order, t + timedelta(days=1)))
+            contact_at = t + timedelta(days=1)
+            contact = native.connect_contact(
+                p.phone_e164, f"ct-{tag}", contact_at, {"orderId": order}
+            )
+            self.add(CONNECT, contact)
         if rng.random() < 0.15:
-            self.add(SURVEYS, _survey(p, f"nps-{tag}", order, rng, at(26 * 60)))
+            related = {"channel": "store", "order_id": order}
+            answer = native.survey(
+                f"nps-{tag}", "nps", rng.randint(0, 10), at(26 * 60), {"email": p.email}, related
+            )
+            self.add(SURVEYS, answer)
         if rng.random() < 0.05:
             self.out.append(Request(EMAIL, RFC822, _email(p, tag, order, t), 1))
             self.events += 1
@@ -115,103 +128,30 @@ class JourneyBuilder:
     def _chat(
         self, p: Person, conv: str, order: str, rng: random.Random, at: Callable[[float], str]
     ) -> None:
-        who = {"email": p.email}
-        self.add(
-            CHAT,
-            {"conversation_id": conv, "type": "started", "occurred_at": at(70), "customer": who},
-        )
-        for m in range(rng.randint(2, 5)):
-            msg: dict[str, Any] = {
-                "conversation_id": conv, "type": "message", "message_id": f"m{m}",
-                "occurred_at": at(71 + m),
-            }  # fmt: skip
-            if m % 2 == 0:
-                msg.update(author_role="customer", customer=who, text=f"Where is order {order}?")
-            else:
-                msg.update(author_role="agent", author_name="Sam", text="Let me check that.")
-            self.add(CHAT, msg)
-        self.add(CHAT, {"conversation_id": conv, "type": "ended", "occurred_at": at(80)})
-
-
-def _wrap(path: str, items: list[Any]) -> Any:
-    if path == SEGMENT:
-        return {
-            "batch": items,
-            "context": {"library": {"name": "analytics-python", "version": "2.4.0"}},
-        }
-    if path == CHAT:
-        return {"events": items}
-    if path == SURVEYS:
-        return {"responses": items}
-    return items
-
-
-def _page(device: str, mid: str, path: str, ts: str) -> dict[str, Any]:
-    return {
-        "type": "page", "anonymousId": device, "messageId": mid, "timestamp": ts,
-        "name": path.strip("/") or "Home",
-        "properties": {"url": f"https://shop.example.io{path}", "path": path},
-        "context": {"userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X)"},
-    }  # fmt: skip
+        messages = [
+            ("customer", f"Where is order {order}?", at(71 + m))
+            if m % 2 == 0
+            else ("agent", "Let me check that.", at(71 + m))
+            for m in range(rng.randint(2, 5))
+        ]
+        for item in native.chat(conv, {"email": p.email}, at(70), messages, at(80)):
+            self.add(CHAT, item)
 
 
 def page_marker(anonymous_id: str, ts: datetime) -> dict[str, Any]:
     """A page view by a brand-new device: visible in the API once its lookup stops 404ing."""
-    return _page(anonymous_id, f"mk-{anonymous_id}", "/", iso(ts))
-
-
-def _track(device: str, mid: str, name: str, props: dict[str, Any], ts: str) -> dict[str, Any]:
-    return {"type": "track", "anonymousId": device, "messageId": mid, "timestamp": ts,
-            "event": name, "properties": props}  # fmt: skip
-
-
-def _identify(p: Person, device: str, mid: str, ts: str) -> dict[str, Any]:
-    traits = {"email": p.email, "phone": p.phone_national, "name": p.name}
-    if p.loyalty_id:
-        traits["loyalty_id"] = p.loyalty_id
-    return {"type": "identify", "anonymousId": device, "userId": p.user_id, "messageId": mid,
-            "timestamp": ts, "traits": traits}  # fmt: skip
-
-
-def _receipt(p: Person, rid: str, order: str, rng: random.Random, ts: str) -> dict[str, Any]:
-    sku, title, price = PRODUCTS[rng.randrange(3)]
-    customer = {"loyalty_id": p.loyalty_id} if p.loyalty_id else {"email": p.email}
-    line = {"sku": sku, "description": title, "quantity": 1, "amount": price}
-    return {"receipt_id": rid, "store_id": f"S-{rng.randrange(40):02d}", "occurred_at": ts,
-            "customer": customer, "order_id": order, "total": price, "currency": "USD",
-            "lines": [line]}  # fmt: skip
-
-
-def _contact(p: Person, cid: str, order: str, start: datetime) -> dict[str, Any]:
-    end = start + timedelta(minutes=6)
-    return {
-        "ContactId": cid, "Channel": "VOICE", "InitiationMethod": "INBOUND",
-        "InitiationTimestamp": iso(start), "DisconnectTimestamp": iso(end),
-        "LastUpdateTimestamp": iso(end + timedelta(minutes=1)),
-        "CustomerEndpoint": {"Address": p.phone_e164, "Type": "TELEPHONE_NUMBER"},
-        "Queue": {"Name": "Orders", "Duration": 20},
-        "Agent": {"Username": "jdoe", "ConnectedToAgentTimestamp": iso(start),
-                  "AgentInteractionDuration": 330},
-        "Attributes": {"orderId": order},
-    }  # fmt: skip
-
-
-def _survey(p: Person, rid: str, order: str, rng: random.Random, ts: str) -> dict[str, Any]:
-    related = {"channel": "store", "order_id": order}
-    return {"response_id": rid, "survey_id": "post-order", "metric": "nps",
-            "score": rng.randint(0, 10), "comment": "Quick and friendly.", "responded_at": ts,
-            "respondent": {"email": p.email}, "related": related}  # fmt: skip
+    return native.page(anonymous_id, f"mk-{anonymous_id}", "/", iso(ts))
 
 
 def _email(p: Person, tag: str, order: str, t: datetime) -> bytes:
-    mail = EmailMessage()
-    mail["From"] = f"{p.name} <{p.email}>"
-    mail["To"] = "help@shop.example.io"
-    mail["Subject"] = f"Collection time for order {order}"
-    mail["Date"] = format_datetime(t + timedelta(days=1))
-    mail["Message-ID"] = f"<{tag}@mail.example.org>"
-    mail.set_content(f"Hi, what time can I pick up order {order}?\n\n{p.first.title()}")
-    return mail.as_bytes()
+    return native.email(
+        (p.name, p.email),
+        "help@shop.example.io",
+        f"Collection time for order {order}",
+        t + timedelta(days=1),
+        f"<{tag}@mail.example.org>",
+        f"Hi, what time can I pick up order {order}?\n\n{p.first.title()}",
+    )
 
 
 RETURNING_SHARE: Final = 0.3

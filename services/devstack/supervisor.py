@@ -45,8 +45,10 @@ from services.logs import configure_logging
 from services.settings import DevSettings, LogSettings
 
 log = structlog.get_logger("threadline.dev")
-ROLES: Final = ("worker", "ingest", "smtp", "api")
+ROLES: Final = ("worker", "ingest", "smtp", "api", "insights")
 PUBLISHERS: Final = ("ingest", "smtp")
+#: The command line of a role, when it is more than the role's name.
+ROLE_ARGS: Final = {"insights": ("insights", "run")}
 _TICK_S: Final = 0.25
 _CHECK_EVERY_S: Final = 5.0
 #: A stop ends within this many seconds (DESIGN: within 10 s).
@@ -147,10 +149,9 @@ class DevStack:
         wait_all_ready(self.children, self._ports(), settings.start_timeout_s)
         self._publish_state()
         if self.demo:
-            from services.demo import load_demo
+            from services.demo import run_demo
 
-            sent = load_demo(f"http://127.0.0.1:{settings.ingest_port}")
-            print(f"demo data: {sent} requests sent; try the phone (415) 555-0132", flush=True)
+            run_demo(settings, self.bootstrap, self.database_url)
         print_banner(settings, self.state)
 
     def new_child(self, role: str, start_gate: Path | None = None) -> Child:
@@ -162,7 +163,8 @@ class DevStack:
         env["THREADLINE_DEV_CONTROL_DIR"] = str(self.state.control_dir)
         if start_gate is not None:
             env["THREADLINE_DEV_START_GATE"] = str(start_gate)
-        return Child(role, [sys.executable, "-m", "services.cli", role], env)
+        args = ROLE_ARGS.get(role, (role,))
+        return Child(role, [sys.executable, "-m", "services.cli", *args], env)
 
     def _ports(self) -> dict[str, int]:
         s = self.settings
@@ -248,7 +250,7 @@ class DevStack:
             return max(0.5, began + STOP_BUDGET_S - reserve - time.monotonic())
 
         print("\nstopping: the gateway, SMTP listener and API stop accepting", flush=True)
-        front = [self.children[r] for r in (*PUBLISHERS, "api") if r in self.children]
+        front = [self.children[r] for r in (*PUBLISHERS, "api", "insights") if r in self.children]
         stop_together(front, 2.0)
         worker = self.children.get("worker")
         backlog = self.open_backlog() if self.broker is not None and self.broker.alive() else None
@@ -288,4 +290,9 @@ def run_dev(demo: bool = False) -> int:
     # One log format for the whole run: the children's (plain text unless LOG_JSON is set).
     logs = LogSettings(log_json=os.environ.get("THREADLINE_LOG_JSON", "false"))
     configure_logging(logs.log_level, logs.log_json)
+    if demo:
+        from services.demo import DEMO_ENV
+
+        for name, value in DEMO_ENV.items():  # the demo company's mail domain, for its replies
+            os.environ.setdefault(name, value)
     return DevStack(DevSettings(), demo=demo).run()
