@@ -6,7 +6,7 @@ end (readers keep the previous figures until then), daily sums are added up in m
 `since`: only the customers with an event on or after `since - 8 days` (the 7-day windows that
 may have closed or changed) or written since `since` are recomputed, and the days their old
 and new contributions touch are summed again (a full refresh when that is most customers).
-Both run in one REPEATABLE READ transaction.
+Both run in one REPEATABLE READ transaction, one refresh at a time.
 """
 
 from __future__ import annotations
@@ -90,7 +90,10 @@ def refresh(
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('threadline.insights'))"))
+            # One refresh at a time, and this one's snapshot taken once the previous one has
+            # committed: LOCK TABLE takes no snapshot, so it must come first (an advisory lock
+            # is a SELECT: the snapshot would predate the wait, and miss the rows to replace).
+            conn.execute(text("LOCK TABLE insight_refreshes IN SHARE ROW EXCLUSIVE MODE"))
             conn.execute(text("SET LOCAL work_mem = '64MB'"))
             if since is not None and _scope(conn, since) > full_share * _all_customers(conn):
                 since = None  # most customers changed: a full refresh is cheaper

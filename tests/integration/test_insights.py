@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
@@ -155,6 +156,32 @@ async def test_incremental_refresh_equals_a_full_one(
     assert incremental["measures"] == full["measures"]
     assert incremental["by_day"] == full["by_day"]
     assert len(late) > 0 and len(early) > 0
+
+
+async def test_refreshes_at_the_same_time_take_turns(
+    clean_db: str, engine: AsyncEngine, client: httpx.AsyncClient
+) -> None:
+    """The dev stack's rounds, the demo and a CronJob may refresh at once: the later one reads
+    what the earlier one committed, and both succeed."""
+    await write(engine, journey_set(per_script=PER_SCRIPT))
+    run_refresh(clean_db)
+    alone = (await client.get("/v1/insights/metrics", params=RANGE)).json()
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            run_refresh(clean_db)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    together = (await client.get("/v1/insights/metrics", params=RANGE)).json()
+    assert together["measures"] == alone["measures"]
 
 
 @pytest.mark.parametrize(
