@@ -30,6 +30,8 @@ DETRACTOR_OPEN_MATTER: Final = "detractor_open_matter"
 ORDER_CONTACTS: Final = "order_contacts"
 UNANSWERED_EMAIL: Final = "unanswered_email"
 CHANNEL_NAMES: Final = {"call_centre": "call", "chat": "chat", "email": "email", "store": "store"}
+#: What the customer did on another channel while waiting for a reply.
+CHASES: Final = {"call_centre": "called", "chat": "chatted", "store": "came to the store"}
 
 
 class DetractorRule(BaseModel):
@@ -111,10 +113,9 @@ def unanswered_email(
             waiting, chased = ev, False
         elif waiting is not None and not chased and ev.is_contact and ev.channel != "email":
             chased = True
-            how = _name(ev.channel)
+            did = CHASES.get(ev.channel, "got in touch")
             detail = (
-                f"{how} while their email of {ago(ev.occurred_at - waiting.occurred_at)} "
-                "before is still unanswered"
+                f"{did} {ago(ev.occurred_at - waiting.occurred_at)} after emailing; no reply yet"
             )
             out.append(
                 Signal(UNANSWERED_EMAIL, ev.customer_id, ev.event_id, ev.occurred_at, detail)
