@@ -1,11 +1,17 @@
 /* Insights page drawing: Chart.js charts (vendored, canvas only, so the strict CSP holds) and
    the data table beside each one, which carries the same figures for screen readers and the
-   keyboard; a figure with customers behind it is a button. */
+   keyboard; a figure with customers behind it is a button. Colours follow meaning: good is
+   green, bad is red, neutral is blue; lines also differ by dash, for those who cannot tell
+   the colours apart. */
 "use strict";
 
 (function (T) {
   const charts = {};
-  const SERIES = ["#0b4f8a", "#b3261e", "#106b45", "#7a5a00"];
+  const GOOD = "#106b45";
+  const BAD = "#a4161a";
+  const WARN = "#8a5a00";
+  const NEUTRAL = "#0b4f8a";
+  const OTHER = "#6b2a7a";
 
   function cssVar(name) {
     return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -15,9 +21,20 @@
     return cssVar("--" + channel) || cssVar("--muted");
   }
 
+  /** Green for a good NPS (>= 0), red below. */
+  function npsColour(value) {
+    return value === null || value === undefined ? NEUTRAL : value >= 0 ? GOOD : BAD;
+  }
+
+  /** Green for a high share (>= 75 %), amber from 50 %, red below. */
+  function shareColour(value) {
+    if (value === null || value === undefined) return NEUTRAL;
+    return value >= 75 ? GOOD : value >= 50 ? WARN : BAD;
+  }
+
   function fmt(value, unit) {
     if (value === null || value === undefined) return "–";
-    return value.toLocaleString("en", { maximumFractionDigits: 2 }) + (unit || "");
+    return value.toLocaleString("en", { maximumFractionDigits: 1 }) + (unit || "");
   }
 
   /** Draw (again) the chart of figure `id`; `onPick(datasetIndex, index)` on a click. */
@@ -69,19 +86,23 @@
       T.el("tbody", {}, ...body));
   }
 
-  /** Bars per channel for figures of `report.by_channel`; `series` [[key, legend], ...]. */
-  function byChannel(id, title, report, series, unit, scale) {
-    const channels = Object.keys(report.by_channel)
-      .filter((ch) => series.some(([key]) => report.by_channel[ch][key] !== null));
-    const labels = channels.map((ch) => T.CHANNEL_LABELS[ch] || ch);
-    draw(id, "bar", labels, series.map(([key, legend], i) => ({
-      label: legend,
-      data: channels.map((ch) => report.by_channel[ch][key]),
-      backgroundColor: SERIES[i],
-    })), { scales: { y: scale || { beginAtZero: true } } });
-    table(id, title, ["Channel", ...series.map(([, legend]) => legend)],
-      channels.map((ch, n) => [labels[n], ...series.map(([key]) => fmt(report.by_channel[ch][key], unit))]));
+  /** A figure cell that lists its customers when selected (plain text when there are none). */
+  function pickable(value, unit, label, pick, count) {
+    if (value === null || value === undefined) return "–";
+    if (!pick || count === 0) return fmt(value, unit);
+    return { text: fmt(value, unit), label: label + ": " + fmt(value, unit) + ", list the customers",
+      pick };
   }
 
-  T.charts = { draw, table, byChannel, fmt, channelColour, SERIES };
+  /** Bars of one figure per category, coloured by `colour(value)`. */
+  function bars(id, labels, legend, values, colour, scale, onPick) {
+    draw(id, "bar", labels, [{ label: legend, data: values, backgroundColor: values.map(colour) }],
+      { plugins: { legend: { display: false } }, scales: { y: scale || { beginAtZero: true } } },
+      onPick ? (ds, i) => onPick(i) : null);
+  }
+
+  T.charts = {
+    draw, table, bars, pickable, fmt, channelColour, npsColour, shareColour,
+    GOOD, BAD, WARN, NEUTRAL, OTHER,
+  };
 })(window.Threadline);

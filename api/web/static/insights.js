@@ -1,30 +1,46 @@
-/* Insights page: journey metrics over a date range and channels (GET /v1/insights/*), the top
-   channel paths, and the customers behind a day's figure one click away (each a link to the
-   console profile, `/#customer=<id>`). Filters live in the URL fragment. */
+/* Insights page: journey metrics over a date range and channels (GET /v1/insights/*): the
+   totals, NPS against the journey and by channel, weekly resolution and scores, daily volume,
+   failed self-service, time to purchase and the top paths. Every figure lists the customers
+   behind it (insights-drill.js). Filters live in the URL fragment. */
 "use strict";
 
 (function (T) {
-  const { $, el, api, setStatus, CHANNEL_LABELS } = T;
+  const { $, api, setStatus, CHANNEL_LABELS } = T;
   const C = T.charts;
-  // Surveys are answers, never contacts: no volume series for them.
-  const CONTACT_CHANNELS = Object.keys(CHANNEL_LABELS).filter((ch) => ch !== "survey");
+  // Contacts happen on assisted channels only: no volume series for the web or surveys.
+  const ASSISTED = ["call_centre", "chat", "email", "store"];
   const DAY_MS = 86400000;
-  const RATES = [
-    ["repeat_contact_rate", "Repeat-contact rate", "repeat_contacts", "repeat contacts"],
-    ["fcr_rate", "First-contact resolution", "fcr_unresolved", "contacts not resolved first time"],
-    ["channel_switch_rate", "Channel-switch rate", "switched_episodes", "episodes that switched channel"],
-  ];
+  const JOURNEYS = {
+    one_contact: "One contact",
+    after_self_service: "One contact, after the help pages",
+    repeated: "Repeated on one channel",
+    switched: "Switched channel",
+    no_contact: "No contact (after a purchase)",
+  };
+  // [figure, name, unit, measure listed, what the list is]
   const TOTALS = [
-    ["contacts", "Contacts", ""], ["repeat_contact_rate", "Repeat-contact rate", " %"],
-    ["fcr_rate", "First-contact resolution", " %"], ["channel_switch_rate", "Channel-switch rate", " %"],
-    ["nps", "NPS", ""], ["nps_by_last_channel", "NPS by last channel", ""],
-    ["csat", "CSAT", " %"], ["avg_hours_to_first_purchase", "Hours to first purchase", " h"],
+    ["contacts", "Contacts", "", "contacts", "contacts"],
+    ["repeat_contact_rate", "Repeat-contact rate", " %", "repeat_contacts", "repeat contacts"],
+    ["fcr_rate", "First-contact resolution", " %", "fcr_unresolved", "first contacts not resolved"],
+    ["channel_switch_rate", "Channel switching", " %", "switched_matters", "matters that switched channel"],
+    ["failed_self_service_rate", "Failed self-service", " %", "failed_self_service", "help visits followed by a contact"],
+    ["contacts_per_matter", "Contacts per matter", "", "matters", "matters"],
+    ["nps", "NPS", "", "nps_detractors", "NPS detractors"],
+    ["csat", "CSAT", " %", "csat_unsatisfied", "unsatisfied CSAT answers"],
+    ["ces", "Found it easy (CES)", " %", "ces_not_easy", "answers that found it hard"],
+    ["avg_hours_to_first_purchase", "Hours to first purchase", " h", "first_purchases", "first purchases"],
   ];
-  const listing = { params: null, cursors: new Map(), items: new Map() };
+  const RATES = [
+    ["fcr_rate", "First-contact resolution", C.GOOD, [], "fcr_unresolved", "first contacts not resolved"],
+    ["repeat_contact_rate", "Repeat contacts", C.BAD, [6, 4], "repeat_contacts", "repeat contacts"],
+    ["channel_switch_rate", "Channel switching", C.WARN, [2, 3], "switched_matters", "matters that switched channel"],
+    ["failed_self_service_rate", "Failed self-service", C.OTHER, [10, 3, 2, 3], "failed_self_service", "help visits followed by a contact"],
+  ];
   let current = null;
 
   const iso = (d) => d.toISOString().slice(0, 10);
   const label = (ch) => CHANNEL_LABELS[ch] || ch;
+  const weekEnd = (monday) => iso(new Date(Date.parse(monday) + 6 * DAY_MS));
 
   function daysBetween(from, to) {
     const out = [];
@@ -38,7 +54,7 @@
     const p = new URLSearchParams(window.location.hash.slice(1));
     const today = new Date();
     $("to").value = p.get("to") || iso(today);
-    $("from").value = p.get("from") || iso(new Date(today.getTime() - 29 * DAY_MS));
+    $("from").value = p.get("from") || iso(new Date(today.getTime() - 89 * DAY_MS));
     const chosen = p.getAll("channel");
     for (const box of $("channels").querySelectorAll("input")) box.checked = chosen.includes(box.value);
   }
@@ -48,105 +64,151 @@
     return { from: $("from").value, to: $("to").value, channel };
   }
 
-  // --- the customers behind a figure ----------------------------------------------------
-
-  async function moreCustomers() {
-    const open = [...listing.cursors].filter(([, cursor]) => cursor !== null);
-    const pages = await Promise.all(open.map(([channel, cursor]) => api("/v1/insights/customers",
-      { ...listing.params, channel, cursor, limit: 50 })));
-    pages.forEach((page, i) => {
-      listing.cursors.set(open[i][0], page.next_cursor);
-      for (const c of page.customers) {
-        const count = (listing.items.get(c.customer_id) || 0) + c.value;
-        listing.items.set(c.customer_id, count);
-        let item = $("customer-list").querySelector(`[data-customer="${CSS.escape(c.customer_id)}"]`);
-        if (!item) {
-          item = el("li", { "data-customer": c.customer_id },
-            el("a", { href: "/#customer=" + encodeURIComponent(c.customer_id), text: c.customer_id }),
-            " ", el("span", { className: "hint" }));
-          $("customer-list").append(item);
-        }
-        item.querySelector(".hint").textContent = "counted " + C.fmt(count);
-      }
-    });
-    $("more-customers").hidden = ![...listing.cursors.values()].some((cursor) => cursor);
+  /** List the customers behind `metric` over `span` ({day} or {from, to}), in `channel` (or
+      the filtered channels), with `detail`. */
+  function lister(title, metric, span, channel, detail) {
+    const channels = channel ? [channel] : current.channel.length ? current.channel : [null];
+    return () => T.drill.showCustomers(title, { metric, ...span, detail: detail || null }, channels);
   }
 
-  /** List who counted in `metric` on `day`, over `channels` (null: every channel). */
-  async function showCustomers(title, metric, day, channels) {
-    listing.params = { metric, day };
-    listing.cursors = new Map(channels.map((ch) => [ch, undefined]));
-    listing.items = new Map();
-    $("customer-list").replaceChildren();
-    $("customers-title").textContent = title;
-    $("customers").hidden = false;
-    try {
-      await moreCustomers();
-    } catch (error) {
-      setStatus(error.message, true);
-      return;
-    }
-    if (!listing.items.size) $("customer-list").append(el("li", { text: "No customers." }));
-    $("customers-title").focus();
+  function range() {
+    return { from: current.from, to: current.to };
   }
-
-  function pickChannels(channel) {
-    if (channel) return [channel];
-    return current.channel.length ? current.channel : [null];
-  }
-
-  // --- the charts -----------------------------------------------------------------------
 
   function renderTotals(report) {
-    $("totals").replaceChildren(...TOTALS.flatMap(([key, name, unit]) => [
-      el("div", { className: "total", "data-measure": key },
-        el("dt", { text: name }), el("dd", { text: C.fmt(report.totals[key], unit) }))]));
+    $("totals").replaceChildren(...TOTALS.map(([key, name, unit, metric, what]) => {
+      const value = report.totals[key];
+      const count = report.measures[metric];
+      const figure = C.pickable(value, unit, name, lister("Customers behind the " + what + ", " +
+        current.from + " to " + current.to, metric, range()), count);
+      const dd = T.el("dd");
+      if (typeof figure === "string") dd.textContent = figure;
+      else {
+        const button = T.el("button", { type: "button", className: "figure total-figure",
+          "aria-label": figure.label, text: figure.text });
+        button.addEventListener("click", figure.pick);
+        dd.append(button);
+      }
+      return T.el("div", { className: "total", "data-measure": key }, T.el("dt", { text: name }), dd);
+    }));
     $("as-of").textContent = report.as_of ? "Figures as of " +
-      new Date(report.as_of).toLocaleString() + "." : "Figures have not been computed yet.";
+      new Date(report.as_of).toLocaleString() + "; kept current while the stack runs." :
+      "Figures have not been computed yet.";
+  }
+
+  function renderJourney(report) {
+    const keys = Object.keys(JOURNEYS).filter((k) => report.by_journey[k]);
+    const names = keys.map((k) => JOURNEYS[k]);
+    const nps = keys.map((k) => report.by_journey[k].nps);
+    const pick = (k) => lister("NPS detractors whose matter was: " + JOURNEYS[k].toLowerCase(),
+      "nps_detractors", range(), null, k);
+    C.bars("chart-journey", names, "NPS", nps, C.npsColour, { min: -100, max: 100 },
+      (i) => pick(keys[i])());
+    C.table("chart-journey", "NPS, CSAT and CES by journey", ["Journey", "NPS", "Answers", "CSAT", "CES"],
+      keys.map((k) => {
+        const f = report.by_journey[k];
+        return [JOURNEYS[k], C.pickable(f.nps, "", "NPS of " + JOURNEYS[k], pick(k)),
+          C.fmt(f.nps_responses), C.fmt(f.csat, " %"), C.fmt(f.ces, " %")];
+      }));
+  }
+
+  function renderChannels(report) {
+    const channels = Object.keys(report.by_channel).filter((ch) => report.by_channel[ch].nps_responses);
+    const pick = (ch) => lister("NPS detractors about " + label(ch), "nps_detractors", range(), ch);
+    C.bars("chart-channel", channels.map(label), "NPS", channels.map((ch) => report.by_channel[ch].nps),
+      C.npsColour, { min: -100, max: 100 }, (i) => pick(channels[i])());
+    C.table("chart-channel", "NPS, CSAT and CES by channel", ["Channel", "NPS", "Answers", "CSAT", "CES"],
+      channels.map((ch) => {
+        const f = report.by_channel[ch];
+        return [label(ch), C.pickable(f.nps, "", "NPS about " + label(ch), pick(ch)),
+          C.fmt(f.nps_responses), C.fmt(f.csat, " %"), C.fmt(f.ces, " %")];
+      }));
+  }
+
+  function renderRates(report) {
+    const weeks = report.by_week;
+    const pick = (r, w) => lister("Customers behind the " + RATES[r][5] + ", week of " + w.day,
+      RATES[r][4], { from: w.day, to: weekEnd(w.day) });
+    C.draw("chart-rates", "line", weeks.map((w) => w.day), RATES.map(([key, name, colour, dash]) => ({
+      label: name + " (%)", data: weeks.map((w) => w.figures[key]), borderColor: colour,
+      backgroundColor: colour, borderDash: dash, spanGaps: true, pointRadius: 3,
+    })), { scales: { y: { min: 0, max: 100 } } }, (r, i) => pick(r, weeks[i])());
+    C.table("chart-rates", "Rates per week", ["Week of", ...RATES.map(([, name]) => name)],
+      weeks.map((w) => [w.day, ...RATES.map(([key, name], r) =>
+        C.pickable(w.figures[key], " %", name + ", week of " + w.day, pick(r, w)))]));
+  }
+
+  function renderScores(report) {
+    const weeks = report.by_week.filter((w) => w.figures.nps_responses);
+    const pick = (w) => lister("NPS detractors, week of " + w.day, "nps_detractors",
+      { from: w.day, to: weekEnd(w.day) });
+    C.draw("chart-scores", "line", weeks.map((w) => w.day), [
+      { label: "NPS", data: weeks.map((w) => w.figures.nps), borderColor: C.NEUTRAL,
+        backgroundColor: C.NEUTRAL, yAxisID: "y" },
+      { label: "CSAT (%)", data: weeks.map((w) => w.figures.csat), borderColor: C.GOOD,
+        backgroundColor: C.GOOD, borderDash: [6, 4], yAxisID: "y" },
+    ], { scales: { y: { min: -100, max: 100 } } }, (d, i) => pick(weeks[i])());
+    C.table("chart-scores", "NPS and CSAT per week", ["Week of", "NPS", "Answers", "CSAT"],
+      weeks.map((w) => [w.day, C.pickable(w.figures.nps, "", "NPS, week of " + w.day, pick(w)),
+        C.fmt(w.figures.nps_responses), C.fmt(w.figures.csat, " %")]));
   }
 
   function renderVolume(days, shown, perChannel) {
     const counts = perChannel.map((report) => Object.fromEntries(
       report.by_day.map((d) => [d.day, d.figures.contacts || 0])));
-    const pick = (channel, day) => () => showCustomers(
-      "Customers behind " + (channel ? label(channel) + " contacts" : "contacts") + " on " + day,
-      "contacts", day, pickChannels(channel));
+    const pick = (channel, day) => lister("Customers behind " + (channel ? label(channel) +
+      " contacts" : "contacts") + " on " + day, "contacts", { day }, channel);
     C.draw("chart-volume", "bar", days, shown.map((ch, i) => ({
       label: label(ch), data: days.map((d) => counts[i][d] || 0),
       backgroundColor: C.channelColour(ch), stack: "contacts",
     })), { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true,
       ticks: { precision: 0 } } } }, (ds, i) => pick(shown[ds], days[i])());
-    const rows = days.filter((d) => counts.some((c) => c[d])).map((day) => {
+    const rows = days.filter((d) => counts.some((c) => c[d])).reverse().map((day) => {
       const values = counts.map((c) => c[day] || 0);
       const total = values.reduce((a, b) => a + b, 0);
-      return [day, ...values.map((n, i) => (n ? { text: String(n), pick: pick(shown[i], day),
-        label: n + " " + label(shown[i]) + " contacts on " + day + ": list the customers" } : "0")),
-      { text: String(total), pick: pick(null, day), label: total + " contacts on " + day + ": list the customers" }];
+      return [day, ...values.map((n, i) => C.pickable(n, "", label(shown[i]) + " contacts on " + day,
+        pick(shown[i], day), n)), C.pickable(total, "", "Contacts on " + day, pick(null, day), total)];
     });
-    C.table("chart-volume", "Contacts per day and channel", ["Day", ...shown.map(label), "Total"], rows);
+    C.table("chart-volume", "Contacts per day and channel, newest first",
+      ["Day", ...shown.map(label), "Total"], rows);
   }
 
-  function renderRates(days, report) {
-    const byDay = Object.fromEntries(report.by_day.map((d) => [d.day, d.figures]));
-    const pick = (r, day) => () => showCustomers("Customers behind " + RATES[r][3] + " on " + day,
-      RATES[r][2], day, pickChannels(null));
-    C.draw("chart-rates", "line", days, RATES.map(([key, name], i) => ({
-      label: name + " (%)", data: days.map((d) => (byDay[d] ? byDay[d][key] : null)),
-      borderColor: C.SERIES[i], backgroundColor: C.SERIES[i], spanGaps: true, pointRadius: 4,
-    })), { scales: { y: { min: 0, max: 100 } } }, (r, i) => pick(r, days[i])());
-    const rows = report.by_day.map((d) => [d.day, ...RATES.map(([key, name], r) => {
-      const value = d.figures[key];
-      if (value === null) return "–";
-      return { text: C.fmt(value, " %"), pick: pick(r, d.day),
-        label: name + " " + C.fmt(value, " %") + " on " + d.day + ": list the " + RATES[r][3] };
-    })]);
-    C.table("chart-rates", "Rates per day", ["Day", ...RATES.map(([, name]) => name)], rows);
+  function renderSelfService(report) {
+    const to = Object.keys(report.self_service_failed_to);
+    const counts = to.map((ch) => report.self_service_failed_to[ch]);
+    const all = counts.reduce((a, b) => a + b, 0);
+    const pick = (ch) => lister("Help visits followed by a " + label(ch) + " contact",
+      "failed_self_service", range(), null, ch);
+    C.bars("chart-self-service", to.map(label), "Failed help visits", counts,
+      () => C.channelColour("web"), null, (i) => pick(to[i])());
+    C.table("chart-self-service", "Failed self-service by the channel it went to",
+      ["Went to", "Help visits", "Share"], to.map((ch, i) => [label(ch),
+        C.pickable(counts[i], "", "Help visits followed by " + label(ch), pick(ch)),
+        C.fmt(all ? (100 * counts[i]) / all : null, " %")]));
+  }
+
+  function renderPurchase(report) {
+    const channels = Object.keys(report.by_channel)
+      .filter((ch) => report.by_channel[ch].avg_hours_to_first_purchase !== null);
+    const pick = (ch) => lister("First purchases made in " + label(ch), "first_purchases", range(), ch);
+    C.bars("chart-purchase", channels.map(label), "Mean hours",
+      channels.map((ch) => report.by_channel[ch].avg_hours_to_first_purchase),
+      (v, i) => C.channelColour(channels[i] || "web"), null, (i) => pick(channels[i])());
+    C.table("chart-purchase", "Time to first purchase by the channel of the order",
+      ["Ordered in", "Mean hours", "First purchases"], channels.map((ch) => {
+        const f = report.by_channel[ch];
+        return [label(ch), C.fmt(f.avg_hours_to_first_purchase, " h"),
+          C.pickable(f.first_purchases, "", "First purchases in " + label(ch), pick(ch))];
+      }));
   }
 
   function renderPaths(report) {
-    C.table($("paths"), "Top channel paths", ["Path", "Episodes", "Share"],
-      report.paths.map((p) => [p.channels.map(label).join(" → "), String(p.episodes),
-        C.fmt(report.episodes ? (100 * p.episodes) / report.episodes : null, " %")]));
+    const pick = (p) => lister("Matters that went " + p.channels.map(label).join(" → "),
+      "path_matters", range(), null, p.path);
+    C.table($("paths"), "Top channel paths", ["Path", "Matters", "Share"],
+      report.paths.map((p) => [p.channels.map(label).join(" → "),
+        C.pickable(p.matters, "", "Matters that went " + p.channels.map(label).join(" then "), pick(p)),
+        C.fmt(report.matters ? (100 * p.matters) / report.matters : null, " %")]));
   }
 
   async function load() {
@@ -159,8 +221,7 @@
     for (const ch of f.channel) fragment.append("channel", ch);
     history.replaceState(null, "", "#" + fragment);
     setStatus("Loading…");
-    const shown = (f.channel.length ? f.channel : CONTACT_CHANNELS)
-      .filter((ch) => CONTACT_CHANNELS.includes(ch));
+    const shown = (f.channel.length ? f.channel : ASSISTED).filter((ch) => ASSISTED.includes(ch));
     let metrics, paths, perChannel;
     try {
       [metrics, paths, ...perChannel] = await Promise.all([
@@ -173,16 +234,14 @@
       return;
     }
     current = f;
-    const days = daysBetween(f.from, f.to);
     renderTotals(metrics);
-    renderVolume(days, shown, perChannel);
-    renderRates(days, metrics);
-    C.byChannel("chart-nps", "NPS by channel", metrics, [["nps", "NPS (channel asked about)"],
-      ["nps_by_last_channel", "NPS (last channel before the survey)"]], "", { min: -100, max: 100 });
-    C.byChannel("chart-csat", "CSAT by channel", metrics, [["csat", "CSAT (channel asked about)"],
-      ["csat_by_last_channel", "CSAT (last channel before the survey)"]], " %", { min: 0, max: 100 });
-    C.byChannel("chart-purchase", "Time to first purchase", metrics,
-      [["avg_hours_to_first_purchase", "Mean hours to first purchase"]], " h");
+    renderJourney(metrics);
+    renderChannels(metrics);
+    renderRates(metrics);
+    renderScores(metrics);
+    renderVolume(daysBetween(f.from, f.to), shown, perChannel);
+    renderSelfService(metrics);
+    renderPurchase(metrics);
     renderPaths(paths);
     setStatus("Showing " + f.from + " to " + f.to + (f.channel.length ?
       ", " + f.channel.map(label).join(", ") : ", all channels") + ".");
@@ -193,9 +252,6 @@
     $("insight-filters").addEventListener("submit", (event) => {
       event.preventDefault();
       load();
-    });
-    $("more-customers").addEventListener("click", () => {
-      moreCustomers().catch((error) => setStatus(error.message, true));
     });
     await T.start(() => load(), () => { $("customers").hidden = true; });
   });
