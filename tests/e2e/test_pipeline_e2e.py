@@ -33,10 +33,10 @@ SAMPLES = Path(__file__).resolve().parent.parent / "unit" / "ingest"
 
 
 @contextmanager
-def dev_stack(tmp_path: Path, *flags: str) -> Iterator[dict[str, str]]:
+def dev_stack(tmp_path: Path, *flags: str, **env: str) -> Iterator[dict[str, str]]:
     """`threadline dev` on free ports over `tmp_path/data`; each use restarts it on the same
     data. The stop must end within DESIGN's 10 s and leave nothing running."""
-    with dev_stack_run(tmp_path) as run:
+    with dev_stack_run(tmp_path, **env) as run:
         run.start(*flags)
         yield {"api": run.api, "ingest": run.ingest, "smtp_port": str(run.ports["smtp"])}
         code = run.stop()
@@ -141,7 +141,7 @@ def test_anonymous_browsing_joins_the_customer_after_identify(tmp_path: Path) ->
 def test_the_design_scenario_every_channel_in_one_view(tmp_path: Path) -> None:
     """`threadline dev --demo` sends Maria's journey in each channel's native format; the agent
     types her number in national format and sees the email subject, the chat and the order."""
-    with dev_stack(tmp_path, "--demo") as urls:
+    with dev_stack(tmp_path, "--demo", THREADLINE_DEMO_CUSTOMERS="60") as urls:
         api = urls["api"]
 
         def complete() -> dict[str, Any] | None:
@@ -175,7 +175,7 @@ def test_the_design_scenario_every_channel_in_one_view(tmp_path: Path) -> None:
         assert others["customer_id"] != profile["customer_id"]
 
         # `make demo` twice adds nothing twice: every demo record has a deterministic id.
-        assert load_demo(urls["ingest"]) > 0
+        assert load_demo(urls["ingest"], tmp_path / "data") > 0
         for _ in range(10):
             time.sleep(0.5)
             assert len(timeline(api, profile["customer_id"])) == len(items)
@@ -195,7 +195,7 @@ def test_the_design_scenario_every_channel_in_one_view(tmp_path: Path) -> None:
 def send_through_every_native_transport(urls: dict[str, str]) -> None:
     """Maria again, through smtplib, a Twilio webhook, a Shopify webhook and an Asterisk CDR."""
     mail = EmailMessage()
-    mail["From"] = "Maria Lopez <maria.lopez@example-shop.io>"
+    mail["From"] = "Maria Lopez <maria.lopez@example-mail.com>"
     mail["To"] = "help@example-shop.io"
     mail["Subject"] = "Leaving early today"
     mail["Message-ID"] = make_msgid("e2e")
@@ -217,7 +217,7 @@ def send_through_every_native_transport(urls: dict[str, str]) -> None:
     order = orjson.loads(
         (SAMPLES / "store" / "samples" / "shopify_orders_create.json").read_bytes()
     )
-    order.update(id=uuid.uuid4().int % 10**12, email="maria.lopez@example-shop.io", customer=None)
+    order.update(id=uuid.uuid4().int % 10**12, email="maria.lopez@example-mail.com", customer=None)
     resp = httpx.post(
         f"{ingest}/store/shopify/orders",
         content=orjson.dumps(order),
