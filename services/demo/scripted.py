@@ -29,7 +29,7 @@ def scripted_person(n: int) -> Person:
         last=last,
         email=f"{first}.{last}@example-mail.com",
         phone_e164=phone,
-        user_id=f"cust-{1040 + n}",
+        user_id=f"demo-cust-{1040 + n}",  # not a synthetic person's `cust-<n>`
         loyalty_id=None,
         devices=(f"demo-device-{n}",),
     )

@@ -134,6 +134,7 @@ class Life:
     def post_purchase_survey(self, at: datetime, channel: str, order: str | None) -> None:
         score = max(0, min(10, round(self.rng.gauss(8.4, 1.5))))
         related = {"channel": channel, **({"order_id": order} if order else {})}
+        comment = "Easy to order." if score >= 9 else "Fine." if score >= 7 else "Too slow."
         answer = native.survey(self.mid(), "nps", score, native.iso(at), {"email": self.p.email},
-                               related, "post-purchase", "Easy to order.")  # fmt: skip
+                               related, "post-purchase", comment)  # fmt: skip
         self.add(at, native.SURVEYS, answer)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from services.demo import DemoPlan, scripted
 from services.synthetic import native
+from services.synthetic.people import Person, person
 from services.synthetic.population import life, population, requests
 from tests.support.demo import canonical, figures
 
@@ -70,3 +71,12 @@ def test_the_figures_read_like_a_contact_centre() -> None:
     assert one > got["journey:repeated"]["nps"] and one > got["journey:switched"]["nps"]
     assert got["web"]["avg_hours_to_first_purchase"] is not None
     assert got["store"]["avg_hours_to_first_purchase"] is not None
+
+
+def test_maria_and_the_others_share_no_identifier_with_the_crowd() -> None:
+    def ids(p: Person) -> set[str]:
+        return {p.email, p.phone_e164, p.user_id, *p.devices, p.loyalty_id or ""} - {""}
+
+    crowd = set().union(*(ids(person(21, n)) for n in range(3000)))
+    for n in range(len(scripted.PEOPLE)):
+        assert not ids(scripted.scripted_person(n)) & crowd
