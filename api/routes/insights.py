@@ -3,10 +3,11 @@ made one of them count, and a customer's moments-of-truth signals (role agent or
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.auth import AgentPrincipal
 from api.deps import EngineDep
@@ -57,13 +58,35 @@ def _names(channels: list[Channel] | None) -> list[str] | None:
     return [c.value for c in channels] if channels else None
 
 
-def _span(day: date | None, start: date | None, end: date | None) -> tuple[date, date]:
-    if day is not None and start is None and end is None:
-        return day, day
-    if day is None and start is not None and end is not None:
-        reports.check_range(start, end)
-        return start, end
-    raise InvalidQuery("day, or from and to: give one day or a range")
+@dataclass(frozen=True)
+class Figure:
+    """A figure to look behind: a measure over a span of days, maybe one channel and detail."""
+
+    metric: str
+    span: tuple[date, date]
+    channel: str | None
+    detail: str | None
+
+
+def _figure(
+    metric: MetricParam,
+    day: Day = None,
+    start: OptFrom = None,
+    to: OptTo = None,
+    channel: OneChannel = None,
+    detail: Detail = None,
+) -> Figure:
+    if day is not None and start is None and to is None:
+        span = (day, day)
+    elif day is None and start is not None and to is not None:
+        reports.check_range(start, to)
+        span = (start, to)
+    else:
+        raise InvalidQuery("day, or from and to: give one day or a range")
+    return Figure(metric, span, channel.value if channel else None, detail)
+
+
+FigureDep = Annotated[Figure, Depends(_figure)]
 
 
 @router.get(
@@ -125,20 +148,13 @@ async def get_paths(
 async def get_figure_customers(
     principal: AgentPrincipal,
     engine: EngineDep,
-    metric: MetricParam,
-    day: Day = None,
-    start: OptFrom = None,
-    to: OptTo = None,
-    channel: OneChannel = None,
-    detail: Detail = None,
+    figure: FigureDep,
     limit: Annotated[int, Query(ge=1, le=drill.MAX_CUSTOMERS)] = 100,
     cursor: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE)] = None,
 ) -> CustomersReport:
-    span = _span(day, start, to)
+    f = figure
     async with read_snapshot(engine) as db:
-        return await drill.load_customers(
-            db, metric, span, channel.value if channel else None, detail, limit, cursor
-        )
+        return await drill.load_customers(db, f.metric, f.span, f.channel, f.detail, limit, cursor)
 
 
 @router.get(
@@ -151,21 +167,11 @@ async def get_figure_customers(
     responses=responses(404),
 )
 async def get_evidence(
-    principal: AgentPrincipal,
-    engine: EngineDep,
-    customer_id: CustomerId,
-    metric: MetricParam,
-    day: Day = None,
-    start: OptFrom = None,
-    to: OptTo = None,
-    channel: OneChannel = None,
-    detail: Detail = None,
+    principal: AgentPrincipal, engine: EngineDep, customer_id: CustomerId, figure: FigureDep
 ) -> EvidenceReport:
-    span = _span(day, start, to)
+    f = figure
     async with read_snapshot(engine) as db:
-        report = await drill.load_evidence(
-            db, customer_id, metric, span, channel.value if channel else None, detail
-        )
+        report = await drill.load_evidence(db, customer_id, f.metric, f.span, f.channel, f.detail)
     if report is None:
         raise NotFound("customer not found")
     return report

@@ -14,6 +14,7 @@ from profile_store.insights.journeys import MEASURES, SUM_MEASURES, explain
 from profile_store.insights.reports import check_range
 from profile_store.insights.stream import BY_TIME, journey_event, select_events
 from profile_store.read.errors import InvalidQuery
+from profile_store.read.summary_models import ContactOut
 from profile_store.read.types import UtcDatetime
 from profile_store.storage.survivor import survivor_of
 
@@ -59,17 +60,6 @@ class CustomersReport(BaseModel):
     next_cursor: str | None
 
 
-class EvidenceEvent(BaseModel):
-    """A timeline event that made a customer count."""
-
-    model_config = ConfigDict(frozen=True)
-    event_id: str
-    channel: str
-    kind: str
-    occurred_at: UtcDatetime
-    summary: str
-
-
 class EvidenceItem(BaseModel):
     """One day's contribution of the customer to the measure, and its events in time order."""
 
@@ -78,7 +68,9 @@ class EvidenceItem(BaseModel):
     channel: str
     detail: str
     value: float
-    events: list[EvidenceEvent]
+    events: list[ContactOut] = Field(
+        description="The events behind it, as the timeline names them."
+    )
 
 
 class EvidenceReport(BaseModel):
@@ -217,7 +209,7 @@ async def load_evidence(
     return EvidenceReport(customer_id=canonical, measure=measure, as_of=as_of, items=items)
 
 
-async def _events(conn: AsyncConnection, ids: list[str]) -> dict[str, EvidenceEvent]:
+async def _events(conn: AsyncConnection, ids: list[str]) -> dict[str, ContactOut]:
     if not ids:
         return {}
     sql = text(
@@ -225,7 +217,7 @@ async def _events(conn: AsyncConnection, ids: list[str]) -> dict[str, EvidenceEv
         "WHERE event_id = ANY(:ids)"
     )
     rows = (await conn.execute(sql, {"ids": ids})).mappings().all()
-    return {r["event_id"]: EvidenceEvent(**r) for r in rows}
+    return {r["event_id"]: ContactOut(**r) for r in rows}
 
 
 async def load_signals(conn: AsyncConnection, customer_id: str, limit: int) -> SignalsReport | None:

@@ -8,7 +8,6 @@ Screenshots go to build/test-artifacts (the README's come from there, in docs/).
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,9 +20,9 @@ from playwright.async_api import Browser, Page, expect
 
 from services.synthetic import native
 from services.synthetic.people import Person
-from tests.integration.test_signals import Hook, consume
 from tests.support.browser import open_page
 from tests.support.devstack import DevStackRun, dev_stack_run, wait_until
+from tests.support.signals import Hook, consume, serving_hook
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -53,12 +52,8 @@ FIGURES = (
 
 @pytest.fixture(scope="module")
 def hook() -> Iterator[Hook]:
-    h = Hook()
-    thread = threading.Thread(target=h.server.serve_forever, daemon=True)
-    thread.start()
-    yield h
-    h.server.shutdown()
-    h.server.server_close()
+    with serving_hook() as h:
+        yield h
 
 
 @pytest.fixture(scope="module")

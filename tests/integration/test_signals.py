@@ -3,87 +3,32 @@ broker and to a webhook (first answer 503, then 200), the profile badge route.""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
 
 import httpx
-import orjson
 import pytest
-from kafka import KafkaConsumer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from schemas import topics
 from services.insights import InsightsSettings, run_signals
 from tests.integration.test_insights import write
 from tests.support.api import AGENT, api_client, api_settings
 from tests.support.journeys import AS_OF, SIGNALS, journey_set
+from tests.support.signals import Hook, consume, serving_hook
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
 
-class Hook:
-    """A local webhook receiver: refuses the first request with 503, then accepts."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.calls = 0
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                hook.calls += 1
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if hook.calls == 1:
-                    self.send_response(503)
-                else:
-                    hook.bodies.append(orjson.loads(body))
-                    self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/signals"
-
-
 @pytest.fixture
 def hook() -> Iterator[Hook]:
-    h = Hook()
-    thread = threading.Thread(target=h.server.serve_forever, daemon=True)
-    thread.start()
-    yield h
-    h.server.shutdown()
-    h.server.server_close()
+    with serving_hook() as h:
+        yield h
 
 
 @pytest.fixture
 async def client(clean_db: str, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
     async with api_client(create_app(api_settings(clean_db), engine=engine), AGENT) as c:
         yield c
-
-
-def consume(bootstrap: str, wanted: set[str]) -> list[dict[str, Any]]:
-    consumer = KafkaConsumer(
-        topics.SIGNALS,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=10_000,
-    )
-    try:
-        out = []
-        for record in consumer:
-            payload = orjson.loads(record.value)
-            if payload["customer_id"] in wanted:
-                assert record.key == payload["customer_id"].encode()
-                out.append(payload)
-        return out
-    finally:
-        consumer.close()
 
 
 async def test_signals_reach_kafka_the_webhook_and_the_badge_once(
