@@ -14,7 +14,6 @@ from typing import Final
 import httpx
 
 from services import ServicesError
-from services.devstack.backlog import Backlog
 from services.synthetic.native import Request
 
 WRITE_KEY: Final = "dev-write-key"
@@ -67,6 +66,9 @@ def send_all(ingest_url: str, requests: Sequence[Request], progress: bool = Fals
 
 def wait_written(bootstrap: str, group: str, timeout_s: float = WRITTEN_TIMEOUT_S) -> None:
     """Wait until the worker's group has committed everything the broker holds."""
+    # Imported here: the dev stack's package imports the demo (to run it), not the reverse.
+    from services.devstack.backlog import Backlog
+
     backlog = Backlog(bootstrap, group)
     deadline = time.monotonic() + timeout_s
     try:

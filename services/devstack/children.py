@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,13 @@ from typing import Final
 
 MAX_BACKOFF_S: Final = 30.0
 STABLE_AFTER_S: Final = 60.0
+#: The command line of a role, when it is more than the role's name.
+ROLE_ARGS: Final = {"insights": ("insights", "run")}
+
+
+def child_argv(role: str) -> list[str]:
+    """The command line of the child of `role` (`python -m services.cli <role>`)."""
+    return [sys.executable, "-m", "services.cli", *ROLE_ARGS.get(role, (role,))]
 
 
 @dataclass
@@ -28,6 +36,8 @@ class Child:
     env: Mapping[str, str]
     #: Seconds it gets to exit after SIGTERM before it is killed.
     stop_timeout_s: float = 3.0
+    #: Where it answers /readyz (the worker's metrics port), if anywhere.
+    probe_port: int | None = None
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started_at: float = 0.0

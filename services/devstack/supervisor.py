@@ -27,9 +27,10 @@ from typing import Final
 import structlog
 
 from profile_store.storage import migrate
+from services.demo import DEMO_ENV, run_demo
 from services.devstack import recycle
 from services.devstack.backlog import Backlog
-from services.devstack.children import Child, stop_together
+from services.devstack.children import Child, child_argv, stop_together
 from services.devstack.handover import Progress, drain, open_backlog, replay, spool_backlog
 from services.devstack.runstate import ProcessRef, RunState, StackAlreadyRunning, StackInfo
 from services.devstack.startup import child_env, print_banner, stop_leftovers, wait_all_ready
@@ -47,8 +48,6 @@ from services.settings import DevSettings, LogSettings
 log = structlog.get_logger("threadline.dev")
 ROLES: Final = ("worker", "ingest", "smtp", "api", "insights")
 PUBLISHERS: Final = ("ingest", "smtp")
-#: The command line of a role, when it is more than the role's name.
-ROLE_ARGS: Final = {"insights": ("insights", "run")}
 _TICK_S: Final = 0.25
 _CHECK_EVERY_S: Final = 5.0
 #: A stop ends within this many seconds (DESIGN: within 10 s).
@@ -73,7 +72,6 @@ class DevStack:
         self.bootstrap = settings.kafka_bootstrap or f"127.0.0.1:{settings.broker_port}"
         self.database_url = settings.database_url or ""
         self.children: dict[str, Child] = {}
-        self.worker_port = free_port()
         self.backlog: Backlog | None = None
         self.last_lag = 0
         self.recycle_not_before = 0.0
@@ -149,27 +147,34 @@ class DevStack:
         wait_all_ready(self.children, self._ports(), settings.start_timeout_s)
         self._publish_state()
         if self.demo:
-            from services.demo import run_demo
-
             run_demo(settings, self.bootstrap, self.database_url)
         print_banner(settings, self.state)
 
     def new_child(self, role: str, start_gate: Path | None = None) -> Child:
         """A child process of `role` (not started); a worker with `start_gate` waits for that
         file before it connects, and gets a metrics port of its own."""
-        if role == "worker" and start_gate is not None:
-            self.worker_port = free_port()
-        env = child_env(self.settings, role, self.bootstrap, self.database_url, self._ports())
+        ports = self._ports()
+        if role == "worker":
+            ports["worker"] = free_port()
+        env = child_env(self.settings, role, self.bootstrap, self.database_url, ports)
         env["THREADLINE_DEV_CONTROL_DIR"] = str(self.state.control_dir)
         if start_gate is not None:
             env["THREADLINE_DEV_START_GATE"] = str(start_gate)
-        args = ROLE_ARGS.get(role, (role,))
-        return Child(role, [sys.executable, "-m", "services.cli", *args], env)
+        probe = ports["worker"] if role == "worker" else None
+        return Child(role, child_argv(role), env, probe_port=probe)
+
+    @property
+    def worker_port(self) -> int:
+        """The probe port of the current worker."""
+        worker = self.children.get("worker")
+        assert worker is not None and worker.probe_port is not None
+        return worker.probe_port
 
     def _ports(self) -> dict[str, int]:
         s = self.settings
+        worker = self.children.get("worker")
         return {"api": s.api_port, "ingest": s.ingest_port, "smtp": s.smtp_port,
-                "worker": self.worker_port}  # fmt: skip
+                "worker": worker.probe_port or 0 if worker else 0}  # fmt: skip
 
     def _publish_state(self) -> None:
         processes = {n: ProcessRef.of(c.pid) for n, c in self.children.items() if c.pid}
@@ -290,9 +295,6 @@ def run_dev(demo: bool = False) -> int:
     # One log format for the whole run: the children's (plain text unless LOG_JSON is set).
     logs = LogSettings(log_json=os.environ.get("THREADLINE_LOG_JSON", "false"))
     configure_logging(logs.log_level, logs.log_json)
-    if demo:
-        from services.demo import DEMO_ENV
-
-        for name, value in DEMO_ENV.items():  # the demo company's mail domain, for its replies
-            os.environ.setdefault(name, value)
+    if demo:  # the demo company's mail domain, for its agents' replies
+        os.environ.update({k: v for k, v in DEMO_ENV.items() if k not in os.environ})
     return DevStack(DevSettings(), demo=demo).run()
