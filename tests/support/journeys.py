@@ -93,85 +93,49 @@ REFERENCE_STEPS = {
     ("two_orders", 1): "B-2",
 }
 
+
+def spec(*lines: str) -> dict[tuple[str, str], float]:
+    """Expected measures from lines of `channel measure measure=n ...` (n defaults to 1)."""
+    out: dict[tuple[str, str], float] = {}
+    for line in lines:
+        channel, *measures = line.split()
+        for m in measures:
+            name, _, n = m.partition("=")
+            out[(channel, name)] = float(n) if n else 1.0
+    return out
+
+
 #: Expected measure totals per channel for ONE customer of each script.
 EXPECTED: dict[str, dict[tuple[str, str], float]] = {
-    "one_chat": {
-        ("web", "visits"): 1,
-        ("chat", "contacts"): 1,
-        ("chat", "first_contacts"): 1,
-        ("chat", "fcr_eligible"): 1,
-        ("chat", "fcr_resolved"): 1,
-        ("chat", "matters"): 1,
-        ("chat", "matter_contacts"): 1,
-        ("chat", "path_matters"): 1,
-    },
-    "self_service_call": {
-        ("web", "visits"): 1,
-        ("web", "help_visits"): 1,
-        ("web", "failed_self_service"): 1,
-        ("call_centre", "contacts"): 1,
-        ("call_centre", "first_contacts"): 1,
-        ("call_centre", "fcr_eligible"): 1,
-        ("call_centre", "fcr_resolved"): 1,
-        ("call_centre", "matters"): 1,
-        ("call_centre", "matter_contacts"): 1,
-        ("call_centre", "switched_matters"): 1,
-        ("call_centre", "path_matters"): 1,
-        ("call_centre", "nps_responses"): 1,
-        ("call_centre", "nps_promoters"): 1,
-    },
-    "email_then_call": {
-        ("email", "contacts"): 1,
-        ("call_centre", "contacts"): 1,
-        ("email", "first_contacts"): 1,
-        ("call_centre", "repeat_contacts"): 1,
-        ("email", "fcr_eligible"): 1,
-        ("email", "fcr_unresolved"): 1,
-        ("email", "matters"): 1,
-        ("email", "matter_contacts"): 2,
-        ("email", "switched_matters"): 1,
-        ("email", "path_matters"): 1,
-        ("call_centre", "nps_responses"): 1,
-        ("call_centre", "nps_detractors"): 1,
-    },
-    "order_chaser": {
-        ("web", "visits"): 1,
-        ("web", "first_purchases"): 1,
-        ("web", "hours_to_purchase"): 1,
-        ("call_centre", "contacts"): 2,
-        ("chat", "contacts"): 1,
-        ("call_centre", "first_contacts"): 1,
-        ("chat", "repeat_contacts"): 1,
-        ("call_centre", "repeat_contacts"): 1,
-        ("call_centre", "fcr_eligible"): 1,
-        ("call_centre", "fcr_unresolved"): 1,
-        ("call_centre", "matters"): 1,
-        ("call_centre", "matter_contacts"): 3,
-        ("call_centre", "switched_matters"): 1,
-        ("call_centre", "path_matters"): 1,
-    },
-    "two_orders": {
-        ("call_centre", "contacts"): 2,
-        ("call_centre", "first_contacts"): 2,
-        ("call_centre", "fcr_eligible"): 2,
-        ("call_centre", "fcr_resolved"): 2,
-        ("call_centre", "matters"): 2,
-        ("call_centre", "matter_contacts"): 2,
-        ("call_centre", "path_matters"): 2,
-    },
-    "store_buyer": {
-        ("web", "visits"): 1,
-        ("store", "first_purchases"): 1,
-        ("store", "hours_to_purchase"): 50,
-        ("store", "csat_responses"): 1,
-        ("store", "csat_satisfied"): 1,
-    },
-    "help_contained": {
-        ("web", "visits"): 1,
-        ("web", "help_visits"): 1,
-        ("web", "ces_responses"): 1,
-        ("web", "ces_easy"): 1,
-    },
+    "one_chat": spec(
+        "web visits",
+        "chat contacts first_contacts fcr_eligible fcr_resolved matters matter_contacts "
+        "path_matters",
+    ),
+    "self_service_call": spec(
+        "web visits help_visits failed_self_service",
+        "call_centre contacts first_contacts fcr_eligible fcr_resolved matters matter_contacts "
+        "switched_matters path_matters nps_responses nps_promoters",
+    ),
+    "email_then_call": spec(
+        "email contacts first_contacts fcr_eligible fcr_unresolved matters matter_contacts=2 "
+        "switched_matters path_matters",
+        "call_centre contacts repeat_contacts nps_responses nps_detractors",
+    ),
+    "order_chaser": spec(
+        "web visits first_purchases hours_to_purchase=1",
+        "call_centre contacts=2 first_contacts repeat_contacts fcr_eligible fcr_unresolved "
+        "matters matter_contacts=3 switched_matters path_matters",
+        "chat contacts repeat_contacts",
+    ),
+    "two_orders": spec(
+        "call_centre contacts=2 first_contacts=2 fcr_eligible=2 fcr_resolved=2 matters=2 "
+        "matter_contacts=2 path_matters=2"
+    ),
+    "store_buyer": spec(
+        "web visits", "store first_purchases hours_to_purchase=50 csat_responses csat_satisfied"
+    ),
+    "help_contained": spec("web visits help_visits ces_responses ces_easy"),
 }
 PATHS = {
     "one_chat": "chat",
