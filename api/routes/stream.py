@@ -63,8 +63,9 @@ def _event(name: str, data: Any, event_id: int | None = None) -> ServerSentEvent
 class LiveFeed:
     """One customer's feed: remembers what it sent and the profile's last fingerprint."""
 
-    def __init__(self, customer_id: str, after: int) -> None:
+    def __init__(self, customer_id: str, after: int, region: str = "US") -> None:
         self.customer_id, self.start_after, self.after = customer_id, after, after
+        self.region = region
         self.sent: set[int] = set()
         self.fingerprint: str | None = None
         self.done = False
@@ -96,7 +97,7 @@ class LiveFeed:
         self.sent = {row_id for row_id in self.sent if row_id > self.after}
         changed = self.fingerprint is not None and state.fingerprint != self.fingerprint
         if fresh or changed or (events and events[0].event == "merged"):
-            profile = await load_profile(conn, self.customer_id)
+            profile = await load_profile(conn, self.customer_id, region=self.region)
             if profile is not None:
                 events.append(_event("profile", profile.model_dump(mode="json")))
         self.fingerprint = state.fingerprint
@@ -167,7 +168,12 @@ async def stream_customer(
                 start = await live.high_water(db)
         await agent.audit.record("stream_open", canonical, conn=db)
     return EventSourceResponse(
-        _events(agent.pool, LiveFeed(canonical, start), settings.stream_poll_interval, count),
+        _events(
+            agent.pool,
+            LiveFeed(canonical, start, settings.default_region),
+            settings.stream_poll_interval,
+            count,
+        ),
         ping=settings.stream_heartbeat,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
