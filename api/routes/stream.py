@@ -1,9 +1,11 @@
 """`GET /v1/customers/{id}/stream`: Server-Sent Events for one customer while an agent watches.
 
-Events: `ready` (the canonical id, once), `timeline` (a new item; `id:` is its row id, so a
-reconnect may send `Last-Event-ID`), `profile` (the whole profile again, after new items or
-a change of traits, scores or merges), `merged` (the customer was merged into another; the
-stream follows the survivor), `gone` (the customer no longer exists; the stream ends).
+Events: `ready` (the canonical id, once), `timeline` (a new item, or a new revision of one
+already sent, e.g. an edited contact record or order: the client replaces it in place; `id:`
+is its row id, so a reconnect may send `Last-Event-ID`), `profile` (the whole profile again,
+after new items or a change of traits, scores or merges), `merged` (the customer was merged
+into another; the stream follows the survivor), `gone` (the customer no longer exists; the
+stream ends).
 Comments (`: ping`) keep idle connections open. The stream polls PostgreSQL (see
 `profile_store.read.live`) on its own short transaction each time, so it holds no connection
 between polls, and it ends as soon as the client goes away.
@@ -52,7 +54,8 @@ class StreamCount:
         self.open = 0
 
 
-def _event(name: str, data: Any, event_id: int | None = None) -> ServerSentEvent:
+def sse_event(name: str, data: Any, event_id: int | None = None) -> ServerSentEvent:
+    """One Server-Sent Event: `data` as JSON, `id:` when given."""
     return ServerSentEvent(
         data=orjson.dumps(data).decode(),
         event=name,
@@ -79,15 +82,15 @@ class LiveFeed:
             state = None if survivor is None else await live.customer_state(conn, survivor)
             if survivor is not None:
                 self.customer_id, self.fingerprint = survivor, None
-                events.append(_event("merged", {"customer_id": survivor}))
+                events.append(sse_event("merged", {"customer_id": survivor}))
         if state is None:
             self.done = True
-            return [*events, _event("gone", {"customer_id": self.customer_id})]
+            return [*events, sse_event("gone", {"customer_id": self.customer_id})]
         high = await live.high_water(conn)
         rows = await live.appended_since(conn, self.customer_id, self.after)
         fresh = [(row_id, item) for row_id, item in rows if row_id not in self.sent]
         events += [
-            _event("timeline", item.model_dump(mode="json"), row_id) for row_id, item in fresh
+            sse_event("timeline", item.model_dump(mode="json"), row_id) for row_id, item in fresh
         ]
         self.sent.update(row_id for row_id, _ in fresh)
         if len(rows) == live.MAX_ROWS_PER_POLL:
@@ -99,7 +102,7 @@ class LiveFeed:
         if fresh or changed or (events and events[0].event == "merged"):
             profile = await load_profile(conn, self.customer_id, region=self.region)
             if profile is not None:
-                events.append(_event("profile", profile.model_dump(mode="json")))
+                events.append(sse_event("profile", profile.model_dump(mode="json")))
         self.fingerprint = state.fingerprint
         return events
 
@@ -109,7 +112,7 @@ async def _events(
 ) -> AsyncIterator[ServerSentEvent]:
     count.open += 1
     try:
-        yield _event("ready", {"customer_id": feed.customer_id})
+        yield sse_event("ready", {"customer_id": feed.customer_id})
         while not feed.done:
             await asyncio.sleep(interval)
             try:
@@ -124,7 +127,8 @@ async def _events(
         count.open -= 1
 
 
-def _resume_from(last_event_id: str | None) -> int | None:
+def resume_from(last_event_id: str | None) -> int | None:
+    """The row id a reconnecting client's `Last-Event-ID` names, if it is one."""
     if last_event_id is None or not last_event_id.isdigit():
         return None
     value = int(last_event_id)
@@ -163,7 +167,7 @@ async def stream_customer(
             canonical = await survivor_of(db, customer_id)
             if canonical is None:
                 raise NotFound("customer not found")
-            start = _resume_from(last_event_id)
+            start = resume_from(last_event_id)
             if start is None:
                 start = await live.high_water(db)
         await agent.audit.record("stream_open", canonical, conn=db)
