@@ -11,7 +11,8 @@
     seen_together: "seen together with this customer's identifiers",
     reference: "a reference: finds the customer, never links two",
     reference_claimed: "a reference claimed by this customer",
-    manual: "merged by an admin",
+    manual_merge: "merged by an admin",
+    rederived: "rebuilt from the events in time order",
   };
   const TRUST = {
     server: "trusted source",
@@ -115,7 +116,11 @@
 
   function eventLine(lineage, eventId, at) {
     const e = lineage.events[eventId];
-    if (!e) return el("span", { className: "hint" }, "event " + eventId + (at ? ", " : ""), at ? timeEl(at) : "");
+    if (!e) {
+      const what = eventId.startsWith("manual:") ? "an admin's merge"
+        : eventId.startsWith("unmerge:") ? "an admin's split" : "event " + eventId;
+      return el("span", { className: "hint" }, what + (at ? ", " : ""), at ? timeEl(at) : "");
+    }
     return el("span", { className: "hint" }, icon(e.channel), " ", el("q", { text: e.summary }),
       " (" + (CHANNEL_LABELS[e.channel] || e.channel) + ", " + e.source + ") ", timeEl(e.occurred_at));
   }

@@ -13,6 +13,7 @@
   const state = {
     customer: null, profile: null, cursor: null, visitsUntil: null, visitsMore: false,
     stream: null, agentStream: null, call: null, lineageOpen: false, adminChanging: false,
+    gen: 0,
   };
 
   const customerPath = (id, rest) => "/v1/customers/" + encodeURIComponent(id) + (rest || "");
@@ -105,44 +106,61 @@
     return mode() === "contacts" && (!chosen.length || chosen.includes("web"));
   }
 
-  async function fetchVisits() {
+  /** The next page of visits, or null when the view changed meanwhile (`gen`). */
+  async function fetchVisits(gen) {
     const page = await api(customerPath(state.customer, "/visits"), { until: state.visitsUntil });
+    if (gen !== state.gen) return null;
     state.visitsUntil = page.next_until;
     state.visitsMore = Boolean(page.next_until);
     return page.items;
   }
 
-  /** Visits until they reach back as far as the loaded contacts (or, with every contact
-      loaded, a few more pages of them). */
-  async function moreVisits(rounds) {
+  /** Up to `rounds` pages of visits, stopping once they reach back as far as the loaded
+      contacts. */
+  async function moreVisits(gen, rounds) {
     for (let i = 0; i < rounds && state.visitsMore && !(state.cursor && TL().pendingVisits); i++) {
-      TL().addVisits(await fetchVisits());
+      const items = await fetchVisits(gen);
+      if (items === null) return;
+      TL().addVisits(items);
     }
   }
 
+  function updateOlder() {
+    $("older").hidden = !state.cursor && !state.visitsMore && !TL().pendingVisits;
+    $("timeline-empty").hidden = TL().count() > 0;
+  }
+
+  /** The first page of the view (`append` false: resets it), or the next older one. The
+      first page is on screen before further visits are fetched in the background. */
   async function loadTimeline(append) {
     const channels = pageChannels();
     const customer = state.customer;
     if (!append) {
+      state.gen += 1;
       TL().reset(mode());
       state.cursor = null;
       state.visitsUntil = null;
       state.visitsMore = wantsVisits();
     }
+    const gen = state.gen;
     const params = { limit: PAGE_SIZE, channel: channels || [] };
     if (append && state.cursor) params.cursor = state.cursor;
     const none = { items: [], next_cursor: null };
     const [page, visits] = await Promise.all([
       channels && (!append || state.cursor) ? api(customerPath(customer, "/timeline"), params) : none,
-      !append && state.visitsMore ? fetchVisits() : [],
+      !append && state.visitsMore ? fetchVisits(gen) : [],
     ]);
-    if (customer !== state.customer) return;
+    if (gen !== state.gen || customer !== state.customer) return;
     TL().addPage(page.items, Boolean(page.next_cursor));
     state.cursor = page.next_cursor;
-    TL().addVisits(visits);
-    await moreVisits(3);
-    $("older").hidden = !state.cursor && !state.visitsMore && !TL().pendingVisits;
-    $("timeline-empty").hidden = TL().count() > 0;
+    TL().addVisits(visits || []);
+    updateOlder();
+    // With older contacts to come, enough visits to reach back as far; with every contact
+    // loaded, a page of visits at a time ("Show older").
+    const rounds = state.cursor ? 3 : append ? 1 : 0;
+    const more = moreVisits(gen, rounds).then(() => { if (gen === state.gen) updateOlder(); });
+    if (append) await more;
+    else more.catch((error) => setStatus(error.message, true));
   }
 
   // --- the open customer and its live stream ----------------------------------------------
@@ -200,16 +218,15 @@
 
   async function identityChanged(added, removed) {
     const lineage = await api(customerPath(state.customer, "/links")).catch(() => null);
-    const merges = lineage ? lineage.merges : [];
-    const named = (id) => {
-      const m = merges.find((x) => x.merged_id === id);
-      return (m && m.merged_name ? m.merged_name + " (" + id + ")" : id);
-    };
     const parts = [];
-    if (added.length) parts.push(added.map(named).join(", ") + (added.length === 1 ? " was" : " were") + " merged into this profile");
+    if (added.length) {
+      parts.push(added.map((id) => mergedLabel(lineage, id)).join(", ") +
+        (added.length === 1 ? " was" : " were") + " merged into this profile");
+    }
     if (removed.length) parts.push(removed.join(", ") + (removed.length === 1 ? " was" : " were") + " split off this profile");
     notice(parts.join("; ") + ". The view was reloaded.");
     await reloadView();
+    if (state.lineageOpen) await loadLineage();
   }
 
   async function onMergedAway(survivor) {
@@ -217,6 +234,7 @@
     state.customer = survivor;
     state.profile = null;
     await reloadView();
+    if (state.lineageOpen) await loadLineage();
     const name = state.profile ? T.profile.displayName(state.profile) || survivor : survivor;
     notice("This customer (" + old + ") was merged into " + name + " (" + survivor + "). The view shows the combined profile.");
   }
@@ -227,7 +245,6 @@
     state.profile = profile;
     T.profile.renderProfile(profile);
     setHash();
-    if (state.lineageOpen) await loadLineage();
   }
 
   function setHash() {
@@ -274,6 +291,13 @@
     const lineage = await api(customerPath(state.customer, "/links"));
     const admin = T.session.me && T.session.me.role === "admin" ? { merge, unmerge } : null;
     T.profile.renderLineage(lineage, state.profile, admin);
+    return lineage;
+  }
+
+  /** "Name (cus_…)" of a profile merged into this one, as the lineage names it. */
+  function mergedLabel(lineage, id) {
+    const m = lineage && lineage.merges.find((x) => x.merged_id === id);
+    return m && m.merged_name ? m.merged_name + " (" + id + ")" : id;
   }
 
   async function auditEntry(action) {
@@ -294,10 +318,11 @@
     } finally {
       state.adminChanging = false;
     }
+    const lineage = state.lineageOpen ? await loadLineage().catch(() => null) : null;
     const entry = await auditEntry(action).catch(() => null);
     const audit = entry ? " Audit: " + entry.action.replaceAll("_", " ") + " by " + entry.actor +
       " (" + entry.role + ") at " + new Date(entry.at).toLocaleString() + ", entry " + entry.id + "." : "";
-    notice(done(result) + audit);
+    notice(done(result, lineage) + audit);
   }
 
   async function unmerge(m, name) {
@@ -316,7 +341,8 @@
       "the audit log.", "Merge");
     if (ok) {
       await adminChange("/merge", { other_id: otherId }, "manual_merge",
-        (r) => r.other_id + " was merged into this profile (" + r.customer_id + ").");
+        (r, lineage) => mergedLabel(lineage, r.other_id) + " was merged into this profile (" +
+          r.customer_id + ").");
     }
   }
 
@@ -330,8 +356,11 @@
     const a = (item && item.attributes) || {};
     const ongoing = !item || item.kind === "call_in_progress";
     $("call-title").textContent = ongoing ? "Call in progress" : "Call ended";
-    const parts = [a.queue ? "queue " + a.queue : null, a.agent ? "agent " + a.agent : null,
-      a.contact_id ? "contact " + a.contact_id : null, ongoing ? null : item.summary];
+    const caller = state.profile ? T.profile.displayName(state.profile) : null;
+    const phone = state.profile && state.profile.identifiers.find((i) => i.type === "phone");
+    const parts = [caller, phone ? phone.display || phone.value : null,
+      a.queue ? "queue " + a.queue : null, a.contact_id ? "contact " + a.contact_id : null,
+      ongoing ? null : "record received: " + item.summary];
     $("call-detail").textContent = parts.filter(Boolean).join(" · ");
     $("call").hidden = false;
   }
