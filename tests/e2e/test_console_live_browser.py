@@ -112,13 +112,23 @@ async def test_a_pop_reaches_the_named_agents_console_and_no_one_elses(
     await gateway.pages(ana, [now - timedelta(days=2, minutes=m) for m in (1, 4, 9, 12)])
     created = (now - timedelta(days=2)).isoformat()
     await gateway.shopify("orders/create", ana, 72001017, created_at=created, updated_at=created)
-    chat = {"conversation_id": "ana-1", "type": "message", "message_id": "m1",
-            "text": "My parcel shows delivered but it is not here",
-            "occurred_at": (now - timedelta(hours=3)).isoformat(), "customer": {"email": ana.email}}  # fmt: skip
+    chat = {
+        "conversation_id": "ana-1",
+        "type": "message",
+        "message_id": "m1",
+        "text": "My parcel shows delivered but it is not here",
+        "occurred_at": (now - timedelta(hours=3)).isoformat(),
+        "customer": {"email": ana.email},
+    }
     await gateway.post("/chat/events", json=chat)
-    survey = {"response_id": "ana-nps", "metric": "nps", "score": 6, "comment": "Slow delivery",
-              "responded_at": (now - timedelta(hours=2)).isoformat(),
-              "respondent": {"email": ana.email}}  # fmt: skip
+    survey = {
+        "response_id": "ana-nps",
+        "metric": "nps",
+        "score": 6,
+        "comment": "Slow delivery",
+        "responded_at": (now - timedelta(hours=2)).isoformat(),
+        "respondent": {"email": ana.email},
+    }
     await gateway.post("/surveys/responses", json=survey)
     await gateway.email(ana, "Where is my parcel?", now - timedelta(hours=1))
     await wait_for_profile(stack.api, ("phone", ana.phone), channel_count("email", 1))
@@ -231,9 +241,14 @@ async def test_late_events_land_in_time_order_and_an_edited_order_updates_in_pla
     # All activity: a chat an hour old lands below the newer email, not on top.
     await page.get_by_label("All activity").check()
     await expect(items.first).to_contain_text("Email: Re: Broken zip")
-    body = {"conversation_id": "ben-1", "type": "message", "message_id": "m1",
-            "text": "Any news on the zip?", "occurred_at": (now - timedelta(hours=1)).isoformat(),
-            "customer": {"email": ben.email}}  # fmt: skip
+    body = {
+        "conversation_id": "ben-1",
+        "type": "message",
+        "message_id": "m1",
+        "text": "Any news on the zip?",
+        "occurred_at": (now - timedelta(hours=1)).isoformat(),
+        "customer": {"email": ben.email},
+    }
     await gateway.post("/chat/events", json=body)
     chat = timeline.locator(":scope > li", has_text="Any news on the zip?")
     await expect(chat).to_have_count(1, timeout=15_000)
