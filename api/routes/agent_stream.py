@@ -14,21 +14,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, cast
+from typing import cast
 
-import structlog
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.deps import AgentReadDep, read_connection, reject_unknown_query
-from api.errors import responses
 from api.pop_hub import PopHub
-from api.routes.stream import StreamCount, TooManyStreams, resume_from, sse_event
+from api.routes.stream import (
+    LastEventId,
+    StreamCount,
+    resume_from,
+    sse_event,
+    sse_response,
+    sse_responses,
+    stream_slot,
+)
 from profile_store.read.screen_pops import PopRow, agent_pops
 from profile_store.storage.driver import ReadPool
 from profile_store.storage.errors import StoreUnavailable
-
-log = structlog.get_logger()
 
 router = APIRouter(prefix="/v1", tags=["agent"], dependencies=[Depends(reject_unknown_query)])
 
@@ -79,31 +83,18 @@ async def _events(
     "/me/stream",
     summary="The signed-in agent's screen pops (Server-Sent Events)",
     response_class=EventSourceResponse,
-    responses={
-        200: {
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            "description": "`ready`, then a `pop` for each call announced for this agent.",
-        },
-        **responses(401, 422, 503, described={503: "Database down, or too many live streams."}),
-    },
+    responses=sse_responses(
+        "`ready`, then a `pop` for each call announced for this agent.", 401, 422, 503
+    ),
 )
 async def agent_stream(
-    request: Request,
-    agent: AgentReadDep,
-    last_event_id: Annotated[
-        str | None,
-        Header(max_length=32, description="Resume after this `pop` event id."),
-    ] = None,
+    request: Request, agent: AgentReadDep, last_event_id: LastEventId = None
 ) -> EventSourceResponse:
     """Calls announced for this key's agent, as they ring, each naming the caller's customer."""
-    settings, count = agent.settings, cast(StreamCount, request.app.state.streams)
-    if count.open >= settings.max_streams:
-        raise TooManyStreams("too many live streams on this server: retry shortly")
+    count = stream_slot(request, agent.settings)
     async with agent.connection() as db:
         await agent.audit.record("agent_stream_open", None, conn=db)
     hub = cast(PopHub, request.app.state.pops)
-    return EventSourceResponse(
-        _events(hub, agent.pool, agent.principal.name, resume_from(last_event_id) or 0, count),
-        ping=settings.stream_heartbeat,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    after = resume_from(last_event_id) or 0
+    events = _events(hub, agent.pool, agent.principal.name, after, count)
+    return sse_response(events, agent.settings)

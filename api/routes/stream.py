@@ -26,6 +26,7 @@ from api import ApiError
 from api.deps import AgentReadDep, read_connection, reject_unknown_query
 from api.errors import NotFound, responses
 from api.params import CustomerId
+from api.settings import ApiSettings
 from profile_store.read import live
 from profile_store.read.profile import load_profile
 from profile_store.storage.connections import snapshot
@@ -127,6 +128,43 @@ async def _events(
         count.open -= 1
 
 
+#: `Last-Event-ID`: a reconnecting client resumes after the last event it received.
+LastEventId = Annotated[
+    str | None,
+    Header(max_length=32, description="Resume after this event id (the last `id:` received)."),
+]
+
+
+def sse_responses(described: str, *statuses: int) -> dict[int | str, Any]:
+    """The documented answers of a Server-Sent Events route: 200 `described`, and `statuses`."""
+    return {
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": described,
+        },
+        **responses(*statuses, described={503: "Database down, or too many live streams."}),
+    }
+
+
+def stream_slot(request: Request, settings: ApiSettings) -> StreamCount:
+    """This process's stream count, or 503 when it already serves its maximum."""
+    count = cast(StreamCount, request.app.state.streams)
+    if count.open >= settings.max_streams:
+        raise TooManyStreams("too many live streams on this server: retry shortly")
+    return count
+
+
+def sse_response(
+    events: AsyncIterator[ServerSentEvent], settings: ApiSettings
+) -> EventSourceResponse:
+    """A live stream: keep-alive comments every `STREAM_HEARTBEAT`, never cached or buffered."""
+    return EventSourceResponse(
+        events,
+        ping=settings.stream_heartbeat,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
 def resume_from(last_event_id: str | None) -> int | None:
     """The row id a reconnecting client's `Last-Event-ID` names, if it is one."""
     if last_event_id is None or not last_event_id.isdigit():
@@ -139,29 +177,19 @@ def resume_from(last_event_id: str | None) -> int | None:
     "/customers/{customer_id}/stream",
     summary="Live updates for one customer (Server-Sent Events)",
     response_class=EventSourceResponse,
-    responses={
-        200: {
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
-            "description": "`ready`, then `timeline`, `profile`, `merged` and `gone` events.",
-        },
-        **responses(
-            401, 404, 422, 503, described={503: "Database down, or too many live streams."}
-        ),
-    },
+    responses=sse_responses(
+        "`ready`, then `timeline`, `profile`, `merged` and `gone` events.", 401, 404, 422, 503
+    ),
 )
 async def stream_customer(
     request: Request,
     agent: AgentReadDep,
     customer_id: CustomerId,
-    last_event_id: Annotated[
-        str | None,
-        Header(max_length=32, description="Resume after this `timeline` event id."),
-    ] = None,
+    last_event_id: LastEventId = None,
 ) -> EventSourceResponse:
     """New timeline items as they are written; a merged-away id streams its survivor."""
-    settings, count = agent.settings, cast(StreamCount, request.app.state.streams)
-    if count.open >= settings.max_streams:
-        raise TooManyStreams("too many live streams on this server: retry shortly")
+    settings = agent.settings
+    count = stream_slot(request, settings)
     async with agent.connection() as db:
         async with snapshot(db):
             canonical = await survivor_of(db, customer_id)
@@ -171,13 +199,5 @@ async def stream_customer(
             if start is None:
                 start = await live.high_water(db)
         await agent.audit.record("stream_open", canonical, conn=db)
-    return EventSourceResponse(
-        _events(
-            agent.pool,
-            LiveFeed(canonical, start, settings.default_region),
-            settings.stream_poll_interval,
-            count,
-        ),
-        ping=settings.stream_heartbeat,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    feed = LiveFeed(canonical, start, settings.default_region)
+    return sse_response(_events(agent.pool, feed, settings.stream_poll_interval, count), settings)

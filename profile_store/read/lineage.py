@@ -90,14 +90,5 @@ async def load_lineage(db: Db | PgConnection, customer_id: str) -> Lineage | Non
             for m in merges
         ],
         conflicts=[ConflictOut(type=t, value=v, event_id=e, reason=r) for t, v, e, r in refused],
-        events={
-            e.event_id: LineageEvent(
-                channel=e.channel,
-                kind=e.kind,
-                source=e.source,
-                summary=e.summary,
-                occurred_at=e.occurred_at,
-            )
-            for e in events
-        },
+        events={e.event_id: LineageEvent.model_validate(e._asdict()) for e in events},
     )

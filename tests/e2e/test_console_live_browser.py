@@ -22,7 +22,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from api.settings import hash_key
-from tests.support.browser import launch_browser, open_page
+from tests.support.browser import launch_browser, open_page, scrolls_sideways
 from tests.support.console_stack import (
     ADMIN_KEY,
     AGENT_KEY,
@@ -112,15 +112,8 @@ async def test_a_pop_reaches_the_named_agents_console_and_no_one_elses(
     await gateway.pages(ana, [now - timedelta(days=2, minutes=m) for m in (1, 4, 9, 12)])
     created = (now - timedelta(days=2)).isoformat()
     await gateway.shopify("orders/create", ana, 72001017, created_at=created, updated_at=created)
-    chat = {
-        "conversation_id": "ana-1",
-        "type": "message",
-        "message_id": "m1",
-        "text": "My parcel shows delivered but it is not here",
-        "occurred_at": (now - timedelta(hours=3)).isoformat(),
-        "customer": {"email": ana.email},
-    }
-    await gateway.post("/chat/events", json=chat)
+    text = "My parcel shows delivered but it is not here"
+    await gateway.chat(ana, "ana-1", text, now - timedelta(hours=3))
     survey = {
         "response_id": "ana-nps",
         "metric": "nps",
@@ -159,8 +152,7 @@ async def test_a_pop_reaches_the_named_agents_console_and_no_one_elses(
     await expect(mine.locator("#profile")).to_contain_text("NPS 6 / 10 · detractor")
     await mine.screenshot(path=artifacts_dir / "console-live-1280.png", full_page=True)
     await mine.set_viewport_size({"width": 800, "height": 900})
-    overflow = "document.documentElement.scrollWidth > document.documentElement.clientWidth"
-    assert not await mine.evaluate(overflow), "the page scrolls sideways at 800 px"
+    assert not await scrolls_sideways(mine), "the page scrolls sideways at 800 px"
     await mine.screenshot(path=artifacts_dir / "console-live-800.png", full_page=True)
     await mine.set_viewport_size({"width": 1280, "height": 900})
     # Nothing reached the other agent's console (it had the same time to get it, and more).
@@ -241,15 +233,7 @@ async def test_late_events_land_in_time_order_and_an_edited_order_updates_in_pla
     # All activity: a chat an hour old lands below the newer email, not on top.
     await page.get_by_label("All activity").check()
     await expect(items.first).to_contain_text("Email: Re: Broken zip")
-    body = {
-        "conversation_id": "ben-1",
-        "type": "message",
-        "message_id": "m1",
-        "text": "Any news on the zip?",
-        "occurred_at": (now - timedelta(hours=1)).isoformat(),
-        "customer": {"email": ben.email},
-    }
-    await gateway.post("/chat/events", json=body)
+    await gateway.chat(ben, "ben-1", "Any news on the zip?", now - timedelta(hours=1))
     chat = timeline.locator(":scope > li", has_text="Any news on the zip?")
     await expect(chat).to_have_count(1, timeout=15_000)
     await expect(items.nth(1)).to_contain_text("Any news on the zip?")
@@ -396,10 +380,7 @@ async def test_lineage_explains_every_link_and_admins_unmerge_and_merge(
     await expect(notice).to_contain_text(f"Evie ({merged_id}) was merged into this profile")
     await expect(notice).to_contain_text("Audit: manual merge by dev-admin (admin)")
     await expect(lineage.locator(f'li[data-merged-id="{merged_id}"]')).to_have_count(1)
-    overflow = await page.evaluate(
-        "document.documentElement.scrollWidth > document.documentElement.clientWidth"
-    )
-    assert not overflow, "the page scrolls sideways at 800 px"
+    assert not await scrolls_sideways(page), "the page scrolls sideways at 800 px"
     await page.screenshot(path=artifacts_dir / "console-admin-800.png", full_page=True)
     assert problems == []
     await page.context.close()

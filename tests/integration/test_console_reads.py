@@ -5,57 +5,35 @@ reaching the live stream as an update of its item."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.app import create_app
 from api.routes.stream import LiveFeed
 from profile_store.read import live, summary
 from profile_store.write.writer import TimelineWriter
 from schemas import CanonicalEvent
-from tests.support.api import api_client, api_settings, error_message
+from tests.integration import test_agent_view as view
+from tests.support.api import error_message
 from tests.support.events import event
-from tests.support.journey import MARIA_PHONE_NATIONAL, maria_journey, other_customers
+from tests.support.journey import MARIA_PHONE_NATIONAL
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
-
-@pytest.fixture
-async def now(engine: AsyncEngine) -> datetime:
-    now = datetime.now(UTC).replace(microsecond=0)
-    writer = TimelineWriter(engine)
-    await writer.write(maria_journey(now))
-    await writer.write(other_customers(now))
-    return now
-
-
-@pytest.fixture
-async def app(clean_db: str, engine: AsyncEngine) -> FastAPI:
-    return create_app(api_settings(clean_db), engine=engine)
-
-
-@pytest.fixture
-async def client(app: FastAPI, now: datetime) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(app) as c:
-        yield c
+# The agent view's fixtures: Maria's journey and two more customers through the real writer,
+# an app on that database and a client with the agent's key.
+now, app, client = view.now, view.app, view.client
+_maria = view._maria
 
 
 async def _get(client: httpx.AsyncClient, path: str, **params: Any) -> Any:
     response = await client.get(path, params=params)
     assert response.status_code == 200, response.text
     return response.json()
-
-
-async def _maria(client: httpx.AsyncClient) -> dict[str, Any]:
-    params = {"type": "phone", "value": MARIA_PHONE_NATIONAL}
-    return dict(await _get(client, "/v1/customers/lookup", **params))
 
 
 async def test_phones_read_nationally_and_a_local_number_finds_its_one_customer(

@@ -98,6 +98,18 @@ class Gateway:
         headers = {"Content-Type": "message/rfc822"}
         await self.post("/email/inbound", expect=202, content=msg.as_bytes(), headers=headers)
 
+    async def chat(self, who: Person, conversation: str, text: str, at: datetime) -> None:
+        """A customer's message in a web-chat widget (`/chat/events`)."""
+        body = {
+            "conversation_id": conversation,
+            "type": "message",
+            "message_id": f"m-{uuid.uuid4()}",
+            "text": text,
+            "occurred_at": iso(at),
+            "customer": {"email": who.email},
+        }
+        await self.post("/chat/events", json=body)
+
     async def connect_record(
         self,
         who: Person,
