@@ -31,6 +31,7 @@ from ingest.settings import IngestSettings
 from ingest.store.routes import router as store_router
 from ingest.surveys.routes import router as surveys_router
 from ingest.web.routes import router as web_router
+from runtime.docs import install_offline_docs
 
 log = structlog.get_logger()
 
@@ -104,6 +105,7 @@ def create_app(settings: IngestSettings, publisher: Publisher | None = None) -> 
         surveys_router,
     ):
         app.include_router(router, responses=ERROR_RESPONSES)
+    install_offline_docs(app, app.title)
     return app
 
 
