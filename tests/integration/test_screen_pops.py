@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.app import create_app
 from api.settings import hash_key
 from ingest.call_centre.screen_pop import map_screen_pop
+from profile_store.privacy.erasure import erase
 from profile_store.write.screen_pops import record_screen_pops
 from profile_store.write.writer import TimelineWriter
 from schemas import CanonicalEvent
@@ -70,6 +71,10 @@ async def test_the_worker_records_a_pop_once_naming_the_customer_the_call_landed
     pop = screen_pop_of(stray.attributes)
     assert pop is not None
     assert await record_screen_pops(engine, [(pop, stray.event_id)]) == 0
+    # Erasing the customer erases the pops that named them.
+    await erase(engine, maria, b"screen-pop-test-salt-0123", actor="ops", role="admin")
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM screen_pops"))).scalar_one() == 0
 
 
 async def _events(lines: AsyncIterator[str], into: list[dict[str, Any]]) -> None:
