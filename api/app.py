@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from importlib import metadata
 from typing import Final
 
@@ -15,6 +16,7 @@ from api.auth import KeyRing
 from api.console import install_console
 from api.errors import OrjsonResponse, install_error_handlers
 from api.middleware import Metrics, RequestContextMiddleware
+from api.pop_hub import PopHub
 from api.ratelimit import RateLimiter, document_rate_limit
 from api.routes import ROUTERS, stream
 from api.security import BodyLimitMiddleware, SecurityHeadersMiddleware
@@ -83,6 +85,7 @@ def create_app(settings: ApiSettings, engine: StoreEngine | None = None) -> Fast
         try:
             yield
         finally:
+            await app.state.pops.close()
             if own_reads is not None:
                 app.state.read_pool = None
                 await own_reads.close()
@@ -108,6 +111,9 @@ def create_app(settings: ApiSettings, engine: StoreEngine | None = None) -> Fast
     app.state.engine = engine
     app.state.read_pool = None
     app.state.streams = stream.StreamCount()
+    app.state.pops = PopHub(
+        settings.screen_pop_poll_interval, timedelta(seconds=settings.screen_pop_max_age_s)
+    )
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     install_error_handlers(app)
     # Starlette runs the last added outermost: headers on everything, even last-resort 500s.

@@ -23,6 +23,7 @@ from profile_store.domain.identity_rules import IdentityConfigError
 from profile_store.domain.stitching_config import StitchingConfig
 from profile_store.privacy.tombstones import TombstoneConfigError, resolve_salt
 from profile_store.storage.engines import check_database_url
+from schemas.screen_pops import AGENT_NAME_PATTERN
 
 Role = Literal["agent", "admin"]
 
@@ -38,7 +39,8 @@ DEV_KEYS: Final[tuple[tuple[str, Role, str], ...]] = (
     ("dev-admin", "admin", "dev-admin-key"),
 )
 DEV_KEY_HASHES: Final = frozenset(hash_key(key) for _, _, key in DEV_KEYS)
-KEY_NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._@-]*$"
+#: An API key's name is the agent's name (screen pops are addressed to it).
+KEY_NAME_PATTERN: Final = AGENT_NAME_PATTERN
 
 
 class ApiKey(BaseModel):
@@ -125,6 +127,16 @@ class ApiSettings(BaseSettings):
         default=15.0, ge=1, le=300, description="Seconds between keep-alive comments."
     )
     max_streams: int = Field(default=200, ge=1, le=10_000, description="Live streams per process.")
+    screen_pop_poll_interval: float = Field(
+        default=0.2, ge=0.05, le=5, description="Seconds between a process's checks for pops."
+    )
+    screen_pop_max_age_s: float = Field(
+        default=120.0,
+        ge=5,
+        le=3600,
+        description="A pop older than this (from its ring) is not shown: a console opened "
+        "during the call still gets it, a backlog never pops old calls.",
+    )
     #: Secret salt of erasure tombstones; required outside dev mode (dev has a fixed one).
     erasure_salt: SecretStr | None = None
     #: Token bucket per API key: sustained requests per second and burst size (0 disables).

@@ -6,7 +6,9 @@ Inbound Parse Webhook"; Mailgun "Receiving messages via HTTP through a forward()
 Postmark "Inbound webhook"; AWS "Amazon Connect contact records data model" and Firehose
 "HTTP endpoint delivery request and response specifications"; Asterisk cdr_csv; Shopify
 Admin REST resources (Order, Refund, Fulfillment, Customer, as webhooks carry them);
-Delighted "Webhooks"; Typeform "Example webhook payload".
+Delighted "Webhooks"; Typeform "Example webhook payload"; Twilio "TaskRouter Events reference"
+(the event callback's parameters) and "Queueing Twilio calls with TaskRouter" (a voice task's
+attributes).
 """
 
 from __future__ import annotations
@@ -130,7 +132,43 @@ EXAMPLES: Final[dict[str, Any]] = {
         '"2024-11-23 10:30:00","2024-11-23 10:30:05","2024-11-23 10:34:17",257,252,'
         '"ANSWERED","DOCUMENTATION","1732357800.18"\n'
     ),
-    "screen_pop": {"agent": "dev-agent", "caller": {"phone": "+14155550132"}},
+    "screen_pop": {
+        "agent": "dev-agent",
+        "caller": {"phone": "(415) 555-0132"},
+        "contact_id": "5ca522ec-bc09-40f0-b191-cccb318dbf60",
+        "platform": "amazon-connect",
+        "queue": "Orders",
+    },
+    "twilio_taskrouter": {
+        "EventType": "reservation.created",
+        "EventDescription": "Task WT2f95b3d1c9d8f4a0e6a1b9c7d5e3f1a2 reserved by worker",
+        "AccountSid": "AC0123456789abcdef0123456789abcdef",
+        "WorkspaceSid": "WS0123456789abcdef0123456789abcdef",
+        "WorkspaceName": "Flex Task Assignment",
+        "ResourceType": "reservation",
+        "ResourceSid": "WR7c1a9e5b3d2f4a6c8e0b1d3f5a7c9e2b",
+        "Sid": "EV8d6b4f2a0c9e7b5d3f1a8c6e4b2d0f9a",
+        "Timestamp": "1732357805",
+        "TimestampMs": "1732357805123",
+        "TaskSid": "WT2f95b3d1c9d8f4a0e6a1b9c7d5e3f1a2",
+        "TaskAttributes": (
+            '{"from":"+14155550132","to":"+14155550100","direction":"inbound",'
+            '"call_sid":"CA9b7d5f3a1c8e6b4d2f0a9c7e5b3d1f8a","caller_country":"US"}'
+        ),
+        "TaskAge": "12",
+        "TaskPriority": "0",
+        "TaskAssignmentStatus": "reserved",
+        "TaskChannelUniqueName": "voice",
+        "TaskQueueSid": "WQ3e1c9a7b5d3f1e8c6a4b2d0f9e7c5a3b",
+        "TaskQueueName": "Orders",
+        "WorkerSid": "WK5a3c1e9b7d5f3a1c8e6b4d2f0a9c7e5b",
+        "WorkerName": "dev-agent",
+        "WorkerAttributes": '{"contact_uri":"client:dev-agent"}',
+        "WorkerActivityName": "Available",
+        "ReservationSid": "WR7c1a9e5b3d2f4a6c8e0b1d3f5a7c9e2b",
+        "WorkflowSid": "WW1b9d7f5a3c1e8b6d4f2a0c9e7b5d3f1a",
+        "WorkflowName": "Assign to Anyone",
+    },
     "shopify": {
         "id": 509562969,
         "order_id": 450789469,

@@ -10,6 +10,7 @@ import argparse
 import hashlib
 import importlib
 import os
+import re
 import secrets
 import signal
 import sys
@@ -19,6 +20,7 @@ from types import FrameType
 
 from pydantic import ValidationError
 
+from schemas.screen_pops import AGENT_NAME_PATTERN, MAX_AGENT_NAME
 from services import insights
 from services.logs import configure_logging
 from services.settings import LogSettings, MigrateSettings
@@ -131,6 +133,9 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_hash_key(args: argparse.Namespace) -> int:
     """Print a new API key (or hash a given one) as THREADLINE_API_KEYS expects."""
+    if len(args.name) > MAX_AGENT_NAME or not re.match(AGENT_NAME_PATTERN, args.name):
+        print("--name: letters, digits and . _ @ - (64 at most), e.g. desk-7", file=sys.stderr)
+        return 2
     key = args.key or f"tl_{secrets.token_urlsafe(32)}"
     digest = hashlib.sha256(key.encode()).hexdigest()
     if not args.key:
@@ -168,7 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--check", action="store_true", help="fail if the file is stale")
     schema.set_defaults(fn=cmd_schema)
     hk = sub.add_parser("hash-key", help=cmd_hash_key.__doc__)
-    hk.add_argument("--name", default="console")
+    hk.add_argument(
+        "--name",
+        default="console",
+        help="the key's name: for an agent, the agent's name (screen pops are addressed to it)",
+    )
     hk.add_argument("--role", choices=["agent", "admin"], default="agent")
     hk.add_argument("--key", help="hash this key instead of generating one")
     hk.set_defaults(fn=cmd_hash_key)

@@ -24,6 +24,9 @@ CUSTOMERS_REDERIVED = Counter(
     "threadline_worker_customers_rederived_total",
     "Customers rebuilt in time order because an event arrived too late to apply incrementally",
 )
+SCREEN_POPS = Counter(
+    "threadline_worker_screen_pops_total", "Screen pops recorded for agents' consoles"
+)
 DB_RETRIES = Counter(
     "threadline_worker_db_retries_total", "Batch writes retried after a transient error"
 )

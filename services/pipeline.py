@@ -20,12 +20,15 @@ from profile_store.write.writer import TimelineWriter, WriteResult
 from schemas.deadletter import Component, DeadLetter, Failure, FailureType
 from schemas.errors import InvalidEvent
 from schemas.events import CanonicalEvent, decode_event, utc_now
+from schemas.screen_pops import ScreenPop, screen_pop_of
 from services import metrics
 
 log = structlog.get_logger("threadline.worker")
 
 T = TypeVar("T")
 DeadLetterSink = Callable[[Sequence[DeadLetter]], Awaitable[None]]
+#: Records screen pops (pop, event id) once their events are written; how many were new.
+PopSink = Callable[[Sequence[tuple[ScreenPop, str]]], Awaitable[int]]
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,10 @@ class BatchProcessor:
         store_dead: DeadLetterSink,
         publish_dead: DeadLetterSink | None = None,
         max_backoff_s: float = 30.0,
+        record_pops: PopSink | None = None,
     ) -> None:
         self.writer, self.store_dead, self.publish_dead = writer, store_dead, publish_dead
-        self.max_backoff_s = max_backoff_s
+        self.max_backoff_s, self.record_pops = max_backoff_s, record_pops
 
     async def process(self, records: Sequence[Record]) -> BatchOutcome:
         """Process a batch; returns once every record is written or dead-lettered."""
@@ -96,6 +100,7 @@ class BatchProcessor:
             written = sum(r.written for r in results)
             duplicates = sum(r.duplicates for r in results)
             dead.extend(poison)
+            await self._pop(events)
         if dead:
             await self._retrying(lambda: self.store_dead(dead), "store dead letters")
             for d in dead:
@@ -108,6 +113,25 @@ class BatchProcessor:
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         metrics.DUPLICATES.inc(duplicates)
         return BatchOutcome(written, duplicates, len(dead))
+
+    async def _pop(self, events: Sequence[tuple[CanonicalEvent, Record]]) -> None:
+        """Record the screen pops the batch's events ask for (after their write, so a pop
+        names the customer the call landed on). Retried while the database is away; any
+        other failure loses only the pop, never the batch."""
+        pops = [(p, e.event_id) for e, _ in events if (p := screen_pop_of(e.attributes))]
+        if not pops or self.record_pops is None:
+            return
+        delay = 0.2
+        while True:
+            try:
+                metrics.SCREEN_POPS.inc(await self.record_pops(pops))
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.error("screen_pops_not_recorded", error=type(exc).__name__, count=len(pops))
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff_s)
 
     async def _write_isolating_poison(
         self, events: list[tuple[CanonicalEvent, Record]]

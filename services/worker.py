@@ -23,6 +23,7 @@ import structlog
 from profile_store.deadletters import record_dead_letters
 from profile_store.privacy.tombstones import tombstoned_event_ids
 from profile_store.storage.engines import make_async_engine
+from profile_store.write.screen_pops import record_screen_pops
 from profile_store.write.writer import TimelineWriter
 from runtime.heap import freeze_heap
 from schemas import topics
@@ -79,7 +80,9 @@ def create_app(settings: WorkerSettings) -> faust.App:
     writer = TimelineWriter(
         engine, stitching.identity, trait_rules=stitching.traits, exclude=erased
     )
-    processor = BatchProcessor(writer, store_dead, publish_dead)
+    processor = BatchProcessor(
+        writer, store_dead, publish_dead, record_pops=partial(record_screen_pops, engine)
+    )
 
     @app.agent(interactions, name="stitch")
     async def stitch(stream: Any) -> None:

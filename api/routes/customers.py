@@ -1,5 +1,5 @@
-"""`/v1/customers`: identifier lookup, profile, links, timeline (role agent or admin), each read
-and its audit entry on one connection of the agent's read pool."""
+"""`/v1/customers`: identifier lookup, profile, links, timeline, web visits (role agent or admin),
+each read and its audit entry on one connection of the agent's read pool."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from pydantic import AwareDatetime
 from api.deps import AgentReadDep, reject_unknown_query
 from api.errors import Conflict, NotFound, responses
 from api.params import PRINTABLE, CustomerId, Kind
-from profile_store.read import cursors, timeline
+from profile_store.read import cursors, timeline, visits
 from profile_store.read import profile as profiles
 from profile_store.read.errors import AmbiguousIdentifier
 from profile_store.read.lineage import load_lineage
 from profile_store.read.models import Lineage, Profile, TimelinePage
+from profile_store.read.view_models import VisitsPage
 from profile_store.storage.connections import snapshot
 from schemas import Channel, normalise_identifier
 
@@ -69,7 +70,9 @@ async def lookup_customer(
     normalised = normalise_identifier(id_type, value, agent.settings.default_region)
     async with agent.connection() as db:
         try:
-            profile = await profiles.find_profile(db, id_type, normalised)
+            profile = await profiles.find_profile(
+                db, id_type, normalised, region=agent.settings.default_region
+            )
         except AmbiguousIdentifier as exc:
             raise Conflict(str(exc)) from None
         found = profile.customer_id if profile is not None else None
@@ -89,7 +92,7 @@ async def lookup_customer(
 async def get_customer(agent: AgentReadDep, customer_id: CustomerId) -> Profile:
     """Identifiers, merged ids, traits, first/last seen, per-channel counts and CX scores."""
     async with agent.connection() as db:
-        profile = await profiles.load_profile(db, customer_id)
+        profile = await profiles.load_profile(db, customer_id, region=agent.settings.default_region)
         if profile is None:
             raise NotFound("customer not found")
         await agent.audit.record("profile_view", profile.customer_id, conn=db)
@@ -175,5 +178,33 @@ async def get_timeline(
             "page": "next" if cursor else "first",
             "channel": sorted(c.value for c in channel or ()),
         }
+        await agent.audit.record("timeline_view", canonical, detail, conn=db)
+    return page
+
+
+@router.get(
+    "/customers/{customer_id}/visits",
+    response_model=VisitsPage,
+    summary="A customer's web activity grouped into visits, newest first",
+    responses=responses(404, 400, described={400: "Invalid time."}),
+)
+async def get_visits(
+    agent: AgentReadDep,
+    customer_id: CustomerId,
+    until: Annotated[
+        AwareDatetime | None,
+        Query(description="Only events before this time (a previous page's `next_until`)."),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=visits.MAX_VISITS, description="At most this many visits.")
+    ] = visits.DEFAULT_VISITS,
+) -> VisitsPage:
+    """Web events with gaps of at most 30 minutes as one visit each: the console's
+    contacts-first view shows these beside the assisted contacts."""
+    async with agent.connection() as db:
+        canonical, page = await visits.visits_for(db, customer_id, until, limit)
+        if canonical is None:
+            raise NotFound("customer not found")
+        detail = {"page": "next" if until else "first", "view": "visits"}
         await agent.audit.record("timeline_view", canonical, detail, conn=db)
     return page

@@ -12,7 +12,7 @@ from api.deps import AgentReadDep, reject_unknown_query
 from api.errors import responses
 from api.params import NOT_BLANK
 from api.settings import Role
-from profile_store.read import search
+from profile_store.read import search, search_plan
 from profile_store.read.view_models import SearchResults
 
 router = APIRouter(
@@ -52,11 +52,12 @@ async def search_customers(
         str,
         Query(
             min_length=1,
-            max_length=search.MAX_QUERY_LENGTH,
+            max_length=search_plan.MAX_QUERY_LENGTH,
             pattern=NOT_BLANK,
-            description="A phone number or email in any format, a loyalty, order or account "
-            "id, or the start of a name or email address.",
-            examples=["(415) 555-0132", "maria@shop.io", "W-5001", "Maria Lo"],
+            description="A phone number or email in any format (a local number without its "
+            "area code too), a loyalty, order, account or customer id, or the start of a name "
+            "or email address.",
+            examples=["(415) 555-0132", "555-0132", "maria@shop.io", "W-5001", "Maria Lo"],
         ),
     ],
     limit: Annotated[
@@ -66,7 +67,7 @@ async def search_customers(
     """Exact identifier matches first, then names, then email prefixes; merged ids resolve to
     their survivor."""
     region = agent.settings.default_region
-    plan = search.plan_search(q, region)  # 400 before touching the database
+    plan = search_plan.plan_search(q, region)  # 400 before touching the database
     async with agent.connection() as db:
         results = await search.search_customers(db, q, region, limit)
         only = results.items[0].customer_id if len(results.items) == 1 else None

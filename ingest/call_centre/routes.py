@@ -1,4 +1,5 @@
-"""HTTP transport of the call_centre adapter: Amazon Connect contact records, Asterisk CDRs.
+"""HTTP transport of the call_centre adapter: Amazon Connect contact records, Asterisk CDRs,
+screen pops from any CTI and Twilio TaskRouter event callbacks.
 
 A Kinesis Data Firehose HTTP-endpoint delivery (`X-Amz-Firehose-Request-Id`) is taken
 record by record: the good records are published, each bad one is published to
@@ -14,9 +15,12 @@ from typing import Any, Final
 
 import structlog
 from fastapi import APIRouter, Request
+from starlette.responses import Response
 
-from ingest.call_centre import asterisk, connect
+from ingest.call_centre import asterisk, connect, screen_pop, taskrouter
 from ingest.call_centre.records import firehose_records
+from ingest.chat.auth import verify_twilio
+from ingest.chat.twilio import form_fields, parse_form
 from ingest.gateway import (
     get_gateway,
     publish_dead_letters,
@@ -24,8 +28,16 @@ from ingest.gateway import (
     refusing_invalid,
     require_write_key,
 )
-from ingest.http import ApiError, JsonResponse, invalid, parse_json, read_body
+from ingest.http import (
+    ApiError,
+    JsonResponse,
+    invalid,
+    parse_json,
+    read_body,
+    require_json_content_type,
+)
 from ingest.openapi import examples
+from schemas import InvalidEvent
 from schemas.deadletter import Component, DeadLetter, Failure, FailureType
 from schemas.events import utc_now
 
@@ -137,3 +149,60 @@ async def asterisk_cdr(request: Request) -> JsonResponse:
         await publish_events(request, result.events)
     log.info("asterisk_accepted", events=len(result.events), skipped=result.skipped)
     return JsonResponse({"accepted": len(result.events), "skipped": result.skipped})
+
+
+@router.post(
+    "/call-centre/screen-pop",
+    name="screen_pop",
+    status_code=202,
+    openapi_extra=examples("screen_pop"),
+)
+async def announce_call(request: Request) -> JsonResponse:
+    """A call reaching an agent, from any CTI: the caller's profile pops on that agent's open
+    console (the API's `GET /v1/me/stream`), and the call shows on the caller's timeline as
+    in progress until its contact record replaces it."""
+    received_at = utc_now()
+    require_write_key(request)
+    raw = await read_body(request, screen_pop.MAX_BODY_BYTES)
+    require_json_content_type(request)
+    body = parse_json(raw)
+    region = get_gateway(request).settings.default_region
+    with refusing_invalid():
+        event = screen_pop.map_screen_pop(body, received_at, region)
+    await publish_events(request, [event])
+    log.info("screen_pop_accepted", event_id=event.event_id)
+    pop = event.attributes["screen_pop"]
+    return JsonResponse(
+        {"accepted": 1, "event_id": event.event_id, "pop_id": pop["pop_id"]}, status_code=202
+    )
+
+
+@router.post(
+    "/call-centre/twilio-taskrouter",
+    name="twilio_taskrouter_events",
+    response_model=None,
+    status_code=204,
+    openapi_extra=examples("twilio_taskrouter", "application/x-www-form-urlencoded"),
+)
+async def taskrouter_events(request: Request) -> Response:
+    """Twilio TaskRouter event callbacks (the workspace's `EventCallbackUrl`, signed with
+    `X-Twilio-Signature`): a voice reservation pops the caller on the worker's console; a
+    completed or canceled task is the call's contact record. 204, as TaskRouter expects."""
+    received_at = utc_now()
+    raw = await read_body(request, taskrouter.MAX_BODY_BYTES)
+    if _media_type(request) != "application/x-www-form-urlencoded":
+        raise ApiError(
+            415, "unsupported_media_type", "Content-Type must be application/x-www-form-urlencoded"
+        )
+    try:
+        pairs = parse_form(raw)
+    except InvalidEvent as exc:
+        raise invalid("invalid_form", str(exc)) from None
+    verify_twilio(request, pairs)
+    region = get_gateway(request).settings.default_region
+    with refusing_invalid():
+        events = taskrouter.map_event_callback(form_fields(pairs), received_at, region)
+    if events:
+        await publish_events(request, events)
+    log.info("taskrouter_event", mapped=len(events))
+    return Response(status_code=204)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from profile_store.privacy.tombstones import identifier_hash
 from profile_store.storage.audit import record_audit
+from profile_store.storage.console_tables import screen_pops
 from profile_store.storage.errors import store_errors
 from profile_store.storage.insight_tables import customer_signals, insight_contributions
 from profile_store.storage.locks import lock_customer, release_connection
@@ -153,8 +154,9 @@ async def erase_customer(
         "dead_letters": await _delete_dead_letters(conn, held),
     }
     await conn.execute(sa.delete(customer_channels).where(customer_channels.c.customer_id.in_(ids)))
-    # Insight shares and signals name the customer; the daily totals hold only counts.
-    for table in (insight_contributions, customer_signals):
+    # Insight shares, signals and pending screen pops name the customer; the daily totals
+    # hold only counts.
+    for table in (insight_contributions, customer_signals, screen_pops):
         await conn.execute(sa.delete(table).where(table.c.customer_id.in_(ids)))
     counts["identifiers"] = await _deleted(
         conn, sa.delete(identifiers).where(identifiers.c.customer_id.in_(ids))

@@ -1,6 +1,6 @@
 """Read side of merge lineage: why a profile holds each identifier and whom it absorbed.
 
-Three statements on one psycopg connection (`profile_store.storage.driver`); run them in one
+Four statements on one psycopg connection (`profile_store.storage.driver`); run them in one
 snapshot (`profile_store.storage.connections.snapshot`) so they describe the same moment.
 """
 
@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Final
 
-from profile_store.read.models import ConflictOut, IdentifierRef, Lineage, LinkOut, MergeOut
+from profile_store.read.models import (
+    ConflictOut,
+    IdentifierRef,
+    Lineage,
+    LineageEvent,
+    LinkOut,
+    MergeOut,
+)
+from profile_store.read.search import display_name
 from profile_store.storage.connections import Db, on_driver
 from profile_store.storage.driver import PgConnection, fetch_all
 from profile_store.storage.survivor import survivor_of
@@ -27,9 +35,23 @@ _MERGES: Final = (
     "OR survivor_id IN (SELECT customer_id FROM customers WHERE merged_into = %(c)s) "
     "ORDER BY merged_at, id"
 )
+# A merge hands a customer's traits to its survivor, so a merged profile is named from the
+# latest names its own events carried (`origin_customer_id` is where an event first landed).
+_MERGED_NAMES: Final = (
+    "SELECT DISTINCT ON (origin_customer_id) origin_customer_id, attributes -> 'traits' AS traits "
+    "FROM timeline_events WHERE customer_id = %(c)s AND origin_customer_id = ANY(%(ids)s) "
+    "AND attributes ? 'traits' ORDER BY origin_customer_id, occurred_at DESC, id DESC"
+)
 _CONFLICTS: Final = (
     "SELECT id_type, id_value, event_id, reason FROM identity_conflicts "  # noqa: S608
     f"WHERE customer_id = %(c)s ORDER BY recorded_at, event_id LIMIT {MAX_CONFLICTS}"
+)
+
+
+# Only events on this profile's own timeline: a lineage never shows another customer's.
+_EVENTS: Final = (
+    "SELECT event_id, channel, kind, source, summary, occurred_at FROM timeline_events "
+    "WHERE event_id = ANY(%(ids)s) AND customer_id = %(c)s"
 )
 
 
@@ -43,6 +65,13 @@ async def load_lineage(db: Db | PgConnection, customer_id: str) -> Lineage | Non
         links = await fetch_all(conn, _LINKS, params)
         merges = await fetch_all(conn, _MERGES, params)
         refused = await fetch_all(conn, _CONFLICTS, params)
+        named = {r.event_id for r in (*links, *merges, *refused)}
+        events = await fetch_all(conn, _EVENTS, {"c": canonical, "ids": sorted(named)})
+        merged_ids = sorted({m.merged_id for m in merges})
+        names = {
+            r.origin_customer_id: display_name(r.traits if isinstance(r.traits, dict) else {})
+            for r in await fetch_all(conn, _MERGED_NAMES, {"c": canonical, "ids": merged_ids})
+        }
     return Lineage(
         customer_id=canonical,
         links=[
@@ -51,6 +80,7 @@ async def load_lineage(db: Db | PgConnection, customer_id: str) -> Lineage | Non
         merges=[
             MergeOut(
                 merged_id=m.merged_id,
+                merged_name=names.get(m.merged_id),
                 survivor_id=m.survivor_id,
                 rule=m.rule,
                 event_id=m.event_id,
@@ -60,4 +90,5 @@ async def load_lineage(db: Db | PgConnection, customer_id: str) -> Lineage | Non
             for m in merges
         ],
         conflicts=[ConflictOut(type=t, value=v, event_id=e, reason=r) for t, v, e, r in refused],
+        events={e.event_id: LineageEvent.model_validate(e._asdict()) for e in events},
     )

@@ -19,6 +19,12 @@ class IdentifierOut(BaseModel):
 
     type: str = Field(examples=["phone"])
     value: str = Field(examples=["+14155550100"])
+    display: str | None = Field(
+        default=None,
+        examples=["(415) 555-0100"],
+        description="As an agent reads it: phones in national format (the API's default "
+        "region), else international.",
+    )
     first_seen: UtcDatetime | None = Field(default=None, description="When it was first seen.")
 
 
@@ -154,6 +160,10 @@ class LinkOut(BaseModel):
     rule: str = Field(description="seen_together, reference, ...")
     event_id: str = Field(description="The event that first showed this identifier.")
     first_seen: UtcDatetime
+    trust: str = Field(
+        default="server",
+        description="How far the link is trusted: server, browser_verified or browser_unverified.",
+    )
 
 
 class MergeOut(BaseModel):
@@ -162,6 +172,9 @@ class MergeOut(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     merged_id: str
+    merged_name: str | None = Field(
+        default=None, description="The merged customer's name when it had one."
+    )
     survivor_id: str
     rule: str = Field(description="seen_together or reference_claimed")
     event_id: str
@@ -178,6 +191,18 @@ class ConflictOut(BaseModel):
     value: str
     event_id: str
     reason: str = Field(description="limit:<type>, weak:<type> or separated.")
+
+
+class LineageEvent(BaseModel):
+    """An event a link, merge or conflict names, as the timeline shows it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: str
+    kind: str
+    source: str
+    summary: str
+    occurred_at: UtcDatetime
 
 
 class Lineage(BaseModel):
@@ -218,4 +243,8 @@ class Lineage(BaseModel):
     merges: list[MergeOut] = Field(default_factory=list)
     conflicts: list[ConflictOut] = Field(
         default_factory=list, description="Identifiers refused by a limit or a separation."
+    )
+    events: dict[str, LineageEvent] = Field(
+        default_factory=dict,
+        description="The events named above that are on this profile's timeline, by event id.",
     )

@@ -19,6 +19,7 @@ from profile_store.domain.traits import flatten
 from profile_store.read.errors import AmbiguousIdentifier
 from profile_store.read.models import ChannelStats, IdentifierOut, Profile
 from profile_store.read.summary import (
+    CONTACTS_SQL,
     CONVERSATION_WINDOW,
     CONVERSATIONS_SQL,
     ORDERS_SQL,
@@ -34,7 +35,8 @@ from profile_store.storage.connections import Db, on_driver
 from profile_store.storage.driver import PgConnection, fetch_all, fetch_one, psycopg_sql
 from profile_store.storage.survivor import by_id, canonical, chain_sql
 from profile_store.storage.tables import TS
-from schemas.identifiers import ORDER_ID, ORDER_SCOPE_SEPARATOR
+from schemas.identifiers import ORDER_ID, ORDER_SCOPE_SEPARATOR, PHONE
+from schemas.phones import display_phone
 
 _BY_ID: Final = by_id(":customer_id")
 _BY_IDENTIFIER: Final = (
@@ -65,7 +67,8 @@ SELECT
      FROM customer_channels ch WHERE ch.customer_id = canon.customer_id) AS channels,
     (SELECT row_to_json(l) FROM (
         SELECT {_ROW} FROM timeline_events t
-        WHERE t.customer_id = canon.customer_id {_NEWEST} LIMIT 1) AS l) AS last_contact,
+        WHERE t.customer_id = canon.customer_id AND {CONTACTS_SQL}
+        {_NEWEST} LIMIT 1) AS l) AS last_contact,
     (SELECT coalesce(json_object_agg(w.channel, w.n), '{{{{}}}}') FROM (
         SELECT r.channel, count(*) AS n FROM (
             SELECT t.channel FROM timeline_events t
@@ -97,27 +100,30 @@ _BY_ID_SQL: Final = psycopg_sql(PROFILE_BY_ID)
 _BY_IDENTIFIER_SQL: Final = psycopg_sql(PROFILE_BY_IDENTIFIER)
 
 
-async def profile_by_id(conn: PgConnection, customer_id: str, now: datetime) -> Profile | None:
-    """The unified profile of `customer_id` (following merges to the survivor), or None."""
+async def profile_by_id(
+    conn: PgConnection, customer_id: str, now: datetime, region: str = "US"
+) -> Profile | None:
+    """The unified profile of `customer_id` (following merges to the survivor), or None;
+    phones are displayed as read in `region`."""
     params = {"customer_id": customer_id, "since": now - timedelta(days=RECENT_DAYS)}
-    return _found(await fetch_one(conn, _BY_ID_SQL, params))
+    return _found(await fetch_one(conn, _BY_ID_SQL, params), region)
 
 
 async def profile_by_identifier(
-    conn: PgConnection, id_type: str, id_value: str, now: datetime
+    conn: PgConnection, id_type: str, id_value: str, now: datetime, region: str = "US"
 ) -> Profile | None:
     """The profile of whoever holds an already-normalised identifier, or None."""
     params = {"id_type": id_type, "id_value": id_value, "since": now - timedelta(days=RECENT_DAYS)}
-    return _found(await fetch_one(conn, _BY_IDENTIFIER_SQL, params))
+    return _found(await fetch_one(conn, _BY_IDENTIFIER_SQL, params), region)
 
 
 async def load_profile(
-    db: Db | PgConnection, customer_id: str, now: datetime | None = None
+    db: Db | PgConnection, customer_id: str, now: datetime | None = None, region: str = "US"
 ) -> Profile | None:
     """The unified profile of `customer_id` (following merges to the survivor), or None;
     its summary counts recent contacts as of `now` (default: the current time)."""
     async with on_driver(db) as conn:
-        return await profile_by_id(conn, customer_id, now or datetime.now(UTC))
+        return await profile_by_id(conn, customer_id, now or datetime.now(UTC), region)
 
 
 #: Owners of an order number stored with its shop (`1001@acme.myshopify.com`), found by the
@@ -132,7 +138,11 @@ _AFTER_SEPARATOR: Final = chr(ord(ORDER_SCOPE_SEPARATOR) + 1)
 
 
 async def find_profile(
-    db: Db | PgConnection, id_type: str, value: str, now: datetime | None = None
+    db: Db | PgConnection,
+    id_type: str,
+    value: str,
+    now: datetime | None = None,
+    region: str = "US",
 ) -> Profile | None:
     """The profile of whoever holds an already-normalised identifier, or None.
 
@@ -141,7 +151,7 @@ async def find_profile(
     """
     at = now or datetime.now(UTC)
     async with on_driver(db) as conn:
-        profile = await profile_by_identifier(conn, id_type, value, at)
+        profile = await profile_by_identifier(conn, id_type, value, at, region)
         if profile is not None or id_type != ORDER_ID or ORDER_SCOPE_SEPARATOR in value:
             return profile
         prefix = value.lower() + ORDER_SCOPE_SEPARATOR
@@ -153,16 +163,16 @@ async def find_profile(
                 f"type it with the shop (like {value}{ORDER_SCOPE_SEPARATOR}shop.myshopify.com) "
                 "or use search"
             )
-        return await profile_by_id(conn, owners.pop(), at) if owners else None
+        return await profile_by_id(conn, owners.pop(), at, region) if owners else None
 
 
-def _found(row: Any) -> Profile | None:
+def _found(row: Any, region: str) -> Profile | None:
     """The profile from the statement's one row: None for an unknown id or identifier,
     `MergeChainBroken` for a known one whose merge chain does not end."""
     assert row is not None  # the statement always returns one row
     if canonical(row.customer_id, row.known) is None:
         return None
-    return _profile(row)
+    return _profile(row, region)
 
 
 def _at(value: str) -> datetime:
@@ -173,7 +183,7 @@ def _contact(item: Mapping[str, Any]) -> ContactOut:
     return ContactOut.model_validate(item)
 
 
-def _profile(row: Any) -> Profile:
+def _profile(row: Any, region: str) -> Profile:
     cx: dict[str, Any] = dict(row.cx or {})
     counts: dict[str, int] = row.recent
     total = sum(counts.values())
@@ -196,7 +206,13 @@ def _profile(row: Any) -> Profile:
     return Profile(
         customer_id=row.customer_id,
         identifiers=[
-            IdentifierOut(type=t, value=v, first_seen=_at(at)) for t, v, at in row.identifiers
+            IdentifierOut(
+                type=t,
+                value=v,
+                display=display_phone(v, region) if t == PHONE else v,
+                first_seen=_at(at),
+            )
+            for t, v, at in row.identifiers
         ],
         merged_ids=row.merged_ids,
         traits=flatten(row.traits or {}),

@@ -1,47 +1,34 @@
 """Search box: find candidate customers from one free-text query, best first.
 
-A query is tried as every identifier it could be (an email, a phone number in any format the
-normaliser accepts, any other id compared case-insensitively), as a name (word prefixes of
-the `name`, `first_name` and `last_name` traits) and as the start of an email address.
-Ranking: exact identifier matches, case-insensitive identifier matches, names, email
-prefixes; most recently seen first within each. Merged ids resolve to their survivor.
+How a query is read is decided by `search_plan` (pure). Ranking: exact identifier matches
+(and a customer id typed as such), case-insensitive identifier matches, local numbers typed
+without their area code, names, email prefixes; most recently seen first within each.
+Merged ids resolve to their survivor. Each hit names what matched (type and value).
 
-Indexes (migration 0004): `lower(id_value) text_pattern_ops` for identifiers, a GIN index
-on `NAME_DOCUMENT` for names; exact normalised identifiers use the primary key.
+Indexes: `lower(id_value) text_pattern_ops` for identifiers and `reverse(id_value)
+text_pattern_ops` for the ends of phone numbers (migrations 0004 and 0008), a GIN index on
+`NAME_DOCUMENT` for names; exact normalised identifiers use the primary key.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from profile_store.domain.traits import flatten
 from profile_store.read.errors import InvalidQuery
-from profile_store.read.models import IdentifierRef
-from profile_store.read.view_models import SearchHit, SearchMatch, SearchResults
+from profile_store.read.search_plan import SearchPlan, next_prefix, plan_search, tsquery
+from profile_store.read.view_models import SearchHit, SearchMatch, SearchResults, ShownIdentifier
 from profile_store.storage.connections import Db, on_driver
 from profile_store.storage.driver import PgConnection, fetch_all
 from profile_store.storage.survivor import chain_sql
-from schemas import InvalidIdentifier
-from schemas.identifiers import (
-    EMAIL,
-    ORDER_ID,
-    ORDER_SCOPE_SEPARATOR,
-    PHONE,
-    normalise_email,
-    normalise_order_id,
-    normalise_phone,
-)
+from schemas.identifiers import EMAIL, PHONE
+from schemas.phones import completes_local, display_phone
 
-MAX_QUERY_LENGTH: Final = 256
+__all__ = ["NAME_DOCUMENT", "display_name", "plan_search", "search_customers"]
+
 DEFAULT_RESULTS: Final = 10
 MAX_RESULTS: Final = 50
-MAX_NAME_TOKENS: Final = 5
-MIN_EMAIL_PREFIX: Final = 3
-MAX_ORDER_LENGTH: Final = 64
 #: Identifier rows examined per query; more would only be ranked away.
 _ROW_CAP: Final = 200
 #: Identifiers shown per hit, preferred types first.
@@ -53,82 +40,25 @@ NAME_DOCUMENT: Final = (
     "coalesce(traits -> 'first_name' ->> 'value', '') || ' ' || "
     "coalesce(traits -> 'last_name' ->> 'value', ''))"
 )
-_PHONE_LIKE: Final = re.compile(r"^(?:tel:|sms:|whatsapp:)?[\d\s().+\-/]+$", re.IGNORECASE)
-_WORD: Final = re.compile(r"[^\W_]+")
-_EMAIL_PREFIX: Final = re.compile(r"^[\w.+\-@]+$")
 
-EXACT, EXACT_CI, NAME, PREFIX = 0, 1, 2, 3
-_HOW: Final = {EXACT: "exact", EXACT_CI: "exact_case_insensitive", NAME: "prefix", PREFIX: "prefix"}
+EXACT, EXACT_CI, LOCAL, NAME, PREFIX = 0, 1, 2, 3, 4
+_HOW: Final = {
+    EXACT: "exact",
+    EXACT_CI: "exact_case_insensitive",
+    LOCAL: "local_number",
+    NAME: "prefix",
+    PREFIX: "prefix",
+}
 
 
 @dataclass(frozen=True)
-class SearchPlan:
-    """What one query will be matched as (pure: built without the database)."""
+class _Candidate:
+    """One row that matched: its tier, its customer, and what matched (type and value)."""
 
-    text: str
-    exact: tuple[tuple[str, str], ...] = ()
-    name_tokens: tuple[str, ...] = ()
-    email_prefix: str | None = None
-    #: `1001@`: an order number typed without its shop finds it stored with one.
-    order_prefix: str | None = None
-    tried: tuple[str, ...] = ()
-
-
-def plan_search(query: str, default_region: str = "US") -> SearchPlan:
-    """Decide how to match `query`; raises `InvalidQuery` if it is empty or too long."""
-    q = query.strip()
-    if not q:
-        raise InvalidQuery("q must not be empty")
-    if len(q) > MAX_QUERY_LENGTH:
-        raise InvalidQuery(f"q must be at most {MAX_QUERY_LENGTH} characters")
-    if any(unicodedata.category(ch) == "Cc" and not ch.isspace() for ch in q):
-        raise InvalidQuery("q must not contain control characters")
-    exact: list[tuple[str, str]] = []
-    tried: list[str] = ["identifier"]
-    if "@" in q:
-        try:
-            exact.append((EMAIL, normalise_email(q)))
-            tried.append(EMAIL)
-        except InvalidIdentifier:
-            pass
-    if _PHONE_LIKE.match(q) and sum(ch.isdigit() for ch in q) >= 7:
-        try:
-            exact.append((PHONE, normalise_phone(q, default_region)))
-            tried.append(PHONE)
-        except InvalidIdentifier:
-            pass
-    order_prefix = None
-    if any(ch.isdigit() for ch in q) and len(q) <= MAX_ORDER_LENGTH and " " not in q.strip():
-        try:
-            order = normalise_order_id(q)
-        except InvalidIdentifier:
-            order = None
-        if order is not None:
-            exact.append((ORDER_ID, order))
-            tried.append(ORDER_ID)
-            if ORDER_SCOPE_SEPARATOR not in order:
-                order_prefix = order.lower() + ORDER_SCOPE_SEPARATOR
-    tokens: tuple[str, ...] = ()
-    if "@" not in q and not any(ch.isdigit() for ch in q):
-        tokens = tuple(t[:64] for t in _WORD.findall(q.lower())[:MAX_NAME_TOKENS])
-        if tokens:
-            tried.append("name")
-    prefix = None
-    if len(q) >= MIN_EMAIL_PREFIX and _EMAIL_PREFIX.match(q) and not _PHONE_LIKE.match(q):
-        prefix = q.lower()
-        tried.append("email_prefix")
-    return SearchPlan(q, tuple(exact), tokens, prefix, order_prefix, tuple(tried))
-
-
-def _tsquery(tokens: Sequence[str]) -> str:
-    # Tokens are letters and digits only, so nothing in them is tsquery syntax.
-    return " & ".join(f"{t}:*" for t in tokens)
-
-
-def _next_prefix(prefix: str) -> str | None:
-    """The smallest string greater than every string starting with `prefix`."""
-    last = ord(prefix[-1])
-    return None if last >= 0x10FFFF else prefix[:-1] + chr(last + 1)
+    tier: int
+    customer_id: str
+    field: str
+    value: str | None = None
 
 
 # Identifier rows examined per query; the email-prefix form walks `ix_identifiers_value_lower`.
@@ -149,8 +79,15 @@ _NAME_ROWS: Final = (
 )
 
 
-async def _identifier_rows(conn: PgConnection, plan: SearchPlan) -> list[tuple[int, Any, str]]:
-    """(tier, row, matched type) for identifier matches."""
+_LOCAL_PHONE_ROWS: Final = (
+    f"{_IDENTIFIER_COLUMNS} WHERE id_type = 'phone' AND reverse(id_value) ~>=~ %(low)s::text "
+    "AND reverse(id_value) ~<~ %(high)s::text LIMIT %(cap)s"
+)
+_CUSTOMER_ROWS: Final = "SELECT customer_id FROM customers WHERE customer_id = %(id)s"
+
+
+async def _identifier_rows(conn: PgConnection, plan: SearchPlan) -> list[_Candidate]:
+    """Identifier matches: exact, case-insensitive, email and order prefixes."""
     params: dict[str, Any] = {"lower": plan.text.lower(), "cap": _ROW_CAP}
     conditions = []
     for n, (t, v) in enumerate(plan.exact):
@@ -159,35 +96,54 @@ async def _identifier_rows(conn: PgConnection, plan: SearchPlan) -> list[tuple[i
     conditions.append("lower(id_value) = %(lower)s::text")
     sql = f"{_IDENTIFIER_COLUMNS} WHERE {' OR '.join(conditions)} LIMIT %(cap)s"
     exact_set = set(plan.exact)
-    found: list[tuple[int, Any, str]] = []
+    found: list[_Candidate] = []
     for r in await fetch_all(conn, sql, params):
         exact = (r.id_type, r.id_value) in exact_set or r.id_value == plan.text
-        found.append((EXACT if exact else EXACT_CI, r, r.id_type))
+        found.append(_Candidate(EXACT if exact else EXACT_CI, r.customer_id, r.id_type, r.id_value))
     if plan.email_prefix is not None:
-        upper = _next_prefix(plan.email_prefix)
+        upper = next_prefix(plan.email_prefix)
         bounds = {"low": plan.email_prefix, "high": upper, "cap": _ROW_CAP}
         sql = _EMAIL_PREFIX_ROWS.format(
             upper="" if upper is None else "AND lower(id_value) ~<~ %(high)s::text "
         )
-        found += [(PREFIX, r, EMAIL) for r in await fetch_all(conn, sql, bounds)]
+        rows = await fetch_all(conn, sql, bounds)
+        found += [_Candidate(PREFIX, r.customer_id, EMAIL, r.id_value) for r in rows]
     if plan.order_prefix is not None:
-        found += await _order_rows(conn, plan.order_prefix)
+        found += await _prefix_rows(conn, _ORDER_PREFIX_ROWS, plan.order_prefix, EXACT_CI)
     return found
 
 
-async def _order_rows(conn: PgConnection, prefix: str) -> list[tuple[int, Any, str]]:
-    """Orders stored with their shop (`1001@acme.myshopify.com`) for a number typed alone."""
-    upper = _next_prefix(prefix)
+async def _prefix_rows(conn: PgConnection, sql: str, prefix: str, tier: int) -> list[_Candidate]:
+    """Rows whose indexed expression starts with `prefix` (an order number typed without its
+    shop; the reversed end of a phone number)."""
+    upper = next_prefix(prefix)
     assert upper is not None
     params = {"low": prefix, "high": upper, "cap": _ROW_CAP}
-    return [(EXACT_CI, r, ORDER_ID) for r in await fetch_all(conn, _ORDER_PREFIX_ROWS, params)]
+    rows = await fetch_all(conn, sql, params)
+    return [_Candidate(tier, r.customer_id, r.id_type, r.id_value) for r in rows]
 
 
-async def _name_rows(conn: PgConnection, plan: SearchPlan, limit: int) -> list[Any]:
-    if not plan.name_tokens:
+async def _local_phone_rows(conn: PgConnection, plan: SearchPlan, region: str) -> list[_Candidate]:
+    """Phones of the default region ending with a local number typed without its area code."""
+    if plan.local_phone is None:
         return []
-    params = {"tsq": _tsquery(plan.name_tokens), "limit": limit}
-    return await fetch_all(conn, _NAME_ROWS, params)
+    rows = await _prefix_rows(conn, _LOCAL_PHONE_ROWS, plan.local_phone[::-1], LOCAL)
+    return [c for c in rows if completes_local(c.value or "", plan.local_phone, region)]
+
+
+async def _other_rows(
+    conn: PgConnection, plan: SearchPlan, region: str, limit: int
+) -> list[_Candidate]:
+    """Customer ids typed as such, local phone numbers and names."""
+    found = await _local_phone_rows(conn, plan, region)
+    if plan.customer_id is not None:
+        rows = await fetch_all(conn, _CUSTOMER_ROWS, {"id": plan.customer_id})
+        found += [_Candidate(EXACT, r.customer_id, "customer_id", r.customer_id) for r in rows]
+    if plan.name_tokens:
+        params = {"tsq": tsquery(plan.name_tokens), "limit": limit}
+        rows = await fetch_all(conn, _NAME_ROWS, params)
+        found += [_Candidate(NAME, r.customer_id, "name") for r in rows]
+    return found
 
 
 # The hits' display data in one statement: the survivor of each candidate (`start_id`), with
@@ -227,39 +183,55 @@ async def search_customers(
     plan = plan_search(query, default_region)
     async with on_driver(db) as conn:
         candidates = await _identifier_rows(conn, plan)
-        candidates += [(NAME, r, "name") for r in await _name_rows(conn, plan, limit * 2)]
+        candidates += await _other_rows(conn, plan, default_region, limit * 2)
         if not candidates:
             return SearchResults(items=[])
         # Each candidate counts for its survivor (`profile_store.storage.survivor`); one erased
         # since the first statements has none and drops out.
-        ids = sorted({row.customer_id for _, row, _ in candidates})
+        ids = sorted({c.customer_id for c in candidates})
         rows = await fetch_all(conn, _HITS, {"ids": ids, "shown": _SHOWN})
     survivor: dict[str, str] = {}
     info: dict[str, Any] = {}
     for r in rows:
         survivor[r.start_id] = r.customer_id
         info[r.customer_id] = r
-    best: dict[str, tuple[int, str]] = {}
-    for tier, row, matched in candidates:
-        canonical = survivor.get(row.customer_id)
-        if canonical is not None and (canonical not in best or tier < best[canonical][0]):
-            best[canonical] = (tier, matched)
-    ids = list(best)
+    best: dict[str, _Candidate] = {}
+    for c in candidates:
+        canonical = survivor.get(c.customer_id)
+        if canonical is not None and (canonical not in best or c.tier < best[canonical].tier):
+            best[canonical] = c
 
     def rank(cid: str) -> tuple[int, float, str]:
         seen = info[cid].last_seen
-        return (best[cid][0], -seen.timestamp() if seen else float("inf"), cid)
+        return (best[cid].tier, -seen.timestamp() if seen else float("inf"), cid)
 
     hits = []
-    for cid in sorted((c for c in ids if c in info), key=rank)[:limit]:
-        tier, matched = best[cid]
-        hits.append(
-            SearchHit(
-                customer_id=cid,
-                name=display_name(flatten(info[cid].traits or {})),
-                identifiers=[IdentifierRef(type=t, value=v) for t, v in info[cid].shown],
-                last_seen=info[cid].last_seen,
-                match=SearchMatch(field=matched, how=_HOW[tier]),
-            )
-        )
+    for cid in sorted((c for c in best if c in info), key=rank)[:limit]:
+        hits.append(_hit(cid, info[cid], best[cid], default_region))
     return SearchResults(items=hits)
+
+
+def _hit(cid: str, row: Any, matched: _Candidate, region: str) -> SearchHit:
+    return SearchHit(
+        customer_id=cid,
+        name=display_name(flatten(row.traits or {})),
+        identifiers=[shown_identifier(t, v, region) for t, v in row.shown],
+        last_seen=row.last_seen,
+        match=SearchMatch(
+            field=matched.field,
+            how=_HOW[matched.tier],
+            value=matched.value,
+            display=_display(matched.field, matched.value, region),
+        ),
+    )
+
+
+def _display(type_: str, value: str | None, region: str) -> str | None:
+    if value is None:
+        return None
+    return display_phone(value, region) if type_ == PHONE else value
+
+
+def shown_identifier(type_: str, value: str, region: str = "US") -> ShownIdentifier:
+    """An identifier with the form an agent reads (phones in national format)."""
+    return ShownIdentifier(type=type_, value=value, display=_display(type_, value, region))

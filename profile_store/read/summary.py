@@ -28,6 +28,9 @@ CONVERSATION_WINDOW: Final = 200
 MAX_OPEN_THREADS: Final = 10
 #: Must match migration 0004's partial index predicates character for character.
 CONVERSATIONS_SQL: Final = "channel IN ('email', 'chat')"
+#: Assisted contacts (everything but web activity): "Last contact" is the latest of these.
+#: Must match migration 0008's partial index predicate character for character.
+CONTACTS_SQL: Final = "channel <> 'web'"
 ORDERS_SQL: Final = (
     "kind IN ('order_placed', 'order_fulfilled', 'order_collected', 'order_cancelled', 'return')"
 )

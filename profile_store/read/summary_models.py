@@ -93,7 +93,9 @@ class ProfileSummary(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    last_contact: ContactOut | None = None
+    last_contact: ContactOut | None = Field(
+        default=None, description="The latest assisted contact (any channel but web)."
+    )
     recent: RecentContacts
     open_threads: list[OpenThread] = Field(default_factory=list)
     latest_order: LatestOrder | None = None

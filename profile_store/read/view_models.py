@@ -10,6 +10,8 @@ from profile_store.read.models import IdentifierRef
 from profile_store.read.types import UtcDatetime
 
 _AT = "2026-11-20T14:05:00Z"
+#: Events listed per web visit (newest first); `events` counts them all.
+VISIT_EVENTS_LISTED = 50
 
 
 class SearchMatch(BaseModel):
@@ -17,8 +19,21 @@ class SearchMatch(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    field: str = Field(description="The identifier type that matched, or `name`.")
-    how: str = Field(description="`exact`, `exact_case_insensitive` or `prefix`.")
+    field: str = Field(description="The identifier type that matched, `customer_id`, or `name`.")
+    how: str = Field(
+        description="`exact`, `exact_case_insensitive`, `local_number` (a phone number typed "
+        "without its area code) or `prefix`."
+    )
+    value: str | None = Field(default=None, description="The matching identifier, as stored.")
+    display: str | None = Field(
+        default=None, description="The matching identifier as an agent reads it."
+    )
+
+
+class ShownIdentifier(IdentifierRef):
+    """An identifier with the form an agent reads (a phone in national format)."""
+
+    display: str | None = Field(default=None, examples=["(415) 555-0100"])
 
 
 class SearchHit(BaseModel):
@@ -28,7 +43,7 @@ class SearchHit(BaseModel):
 
     customer_id: str
     name: str | None = Field(default=None, description="From the name traits, when known.")
-    identifiers: list[IdentifierRef] = Field(
+    identifiers: list[ShownIdentifier] = Field(
         default_factory=list, description="A few of the customer's identifiers, for display."
     )
     last_seen: UtcDatetime | None = None
@@ -48,11 +63,24 @@ class SearchResults(BaseModel):
                             "customer_id": "cus_4f0c2a",
                             "name": "Ana Lima",
                             "identifiers": [
-                                {"type": "email", "value": "ana@example.net"},
-                                {"type": "phone", "value": "+14155550100"},
+                                {
+                                    "type": "email",
+                                    "value": "ana@example.net",
+                                    "display": "ana@example.net",
+                                },
+                                {
+                                    "type": "phone",
+                                    "value": "+14155550100",
+                                    "display": "(415) 555-0100",
+                                },
                             ],
                             "last_seen": _AT,
-                            "match": {"field": "phone", "how": "exact"},
+                            "match": {
+                                "field": "phone",
+                                "how": "exact",
+                                "value": "+14155550100",
+                                "display": "(415) 555-0100",
+                            },
                         }
                     ]
                 }
@@ -104,3 +132,37 @@ class AuditPage(BaseModel):
 
     items: list[AuditEntryOut]
     next_before: int | None = None
+
+
+class VisitEvent(BaseModel):
+    """One event of a visit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    kind: str
+    occurred_at: UtcDatetime
+    summary: str
+
+
+class Visit(BaseModel):
+    """Web events with gaps of at most 30 minutes: one visit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    started_at: UtcDatetime
+    ended_at: UtcDatetime
+    events: int = Field(ge=1, description="How many web events the visit holds.")
+    listed: list[VisitEvent] = Field(
+        description=f"Its newest {VISIT_EVENTS_LISTED} events, newest first."
+    )
+    partial: bool = Field(default=False, description="Cut at the read limit: it began earlier.")
+
+
+class VisitsPage(BaseModel):
+    """Visits newest first; pass `next_until` as `until` for older ones."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: list[Visit]
+    next_until: UtcDatetime | None = None

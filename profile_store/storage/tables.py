@@ -76,6 +76,12 @@ identifiers = Table(
     Index("ix_identifiers_customer_id", "customer_id"),
     # Case-insensitive exact and prefix matches on any value (migration 0004).
     Index("ix_identifiers_value_lower", text("lower(id_value) text_pattern_ops")),
+    # A phone number found by its end: a local number typed without its area code (0008).
+    Index(
+        "ix_identifiers_phone_reversed",
+        text("reverse(id_value) text_pattern_ops"),
+        postgresql_where=text("id_type = 'phone'"),
+    ),
 )
 
 timeline_events = Table(
@@ -115,6 +121,14 @@ timeline_events = Table(
             "kind IN ('order_placed', 'order_fulfilled', 'order_collected', "
             "'order_cancelled', 'return')"
         ),
+    ),
+    # The latest assisted contact, past any amount of web activity (migration 0008).
+    Index(
+        "ix_timeline_contacts",
+        "customer_id",
+        text("occurred_at DESC"),
+        text("id DESC"),
+        postgresql_where=text("channel <> 'web'"),
     ),
 )
 
@@ -229,4 +243,5 @@ erasure_tombstones = Table(
 
 # The insight tables live in their own module; importing it here registers them on `metadata`
 # wherever the core tables are used (migrations, the schema check, test clean-up).
+from profile_store.storage import console_tables as _console_tables  # noqa: E402, F401
 from profile_store.storage import insight_tables as _insight_tables  # noqa: E402, F401

@@ -4,7 +4,7 @@ and what the store already holds for a batch's event ids."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -57,6 +57,12 @@ async def stored_versions(
     return {eid: (rev or "", stored_identifiers(idents, made)) for eid, rev, idents in result}
 
 
+#: A revised item takes a new row id (an identity column may be set to DEFAULT) and write
+#: time, as a fresh write would: live streams, which read rows above an id, and incremental
+#: insight refreshes, which read rows written since a time, both see the change.
+_REWRITTEN: Final = {"id": sa.literal_column("DEFAULT"), "written_at": sa.func.now()}
+
+
 async def replace_revised(conn: AsyncConnection, events: Sequence[CanonicalEvent]) -> set[str]:
     """Replace stored items by newer revisions (compare-and-set on the stored revision)."""
     updated: set[str] = set()
@@ -68,7 +74,7 @@ async def replace_revised(conn: AsyncConnection, events: Sequence[CanonicalEvent
                 timeline_events.c.event_id == e.event_id,
                 sa.func.coalesce(timeline_events.c.attributes[REVISION_KEY].astext, "") < rev,
             )
-            .values(row_values(e))
+            .values({**row_values(e), **_REWRITTEN})
             .returning(timeline_events.c.event_id)
         )
         updated.update((await conn.execute(stmt)).scalars())

@@ -82,18 +82,26 @@ async def test_agent_finds_a_caller_sees_everything_and_watches_it_live(
         }
         (artifacts_dir / "console-timings.json").write_bytes(orjson.dumps(timings))
         timeline = page.get_by_role("list", name="Interactions, newest first")
-        items = timeline.get_by_role("listitem")
-        # The email subject and the chat message, straight away, on the first page.
+        items = timeline.locator(":scope > li")
+        # Contacts first: the email subject and the chat message straight away, the 60 page
+        # views of two months ago as visits below them, "Last contact" the survey.
         await expect(timeline).to_contain_text(f"Email: {OPEN_EMAIL_SUBJECT}")
         await expect(timeline).to_contain_text(OPEN_CHAT_TEXT)
         await expect(page.locator("#profile")).to_contain_text("Waiting for a reply")
         await expect(page.locator("#profile")).to_contain_text("W-5001")
-        await expect(items).to_have_count(30)
-        # Details expand from the keyboard.
+        await expect(page.locator("#profile")).to_contain_text("NPS 9 / 10 · promoter")
+        await expect(items.nth(0)).to_contain_text("NPS 9")
+        contacts = timeline.locator(":scope > li:not(.visit)")
+        await expect(contacts).to_have_count(9)
+        await expect(items.nth(9)).to_contain_text("Web visit: 1 event")  # the login
+        # Details expand from the keyboard: the email's sender, subject and excerpt first.
         first_email = timeline.locator("summary", has_text=OPEN_EMAIL_SUBJECT)
         await first_email.focus()
         await page.keyboard.press("Enter")
-        await expect(timeline.locator("details[open]")).to_contain_text("thread id")
+        opened = timeline.locator("details[open]")
+        await expect(opened.locator(".facts-list")).to_contain_text(f"Subject{OPEN_EMAIL_SUBJECT}")
+        await expect(opened.locator(".excerpt")).to_have_text("Hi, about my order...")
+        await expect(opened).to_contain_text("thread id")
         await expect(page.locator("#live")).to_have_text("Live")
         await page.screenshot(path=artifacts_dir / "console-1280-profile.png", full_page=True)
 
@@ -101,12 +109,14 @@ async def test_agent_finds_a_caller_sees_everything_and_watches_it_live(
         live_text = "I'm calling about my order now"
         await writer.write([chat_message("chat:conv-9:1", datetime.now(UTC), "conv-9", live_text)])
         await expect(items.first).to_contain_text(live_text, timeout=15_000)
-        await expect(items).to_have_count(31)
+        await expect(contacts).to_have_count(10)
         await page.screenshot(path=artifacts_dir / "console-1280-live.png", full_page=True)
 
-        # Page back through the whole history.
+        # One click shows everything; page back through the whole history.
+        await page.get_by_label("All activity").check()
+        await expect(items).to_have_count(30)
         older = page.get_by_role("button", name="Show older")
-        shown, total = 31, len(journey) + 1
+        shown, total = 30, len(journey) + 1
         while shown < total:
             await older.click()
             shown = min(shown + 30, total)

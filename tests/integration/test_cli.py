@@ -63,6 +63,11 @@ def test_hash_key_prints_a_config_entry_the_api_accepts() -> None:
     }
     fresh = threadline("hash-key")
     assert fresh.stdout.startswith("key (give to the client")
+    # The name is the agent's name, which screen pops are addressed to: an API key name.
+    agent = threadline("hash-key", "--name", "desk-7", "--key", "k")
+    assert orjson.loads(agent.stdout.strip())["name"] == "desk-7"
+    spaced = threadline("hash-key", "--name", "Anna Smith")
+    assert spaced.returncode == 2 and "--name" in spaced.stderr
 
 
 def test_bad_configuration_exits_2_naming_the_variable() -> None:

@@ -59,3 +59,12 @@ async def open_page(
         await page.route(target, strict_csp)
     await page.goto(url)
     return page, problems
+
+
+async def scrolls_sideways(page: Page) -> bool:
+    """True when the page is wider than its viewport (a layout that does not fit)."""
+    return bool(
+        await page.evaluate(
+            "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+        )
+    )

@@ -1,24 +1,34 @@
-/* Threadline agent console: search, profile (with its moments-of-truth badge), timeline,
-   live updates. Sign-in and helpers are in shared.js; data is only ever inserted as text. */
+/* Threadline agent console: search (and `/?q=` from a CTI), screen pops, the open customer
+   and its live stream, identity changes, the contacts-first and all-activity views, the
+   lineage panel. Rendering is in console-profile.js, console-timeline.js and
+   console-details.js; sign-in and helpers in shared.js. Data is only ever inserted as text. */
 "use strict";
 
 (function () {
   const T = window.Threadline;
-  const { $, el, icon, timeEl, setStatus, api, CHANNEL_LABELS } = T;
+  const { $, el, timeEl, setStatus, api, CHANNEL_LABELS } = T;
+  const TL = () => T.timeline;
   const PAGE_SIZE = 30;
+  const POPS_SEEN = "threadline.popsSeen";
   const state = {
-    customer: null,
-    cursor: null,
-    stream: null,
-    streamId: 0,
-    seen: new Set(),
+    customer: null, profile: null, cursor: null, visitsUntil: null, visitsMore: false,
+    stream: null, agentStream: null, call: null, lineageOpen: false, adminChanging: false,
+    gen: 0,
   };
 
+  const customerPath = (id, rest) => "/v1/customers/" + encodeURIComponent(id) + (rest || "");
+
   function signedOut() {
-    closeStream();
-    state.customer = null;
+    for (const s of [state.stream, state.agentStream]) if (s) s.stop();
+    state.stream = state.agentStream = state.customer = state.profile = null;
     $("results").hidden = true;
     $("view").hidden = true;
+    $("call").hidden = true;
+  }
+
+  function notice(text) {
+    $("notice-text").textContent = text;
+    $("notice").hidden = false;
   }
 
   // --- search ----------------------------------------------------------------------------
@@ -30,31 +40,38 @@
       results = await api("/v1/search", { q: query, limit: 10 });
     } catch (error) {
       setStatus(error.message, true);
-      return;
+      return false;
     }
     const items = results.items;
     if (items.length === 0) {
       $("results").hidden = true;
       setStatus("No customer matches that.", true);
-      return;
+      return false;
     }
     const exact = items.filter((hit) => hit.match.how === "exact");
     if (items.length === 1 || exact.length === 1) {
-      await openCustomer((exact[0] || items[0]).customer_id);
-      return;
+      return openCustomer((exact[0] || items[0]).customer_id);
     }
     renderResults(items);
+    return true;
+  }
+
+  function matchText(match) {
+    const what = match.field === "name" ? "name" : match.field.replaceAll("_", " ");
+    const how = match.how === "local_number" ? " (without area code)" : "";
+    return "matched " + what + (match.display ? " " + match.display : "") + how;
   }
 
   function renderResults(items) {
     const list = $("result-list");
     list.replaceChildren();
     for (const hit of items) {
-      const ids = hit.identifiers.map((i) => i.value).join(" · ");
+      const ids = hit.identifiers.map((i) => i.display || i.value).join(" · ");
       const button = el("button", { type: "button", className: "result" },
         el("span", { className: "result-name", text: hit.name || hit.customer_id }),
-        el("span", { className: "hint", text: ids }),
-        el("span", { className: "hint", text: "matched " + hit.match.field.replace("_", " ") }));
+        el("span", { className: "hint match", text: matchText(hit.match) }),
+        el("span", { className: "hint" }, "last seen ", hit.last_seen ? timeEl(hit.last_seen) : "never"),
+        el("span", { className: "hint", text: ids }));
       button.addEventListener("click", () => openCustomer(hit.customer_id));
       list.append(el("li", {}, button));
     }
@@ -64,237 +81,324 @@
     list.querySelector("button").focus();
   }
 
-  // --- profile ---------------------------------------------------------------------------
-
-  function section(title, ...content) {
-    return el("section", { className: "facts" }, el("h2", { text: title }), ...content);
-  }
-
-  function contactLine(contact) {
-    return el("p", {}, icon(contact.channel), " ", el("span", { text: contact.summary }), " ",
-      el("span", { className: "hint" }, timeEl(contact.occurred_at)));
-  }
-
-  function renderProfile(profile) {
-    const traits = profile.traits || {};
-    const name = traits.name || [traits.first_name, traits.last_name].filter(Boolean).join(" ");
-    $("profile-name").textContent = name || "Unnamed customer";
-    const body = $("profile-body");
-    body.replaceChildren();
-    const summary = profile.summary;
-    const glance = [];
-    if (summary && summary.open_threads.length) {
-      glance.push(section("Waiting for a reply", el("ul", { className: "plain" },
-        ...summary.open_threads.map((t) => el("li", { className: "open-thread" },
-          icon(t.channel), " ", el("span", { text: t.summary }), " ",
-          el("span", { className: "hint" }, "waiting since ", timeEl(t.waiting_since)))))));
-    }
-    if (summary && summary.last_contact) {
-      glance.push(section("Last contact", contactLine(summary.last_contact)));
-    }
-    if (summary && summary.latest_order) {
-      const order = summary.latest_order;
-      const total = order.total ? " · " + order.total + " " + (order.currency || "") : "";
-      glance.push(section("Latest order", contactLine(order),
-        el("p", { className: "hint", text: (order.order || "") + total })));
-    }
-    if (summary && summary.latest_score) {
-      const score = summary.latest_score;
-      const scale = score.scale_max ? " / " + score.scale_max : "";
-      glance.push(section("Latest survey",
-        el("p", { text: score.metric.toUpperCase() + " " + score.score + scale + " " },
-          el("span", { className: "hint" }, timeEl(score.at)))));
-    }
-    if (summary) {
-      const recent = summary.recent;
-      const parts = Object.entries(recent.by_channel)
-        .map(([channel, n]) => (CHANNEL_LABELS[channel] || channel) + " " + n);
-      const text = recent.total === 0 ? "None" :
-        recent.total + (recent.capped ? "+" : "") + " (" + parts.join(", ") + ")";
-      glance.push(section("Last " + recent.days + " days", el("p", { text })));
-    }
-    const order = ["email", "phone", "user_id", "loyalty_id", "order_id"];
-    const rank = (i) => (order.includes(i.type) ? order.indexOf(i.type) : order.length);
-    const sorted = [...profile.identifiers].sort((a, b) => rank(a) - rank(b));
-    const ids = el("ul", { className: "plain identifiers" },
-      ...sorted.map((i) => el("li", {},
-        el("span", { className: "id-type", text: i.type.replace("_", " ") }), " ",
-        el("span", { className: "id-value", text: i.value }))));
-    const channels = el("ul", { className: "plain channels" },
-      ...Object.entries(profile.channels).map(([channel, stats]) => el("li", {},
-        icon(channel), " ", (CHANNEL_LABELS[channel] || channel) + ": " + stats.count + ", last ",
-        stats.last_at ? timeEl(stats.last_at) : "never")));
-    body.append(el("div", { className: "glance" }, ...glance),
-      section("Identifiers", ids), section("Channels", channels));
-    if (profile.merged_ids.length) {
-      body.append(section("Merged profiles",
-        el("p", { className: "hint", text: profile.merged_ids.join(", ") })));
-    }
-  }
-
-  // --- timeline --------------------------------------------------------------------------
+  // --- timeline ----------------------------------------------------------------------------
 
   function selectedChannels() {
     return [...document.querySelectorAll("#filters input:checked")].map((box) => box.value);
   }
 
-  function attributeList(attributes) {
-    const list = el("dl", { className: "attributes" });
-    for (const [name, value] of Object.entries(attributes)) {
-      const shown = typeof value === "object" ? JSON.stringify(value, null, 1) : String(value);
-      list.append(el("dt", { text: name.replaceAll("_", " ") }),
-        el("dd", { text: shown.length > 600 ? shown.slice(0, 600) + "…" : shown }));
+  function mode() {
+    const checked = document.querySelector("#view-mode input:checked");
+    return checked ? checked.value : "contacts";
+  }
+
+  /** The channels a timeline page asks for (in the contacts view, assisted ones only), or
+      null when the filters leave none to ask for. */
+  function pageChannels() {
+    const chosen = selectedChannels();
+    if (mode() === "all") return chosen;
+    const assisted = chosen.length ? chosen.filter((c) => TL().ASSISTED.includes(c)) : TL().ASSISTED;
+    return assisted.length ? assisted : null;
+  }
+
+  function wantsVisits() {
+    const chosen = selectedChannels();
+    return mode() === "contacts" && (!chosen.length || chosen.includes("web"));
+  }
+
+  /** The next page of visits, or null when the view changed meanwhile (`gen`). */
+  async function fetchVisits(gen) {
+    const page = await api(customerPath(state.customer, "/visits"), { until: state.visitsUntil });
+    if (gen !== state.gen) return null;
+    state.visitsUntil = page.next_until;
+    state.visitsMore = Boolean(page.next_until);
+    return page.items;
+  }
+
+  /** Up to `rounds` pages of visits, stopping once they reach back as far as the loaded
+      contacts. */
+  async function moreVisits(gen, rounds) {
+    for (let i = 0; i < rounds && state.visitsMore && !(state.cursor && TL().pendingVisits); i++) {
+      const items = await fetchVisits(gen);
+      if (items === null) return;
+      TL().addVisits(items);
     }
-    return list;
   }
 
-  function itemNode(item, isNew) {
-    const label = CHANNEL_LABELS[item.channel] || item.channel;
-    return el("li", { className: "item channel-" + item.channel + (isNew ? " new" : ""),
-      "data-event-id": item.event_id },
-      icon(item.channel),
-      el("details", {},
-        el("summary", {},
-          el("span", { className: "item-summary", text: item.summary }),
-          el("span", { className: "item-meta" }, label + " · " + item.kind.replaceAll("_", " ") + " · ",
-            timeEl(item.occurred_at))),
-        el("p", { className: "hint", text: "Source: " + item.source }),
-        attributeList(item.attributes)));
+  function updateOlder() {
+    $("older").hidden = !state.cursor && !state.visitsMore && !TL().pendingVisits;
+    $("timeline-empty").hidden = TL().count() > 0;
   }
 
+  /** The first page of the view (`append` false: resets it), or the next older one. The
+      first page is on screen before further visits are fetched in the background. */
   async function loadTimeline(append) {
-    const params = { limit: PAGE_SIZE, channel: selectedChannels() };
-    if (append && state.cursor) params.cursor = state.cursor;
-    const page = await api("/v1/customers/" + encodeURIComponent(state.customer) + "/timeline",
-      params);
-    const list = $("timeline");
+    const channels = pageChannels();
+    const customer = state.customer;
     if (!append) {
-      list.replaceChildren();
-      state.seen.clear();
+      state.gen += 1;
+      TL().reset(mode());
+      state.cursor = null;
+      state.visitsUntil = null;
+      state.visitsMore = wantsVisits();
     }
-    for (const item of page.items) {
-      if (state.seen.has(item.event_id)) continue;
-      state.seen.add(item.event_id);
-      list.append(itemNode(item, false));
-    }
+    const gen = state.gen;
+    const params = { limit: PAGE_SIZE, channel: channels || [] };
+    if (append && state.cursor) params.cursor = state.cursor;
+    const none = { items: [], next_cursor: null };
+    const [page, visits] = await Promise.all([
+      channels && (!append || state.cursor) ? api(customerPath(customer, "/timeline"), params) : none,
+      !append && state.visitsMore ? fetchVisits(gen) : [],
+    ]);
+    if (gen !== state.gen || customer !== state.customer) return;
+    TL().addPage(page.items, Boolean(page.next_cursor));
     state.cursor = page.next_cursor;
-    $("older").hidden = !state.cursor;
-    $("timeline-empty").hidden = list.children.length > 0;
+    TL().addVisits(visits || []);
+    updateOlder();
+    // With older contacts to come, enough visits to reach back as far; with every contact
+    // loaded, a page of visits at a time ("Show older").
+    const rounds = state.cursor ? 3 : append ? 1 : 0;
+    const more = moreVisits(gen, rounds).then(() => { if (gen === state.gen) updateOlder(); });
+    if (append) await more;
+    else more.catch((error) => setStatus(error.message, true));
   }
 
-  function addLiveItem(item) {
-    const channels = selectedChannels();
-    if (state.seen.has(item.event_id)) return;
-    if (channels.length && !channels.includes(item.channel)) return;
-    state.seen.add(item.event_id);
-    $("timeline").prepend(itemNode(item, true));
-    $("timeline-empty").hidden = true;
-    $("live-announce").textContent = "New " + (CHANNEL_LABELS[item.channel] || item.channel) +
-      ": " + item.summary;
-  }
+  // --- the open customer and its live stream ----------------------------------------------
 
-  // --- live stream (fetch-based, so the key travels in a header, never in the URL) -------
-
-  function setLive(stateName, text) {
+  function setLive(name) {
     const live = $("live");
-    live.dataset.state = stateName;
-    live.textContent = text;
+    live.dataset.state = name;
+    live.textContent = name === "on" ? "Live" : name === "retrying" ? "Reconnecting…" : "Live updates off";
   }
 
-  function closeStream() {
-    state.streamId += 1;
-    if (state.stream) state.stream.abort();
-    state.stream = null;
-    setLive("off", "Live updates off");
+  function follow(customerId) {
+    if (state.stream) state.stream.stop();
+    state.stream = T.follow(customerPath(customerId, "/stream"), onCustomerEvent,
+      (s) => { if (s === "retrying") setLive("retrying"); });
   }
 
-  function handleEvent(name, data) {
-    if (name === "timeline") addLiveItem(JSON.parse(data));
-    else if (name === "profile") renderProfile(JSON.parse(data));
-    else if (name === "merged") state.customer = JSON.parse(data).customer_id;
-    else if (name === "ready") setLive("on", "Live");
+  function announce(text) {
+    $("live-announce").textContent = text;
+  }
+
+  function onCustomerEvent(name, data) {
+    const body = JSON.parse(data);
+    if (name === "ready") setLive("on");
+    else if (name === "timeline") onLiveItem(body);
+    else if (name === "profile") onProfile(body);
+    else if (name === "merged") onMergedAway(body.customer_id);
     else if (name === "gone") setStatus("This customer no longer exists.", true);
   }
 
-  async function runStream(id, customer) {
-    let lastEventId = null;
-    let delay = 1000;
-    while (state.streamId === id) {
-      const controller = new AbortController();
-      state.stream = controller;
-      try {
-        const headers = T.authHeaders("text/event-stream");
-        if (lastEventId) headers["Last-Event-ID"] = lastEventId;
-        const response = await fetch("/v1/customers/" + encodeURIComponent(customer) + "/stream",
-          { headers, signal: controller.signal, cache: "no-store" });
-        if (response.status === 401) { T.signOut("Your API key was not accepted: sign in again."); return; }
-        if (!response.ok || !response.body) throw new Error("stream refused");
-        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-        let buffer = "";
-        delay = 1000;
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buffer += value.replaceAll("\r\n", "\n");
-          let split;
-          while ((split = buffer.indexOf("\n\n")) >= 0) {
-            const block = buffer.slice(0, split);
-            buffer = buffer.slice(split + 2);
-            let name = "message";
-            const data = [];
-            for (const line of block.split("\n")) {
-              if (line.startsWith(":")) continue;
-              const colon = line.indexOf(":");
-              const field = colon < 0 ? line : line.slice(0, colon);
-              const fieldValue = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-              if (field === "event") name = fieldValue;
-              else if (field === "data") data.push(fieldValue);
-              else if (field === "id") lastEventId = fieldValue;
-            }
-            if (data.length && state.streamId === id) handleEvent(name, data.join("\n"));
-          }
-        }
-      } catch (error) {
-        if (state.streamId !== id) return;
-      }
-      if (state.streamId !== id) return;
-      setLive("retrying", "Reconnecting…");
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, 30000);
-    }
+  function onLiveItem(item) {
+    const what = TL().live(item, selectedChannels());
+    $("timeline-empty").hidden = TL().count() > 0;
+    const label = CHANNEL_LABELS[item.channel] || item.channel;
+    if (what === "updated") announce("Updated " + label + ": " + item.summary);
+    else if (what === "earlier") announce("Earlier " + label + " added in time order: " + item.summary);
+    else if (what) announce("New " + label + ": " + item.summary);
+    if (state.call && state.call.event_id === item.event_id) showCall(item);
   }
 
-  // --- opening a customer ----------------------------------------------------------------
+  function onProfile(profile) {
+    const previous = state.profile;
+    state.profile = profile;
+    if (previous && profile.customer_id === state.customer && !state.adminChanging) {
+      const before = new Set(previous.merged_ids);
+      const after = new Set(profile.merged_ids);
+      const added = [...after].filter((id) => !before.has(id));
+      const removed = [...before].filter((id) => !after.has(id));
+      if (added.length || removed.length) {
+        identityChanged(added, removed).catch((error) => setStatus(error.message, true));
+        return;
+      }
+    }
+    T.profile.renderProfile(profile);
+  }
 
-  async function openCustomer(customerId) {
-    closeStream();
+  async function identityChanged(added, removed) {
+    const lineage = await api(customerPath(state.customer, "/links")).catch(() => null);
+    const parts = [];
+    if (added.length) {
+      parts.push(added.map((id) => mergedLabel(lineage, id)).join(", ") +
+        (added.length === 1 ? " was" : " were") + " merged into this profile");
+    }
+    if (removed.length) parts.push(removed.join(", ") + (removed.length === 1 ? " was" : " were") + " split off this profile");
+    notice(parts.join("; ") + ". The view was reloaded.");
+    await reloadView();
+    if (state.lineageOpen) await loadLineage();
+  }
+
+  async function onMergedAway(survivor) {
+    const old = state.customer;
+    state.customer = survivor;
+    state.profile = null;
+    await reloadView();
+    if (state.lineageOpen) await loadLineage();
+    const name = state.profile ? T.profile.displayName(state.profile) || survivor : survivor;
+    notice("This customer (" + old + ") was merged into " + name + " (" + survivor + "). The view shows the combined profile.");
+  }
+
+  async function reloadView() {
+    const [profile] = await Promise.all([api(customerPath(state.customer)), loadTimeline(false)]);
+    state.customer = profile.customer_id;
+    state.profile = profile;
+    T.profile.renderProfile(profile);
+    setHash();
+  }
+
+  function setHash() {
+    const hash = "#customer=" + encodeURIComponent(state.customer);
+    if (window.location.search || window.location.hash !== hash) history.replaceState(null, "", "/" + hash);
+  }
+
+  async function openCustomer(customerId, options) {
+    if (state.stream) state.stream.stop();
+    setLive("off");
     setStatus("Loading…");
+    const focus = !(options && options.keepFocus);
     try {
-      // Search answers canonical ids, so the profile and the first page load side by side.
       state.customer = customerId;
-      state.cursor = null;
-      const [profile] = await Promise.all([
-        api("/v1/customers/" + encodeURIComponent(customerId)),
-        loadTimeline(false),
-      ]);
+      const [profile] = await Promise.all([api(customerPath(customerId)), loadTimeline(false)]);
       state.customer = profile.customer_id;
-      renderProfile(profile);
+      state.profile = profile;
+      T.profile.renderProfile(profile);
       T.showSignals(state.customer, $("profile-signals"));
     } catch (error) {
       setStatus(error.message, true);
-      return;
+      return false;
     }
     $("results").hidden = true;
     $("view").hidden = false;
+    $("notice").hidden = true;
     setStatus("");
-    if (window.location.hash !== "#customer=" + state.customer) {
-      history.replaceState(null, "", "#customer=" + encodeURIComponent(state.customer));
-    }
-    $("profile-name").focus();
-    runStream(state.streamId, state.customer);
+    setHash();
+    closeLineage();
+    if (focus) $("profile-name").focus();
+    follow(state.customer);
+    return true;
   }
 
-  // --- wiring ----------------------------------------------------------------------------
+  // --- lineage and the admin's identity changes ----------------------------------------------
+
+  function closeLineage() {
+    state.lineageOpen = false;
+    $("lineage-toggle").setAttribute("aria-expanded", "false");
+    $("lineage").hidden = true;
+  }
+
+  async function loadLineage() {
+    const lineage = await api(customerPath(state.customer, "/links"));
+    const admin = T.session.me && T.session.me.role === "admin" ? { merge, unmerge } : null;
+    T.profile.renderLineage(lineage, state.profile, admin);
+    return lineage;
+  }
+
+  /** "Name (cus_…)" of a profile merged into this one, as the lineage names it. */
+  function mergedLabel(lineage, id) {
+    const m = lineage && lineage.merges.find((x) => x.merged_id === id);
+    return m && m.merged_name ? m.merged_name + " (" + id + ")" : id;
+  }
+
+  async function auditEntry(action) {
+    const page = await api("/v1/audit", { customer_id: state.customer, limit: 10 });
+    return page.items.find((e) => e.action === action) || null;
+  }
+
+  async function adminChange(path, body, action, done) {
+    let result;
+    state.adminChanging = true;
+    try {
+      result = await api(customerPath(state.customer, path), {}, body);
+      state.customer = result.customer_id;
+      await reloadView();
+    } catch (error) {
+      notice("Not done: " + error.message);
+      return;
+    } finally {
+      state.adminChanging = false;
+    }
+    const lineage = state.lineageOpen ? await loadLineage().catch(() => null) : null;
+    const entry = await auditEntry(action).catch(() => null);
+    const audit = entry ? " Audit: " + entry.action.replaceAll("_", " ") + " by " + entry.actor +
+      " (" + entry.role + ") at " + new Date(entry.at).toLocaleString() + ", entry " + entry.id + "." : "";
+    notice(done(result, lineage) + audit);
+  }
+
+  async function unmerge(m, name) {
+    const ok = await T.profile.confirmAction("Split " + name + " off this profile?",
+      name + " (" + m.merged_id + ") gets its own profile back with all its events, and the two " +
+      "stay apart from now on. This is recorded in the audit log.", "Split off");
+    if (ok) {
+      await adminChange("/unmerge", { merged_id: m.merged_id }, "unmerge",
+        (r) => name + " (" + r.other_id + ") was split off this profile.");
+    }
+  }
+
+  async function merge(otherId) {
+    const ok = await T.profile.confirmAction("Merge " + otherId + " into this profile?",
+      "The two customers become one from now on (the older id survives). This is recorded in " +
+      "the audit log.", "Merge");
+    if (ok) {
+      await adminChange("/merge", { other_id: otherId }, "manual_merge",
+        (r, lineage) => mergedLabel(lineage, r.other_id) + " was merged into this profile (" +
+          r.customer_id + ").");
+    }
+  }
+
+  // --- screen pops -------------------------------------------------------------------------
+
+  function seenPops() {
+    try { return JSON.parse(sessionStorage.getItem(POPS_SEEN) || "[]"); } catch (e) { return []; }
+  }
+
+  function showCall(item) {
+    const a = (item && item.attributes) || {};
+    const ongoing = !item || item.kind === "call_in_progress";
+    $("call-title").textContent = ongoing ? "Call in progress" : "Call ended";
+    const caller = state.profile ? T.profile.displayName(state.profile) : null;
+    const phone = state.profile && state.profile.identifiers.find((i) => i.type === "phone");
+    const parts = [caller, phone ? phone.display || phone.value : null,
+      a.queue ? "queue " + a.queue : null, a.contact_id ? "contact " + a.contact_id : null,
+      ongoing ? null : "record received: " + item.summary];
+    $("call-detail").textContent = parts.filter(Boolean).join(" · ");
+    $("call").hidden = false;
+  }
+
+  async function onPop(pop) {
+    const seen = seenPops();
+    if (seen.includes(pop.pop_id)) return;
+    sessionStorage.setItem(POPS_SEEN, JSON.stringify([...seen, pop.pop_id].slice(-50)));
+    state.call = pop;
+    if (!(await openCustomer(pop.customer_id, { keepFocus: true }))) return;
+    const name = T.profile.displayName(state.profile) || "an unknown caller";
+    showCall(TL().itemData(pop.event_id));
+    $("pop-announce").textContent = "Incoming call: " + name + ". Profile open.";
+    $("call-dismiss").focus();
+  }
+
+  function followPops() {
+    if (state.agentStream) state.agentStream.stop();
+    state.agentStream = T.follow("/v1/me/stream", (name, data) => {
+      if (name === "pop") onPop(JSON.parse(data));
+    });
+  }
+
+  // --- wiring ------------------------------------------------------------------------------
+
+  async function started() {
+    followPops();
+    const query = new URLSearchParams(window.location.search).get("q");
+    const match = window.location.hash.match(/^#customer=(.+)$/);
+    if (query && query.trim()) {
+      $("q").value = query.trim();
+      await search(query.trim());
+    } else if (match) {
+      await openCustomer(decodeURIComponent(match[1]));
+    } else {
+      $("q").focus();
+    }
+  }
 
   document.addEventListener("DOMContentLoaded", async () => {
     $("search-form").addEventListener("submit", (event) => {
@@ -302,14 +406,28 @@
       const query = $("q").value.trim();
       if (query) search(query);
     });
-    $("filters").addEventListener("change", () => {
-      if (!state.customer) return;
-      state.cursor = null;
-      loadTimeline(false).catch((error) => setStatus(error.message, true));
-    });
+    const reload = () => {
+      if (state.customer) loadTimeline(false).catch((error) => setStatus(error.message, true));
+    };
+    $("filters").addEventListener("change", reload);
+    $("view-mode").addEventListener("change", reload);
     $("older").addEventListener("click", () => {
       loadTimeline(true).catch((error) => setStatus(error.message, true));
     });
+    $("lineage-toggle").addEventListener("click", async () => {
+      if (state.lineageOpen) { closeLineage(); return; }
+      state.lineageOpen = true;
+      $("lineage-toggle").setAttribute("aria-expanded", "true");
+      $("lineage").hidden = false;
+      $("lineage").replaceChildren(el("p", { className: "hint", text: "Loading…" }));
+      await loadLineage().catch((error) => setStatus(error.message, true));
+    });
+    $("notice-dismiss").addEventListener("click", () => { $("notice").hidden = true; });
+    $("call-dismiss").addEventListener("click", () => {
+      $("call").hidden = true;
+      state.call = null;
+    });
+    $("confirm-cancel").addEventListener("click", () => $("confirm").close());
     document.addEventListener("keydown", (event) => {
       const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName);
       if (event.key === "/" && !typing && !$("search-form").hidden) {
@@ -318,10 +436,6 @@
         $("q").select();
       }
     });
-    await T.start(async () => {
-      const match = window.location.hash.match(/^#customer=(.+)$/);
-      if (match) await openCustomer(decodeURIComponent(match[1]));
-      else $("q").focus();
-    }, signedOut);
+    await T.start(started, signedOut);
   });
 })();

@@ -10,7 +10,7 @@ window.Threadline = (function () {
     store: "Store", survey: "Survey",
   };
   const $ = (id) => document.getElementById(id);
-  const session = { key: sessionStorage.getItem(KEY_STORE), onSignOut: null };
+  const session = { key: sessionStorage.getItem(KEY_STORE), onSignOut: null, me: null };
 
   function el(tag, props, ...children) {
     const node = document.createElement(tag);
@@ -80,14 +80,21 @@ window.Threadline = (function () {
     return { Authorization: "Bearer " + session.key, Accept: accept || "application/json" };
   }
 
-  async function api(path, params) {
+  /** GET `path` with `params` (arrays repeat the parameter); with `payload`, POST it as JSON. */
+  async function api(path, params, payload) {
     const url = new URL(path, window.location.origin);
     for (const [name, value] of Object.entries(params || {})) {
       for (const item of [].concat(value)) {
         if (item !== null && item !== undefined && item !== "") url.searchParams.append(name, item);
       }
     }
-    const response = await fetch(url, { headers: authHeaders(), cache: "no-store" });
+    const init = { headers: authHeaders(), cache: "no-store" };
+    if (payload !== undefined) {
+      init.method = "POST";
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(payload);
+    }
+    const response = await fetch(url, init);
     let body = null;
     try { body = await response.json(); } catch (e) { body = null; }
     if (!response.ok) {
@@ -98,6 +105,81 @@ window.Threadline = (function () {
     return body;
   }
 
+  // --- live streams: Server-Sent Events read with fetch, so the key stays in a header -----
+
+  /** Parse the complete `\n\n`-separated blocks at the start of `buffer`; calls
+      `onEvent(name, data, id)` for each with data; returns what is left (a partial block). */
+  function parseEvents(buffer, onEvent) {
+    let rest = buffer.replaceAll("\r\n", "\n");
+    let split;
+    while ((split = rest.indexOf("\n\n")) >= 0) {
+      const block = rest.slice(0, split);
+      rest = rest.slice(split + 2);
+      let name = "message";
+      let id = null;
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith(":")) continue;
+        const colon = line.indexOf(":");
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (field === "event") name = value;
+        else if (field === "data") data.push(value);
+        else if (field === "id") id = value;
+      }
+      if (data.length) onEvent(name, data.join("\n"), id);
+    }
+    return rest;
+  }
+
+  /** Follow the stream at `path` until `stop()`: `onEvent(name, data)` per event, `onState`
+      ("open", "retrying") as the connection comes and goes; reconnects with backoff,
+      resuming after the last event id. Returns `{stop}`. */
+  function follow(path, onEvent, onState) {
+    const handle = { stopped: false, controller: null };
+    handle.stop = () => {
+      handle.stopped = true;
+      if (handle.controller) handle.controller.abort();
+    };
+    (async () => {
+      let lastEventId = null;
+      let delay = 1000;
+      while (!handle.stopped) {
+        handle.controller = new AbortController();
+        try {
+          const headers = authHeaders("text/event-stream");
+          if (lastEventId) headers["Last-Event-ID"] = lastEventId;
+          const response = await fetch(path,
+            { headers, signal: handle.controller.signal, cache: "no-store" });
+          if (response.status === 401) {
+            signOut("Your API key was not accepted: sign in again.");
+            return;
+          }
+          if (!response.ok || !response.body) throw new Error("stream refused");
+          if (onState) onState("open");
+          const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+          let buffer = "";
+          delay = 1000;
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buffer = parseEvents(buffer + value, (name, data, id) => {
+              if (id) lastEventId = id;
+              if (!handle.stopped) onEvent(name, data);
+            });
+          }
+        } catch (error) {
+          if (handle.stopped) return;
+        }
+        if (handle.stopped) return;
+        if (onState) onState("retrying");
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 30000);
+      }
+    })();
+    return handle;
+  }
+
   // --- sign in: elements marked data-signed-in show only while signed in ----------------
 
   function signedInParts() {
@@ -106,6 +188,7 @@ window.Threadline = (function () {
 
   function signOut(message) {
     session.key = null;
+    session.me = null;
     sessionStorage.removeItem(KEY_STORE);
     if (session.onSignOut) session.onSignOut();
     for (const node of signedInParts()) node.hidden = true;
@@ -123,6 +206,7 @@ window.Threadline = (function () {
       $("sign-in").hidden = true;
       for (const node of signedInParts()) node.hidden = false;
       $("who-name").textContent = me.name + " (" + me.role + ")";
+      session.me = me;
       return true;
     } catch (error) {
       if (error.status !== 401) signOut("Sign-in failed: " + error.message);
@@ -146,7 +230,7 @@ window.Threadline = (function () {
   }
 
   return {
-    CHANNEL_LABELS, $, el, icon, timeEl, setStatus, api, authHeaders, signOut, start,
-    session,
+    CHANNEL_LABELS, $, el, icon, timeEl, relative, setStatus, api, authHeaders, signOut, start,
+    session, follow, parseEvents,
   };
 })();

@@ -20,6 +20,7 @@ CONTENT_TYPES = {
     "/email/inbound": "message/rfc822",
     "/call-centre/asterisk-cdr": "text/csv",
     "/chat/twilio": "application/x-www-form-urlencoded",
+    "/call-centre/twilio-taskrouter": "application/x-www-form-urlencoded",
 }
 #: Over every route's limit (the largest is the 10 MiB email default).
 BIG = 11 * 1024 * 1024

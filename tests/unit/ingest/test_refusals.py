@@ -21,6 +21,7 @@ import orjson
 import pytest
 
 from ingest.app import create_app
+from ingest.chat.twilio import parse_form
 from ingest.gateway import check_limits
 from ingest.http import ApiError
 from ingest.settings import IngestSettings
@@ -54,6 +55,9 @@ def segment(kind: str, **fields: Any) -> dict[str, Any]:
 
 
 CONNECT = json_sample("call_centre/samples/connect_voice_inbound.json")
+TASKROUTER = dict(
+    parse_form((UNIT / "call_centre/samples/taskrouter_reservation_created.form").read_bytes())
+)
 
 
 def mail(value: str) -> str:
@@ -109,6 +113,17 @@ CASES: dict[str, Callable[[str], tuple[str, dict[str, Any]]]] = {
     ),
     "/call-centre/amazon-connect": lambda v: json_post(
         "/call-centre/amazon-connect", with_value(v, CONNECT, "Queue", "Name")
+    ),
+    "/call-centre/screen-pop": lambda v: json_post(
+        "/call-centre/screen-pop",
+        {"agent": "desk-7", "caller": {"phone": "+14155550132"}, "queue": f"Orders{v}"},
+    ),
+    "/call-centre/twilio-taskrouter": lambda v: (
+        "/call-centre/twilio-taskrouter",
+        {
+            "content": urlencode({**TASKROUTER, "TaskQueueName": f"Orders{v}"}),
+            "headers": FORM,
+        },
     ),
     "/call-centre/asterisk-cdr": lambda v: (
         "/call-centre/asterisk-cdr",

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from profile_store.read.errors import InvalidQuery
-from profile_store.read.search import _next_prefix, _tsquery, display_name, plan_search
+from profile_store.read.search import display_name
+from profile_store.read.search_plan import next_prefix, plan_search, tsquery
 from profile_store.read.summary import Message, latest_score, open_threads
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -63,9 +64,9 @@ def test_plan_search_limits() -> None:
 
 def test_tsquery_and_prefix_bounds_are_safe() -> None:
     tokens = plan_search("ana & !lima | x:*").name_tokens
-    assert _tsquery(tokens) == "ana:* & lima:* & x:*"
-    assert _next_prefix("maria@") == "maria@"[:-1] + "A"
-    assert _next_prefix("a" + chr(0x10FFFF)) is None
+    assert tsquery(tokens) == "ana:* & lima:* & x:*"
+    assert next_prefix("maria@") == "maria@"[:-1] + "A"
+    assert next_prefix("a" + chr(0x10FFFF)) is None
 
 
 def test_display_name() -> None:
