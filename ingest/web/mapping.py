@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -15,7 +16,7 @@ from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidId
 from schemas.errors import EventTooLarge
 from schemas.events import describe_validation_error, make_event_id
 from schemas.identifiers import ANONYMOUS_ID, EMAIL, PHONE, USER_ID
-from schemas.timestamps import parse_timestamp
+from schemas.timestamps import CLOCK_CORRECTED, corrected, parse_timestamp
 
 SOURCE: Final = "segment"
 #: Segment's limits: 32 KB per message (and per single-call request), 500 KB per batch.
@@ -111,17 +112,22 @@ def _map(msg: Mapping[str, Any], received_at: datetime, region: str, path: str) 
         raise InvalidEvent(f"{loc('type')}: must be one of {_TYPES}")
     context = _object(msg, "context", loc)
     identifiers = _identifiers(msg, type_, context, region, loc)
+    occurred_at, clock_note = _occurred_at(msg, received_at, loc)
+    summary = clip(_summary(msg, type_, context, loc))
+    attributes = _attributes(msg, type_, context, loc)
+    if clock_note is not None:
+        attributes[CLOCK_CORRECTED] = clock_note
     try:
         event = CanonicalEvent(
             event_id=_event_id(msg, loc),
             channel=Channel.WEB,
             kind=KINDS[type_],
-            occurred_at=_occurred_at(msg, received_at, loc),
+            occurred_at=occurred_at,
             received_at=received_at,
             source=SOURCE,
             identifiers=tuple(identifiers),
-            summary=clip(_summary(msg, type_, context, loc)),
-            attributes=_attributes(msg, type_, context, loc),
+            summary=summary,
+            attributes=attributes,
         )
     except ValidationError as exc:
         raise InvalidEvent(f"{path or 'message'}: {describe_validation_error(exc)}") from None
@@ -204,23 +210,28 @@ def _event_id(msg: Mapping[str, Any], loc: Loc) -> str:
     return make_event_id(SOURCE, text)
 
 
-def _occurred_at(msg: Mapping[str, Any], received_at: datetime, loc: Loc) -> datetime:
-    """`timestamp`; else `originalTimestamp` corrected for clock skew; else `received_at`.
+def _occurred_at(
+    msg: Mapping[str, Any], received_at: datetime, loc: Loc
+) -> tuple[datetime, dict[str, str] | None]:
+    """When it happened, and a note when the sender's time could not be true.
 
-    Segment's rule: timestamp = receivedAt - (sentAt - originalTimestamp).
+    The sender's time is `timestamp` (analytics.js 2.0, the server SDKs) or
+    `originalTimestamp` (RudderStack); none: the time of receipt. With `sentAt` (the sender's
+    clock when it sent), Segment's rule removes the sender's clock skew: receivedAt - (sentAt
+    - time). A message holding both is Segment's own output, whose `timestamp` is corrected
+    already. A time still ahead of receipt or before 2000 is replaced by the time of
+    receipt, the given one kept in the note.
     """
-    if msg.get("timestamp") is not None:
-        return parse_timestamp(msg["timestamp"], loc("timestamp"))
-    if msg.get("originalTimestamp") is None:
-        return received_at
-    original = parse_timestamp(msg["originalTimestamp"], loc("originalTimestamp"))
-    if msg.get("sentAt") is None:
-        return original
-    sent_at = parse_timestamp(msg["sentAt"], loc("sentAt"))
-    try:
-        return received_at - (sent_at - original)
-    except OverflowError:
-        raise InvalidEvent(f"{loc('originalTimestamp')}: is out of range") from None
+    both = msg.get("timestamp") is not None and msg.get("originalTimestamp") is not None
+    name = "timestamp" if both or msg.get("originalTimestamp") is None else "originalTimestamp"
+    if msg.get(name) is None:
+        return received_at, None
+    at = parse_timestamp(msg[name], loc(name))
+    if msg.get("sentAt") is not None and not both:
+        sent_at = parse_timestamp(msg["sentAt"], loc("sentAt"))
+        with contextlib.suppress(OverflowError):  # beyond year 1..9999: judged as given
+            at = received_at - (sent_at - at)
+    return corrected(at, received_at)
 
 
 def _summary(msg: Mapping[str, Any], type_: str, context: Mapping[str, Any], loc: Loc) -> str:
