@@ -12,11 +12,13 @@ import orjson
 from pydantic import ValidationError
 
 from ingest.common import clip, name_traits
+from ingest.web.verification import BrowserSource, vouched
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
 from schemas.errors import EventTooLarge
 from schemas.events import describe_validation_error, make_event_id
 from schemas.identifiers import ANONYMOUS_ID, EMAIL, PHONE, USER_ID
 from schemas.timestamps import CLOCK_CORRECTED, corrected, parse_timestamp
+from schemas.trust import Trust
 
 SOURCE: Final = "segment"
 #: Segment's limits: 32 KB per message (and per single-call request), 500 KB per batch.
@@ -52,16 +54,27 @@ def check_size(size: int, limit: int, where: str) -> None:
 
 
 def map_message(
-    msg: Any, received_at: datetime, default_region: str = "US", *, path: str = ""
+    msg: Any,
+    received_at: datetime,
+    default_region: str = "US",
+    *,
+    path: str = "",
+    browser: BrowserSource | None = None,
 ) -> CanonicalEvent:
-    """Map one Segment message; raise `InvalidEvent` naming the field (prefixed by `path`)."""
+    """Map one Segment message; raise `InvalidEvent` naming the field (prefixed by `path`).
+    From a `browser` source, only what it vouches for links; the rest are claims."""
     if not isinstance(msg, Mapping):
         raise InvalidEvent(f"{path or 'body'}: must be a JSON object")
     check_size(_encoded_size(msg, path), MAX_MESSAGE_BYTES, path or "message")
-    return _map(msg, received_at, default_region, path)
+    return _map(msg, received_at, default_region, path, browser)
 
 
-def map_batch(body: Any, received_at: datetime, default_region: str = "US") -> list[CanonicalEvent]:
+def map_batch(
+    body: Any,
+    received_at: datetime,
+    default_region: str = "US",
+    browser: BrowserSource | None = None,
+) -> list[CanonicalEvent]:
     """Map a `/v1/batch` body, all or nothing: the first bad message raises `InvalidEvent`.
 
     Batch-level `context` and `integrations` are merged into each message (the message's
@@ -92,7 +105,7 @@ def map_batch(body: Any, received_at: datetime, default_region: str = "US") -> l
                 msg[key] = {**value, **own}
         if sent_at is not None and msg.get("sentAt") is None:
             msg["sentAt"] = sent_at
-        events.append(_map(msg, received_at, default_region, path))
+        events.append(_map(msg, received_at, default_region, path, browser))
     return events
 
 
@@ -103,7 +116,13 @@ def _encoded_size(msg: Mapping[str, Any], path: str) -> int:
         raise InvalidEvent(f"{path or 'body'}: is not representable as JSON") from None
 
 
-def _map(msg: Mapping[str, Any], received_at: datetime, region: str, path: str) -> CanonicalEvent:
+def _map(
+    msg: Mapping[str, Any],
+    received_at: datetime,
+    region: str,
+    path: str,
+    browser: BrowserSource | None,
+) -> CanonicalEvent:
     def loc(name: str) -> str:
         return f"{path}.{name}" if path else name
 
@@ -112,6 +131,17 @@ def _map(msg: Mapping[str, Any], received_at: datetime, region: str, path: str) 
         raise InvalidEvent(f"{loc('type')}: must be one of {_TYPES}")
     context = _object(msg, "context", loc)
     identifiers = _identifiers(msg, type_, context, region, loc)
+    trust = Trust.SERVER
+    claims: tuple[Identifier, ...] = ()
+    if browser is not None:
+        traits = [_object(context, "traits", loc)]
+        if type_ == "identify":
+            traits.insert(0, _object(msg, "traits", loc))
+        try:
+            split = vouched(msg, identifiers, browser.secret, traits)
+        except InvalidEvent as exc:
+            raise InvalidEvent(f"{path}.{exc}" if path else str(exc)) from None
+        trust, identifiers, claims = split.trust, list(split.identifiers), split.claims
     occurred_at, clock_note = _occurred_at(msg, received_at, loc)
     summary = clip(_summary(msg, type_, context, loc))
     attributes = _attributes(msg, type_, context, loc)
@@ -128,6 +158,8 @@ def _map(msg: Mapping[str, Any], received_at: datetime, region: str, path: str) 
             identifiers=tuple(identifiers),
             summary=summary,
             attributes=attributes,
+            trust=trust,
+            claims=claims,
         )
     except ValidationError as exc:
         raise InvalidEvent(f"{path or 'message'}: {describe_validation_error(exc)}") from None
