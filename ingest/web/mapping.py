@@ -310,6 +310,9 @@ def _attributes(
     if type_ in ("identify", "group"):
         traits = dict(_object(msg, "traits", loc))
         if type_ == "identify":
+            # RudderStack's JavaScript SDK sends an identify's traits in `context.traits`.
+            context_traits = _object(context, "traits", lambda n: loc(f"context.{n}"))
+            traits = {**context_traits, **traits}
             # Segment's spec traits (`name`, `firstName`, `lastName`) as the name traits
             # every adapter writes; keys the message set itself are kept as they are.
             names = name_traits(

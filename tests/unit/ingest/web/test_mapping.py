@@ -352,3 +352,14 @@ def test_mapping_does_not_mutate_its_input() -> None:
     before = copy.deepcopy(body)
     map_batch(body, RECEIVED)
     assert body == before
+
+
+def test_an_identify_takes_its_traits_from_the_context_as_rudderstack_sends_them() -> None:
+    msg = {
+        "type": "identify",
+        "userId": "u1",
+        "context": {"traits": {"email": "a@b.io", "name": "Maria Lopez", "plan": "gold"}},
+        "traits": {"plan": "platinum"},
+    }
+    traits = map_message(msg, RECEIVED).attributes["traits"]
+    assert traits["name"] == "Maria Lopez" and traits["plan"] == "platinum"
