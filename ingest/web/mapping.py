@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
@@ -12,15 +10,15 @@ import orjson
 from pydantic import ValidationError
 
 from ingest.common import clip, name_traits
+from ingest.web.message_keys import SOURCE, Loc, event_id, time_of
 from ingest.web.verification import BrowserSource, vouched
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
 from schemas.errors import EventTooLarge
-from schemas.events import describe_validation_error, make_event_id
+from schemas.events import describe_validation_error
 from schemas.identifiers import ANONYMOUS_ID, EMAIL, PHONE, USER_ID
-from schemas.timestamps import CLOCK_CORRECTED, corrected, parse_timestamp
+from schemas.timestamps import CLOCK_CORRECTED
 from schemas.trust import Trust
 
-SOURCE: Final = "segment"
 #: Segment's limits: 32 KB per message (and per single-call request), 500 KB per batch.
 MAX_MESSAGE_BYTES: Final = 32 * 1024
 MAX_BATCH_BYTES: Final = 500 * 1024
@@ -35,12 +33,8 @@ KINDS: Final = {
     "group": "grouped",
 }
 _TYPES: Final = ", ".join(sorted(KINDS))
-#: Fields that change between deliveries of the same message: left out of derived ids.
-_VOLATILE: Final = frozenset({"sentAt", "writeKey", "receivedAt"})
 _CONTEXT_KEPT: Final = ("userAgent", "locale", "timezone", "campaign", "library", "app", "os")
 _PAGE_KEPT: Final = ("url", "path", "title", "referrer", "search")
-
-Loc = Callable[[str], str]
 
 
 class MessageTooLarge(EventTooLarge):
@@ -142,17 +136,17 @@ def _map(
         except InvalidEvent as exc:
             raise InvalidEvent(f"{path}.{exc}" if path else str(exc)) from None
         trust, identifiers, claims = split.trust, list(split.identifiers), split.claims
-    occurred_at, clock_note = _occurred_at(msg, received_at, loc)
+    when, clock_note = time_of(msg, received_at, loc)
     summary = clip(_summary(msg, type_, context, loc))
     attributes = _attributes(msg, type_, context, loc)
     if clock_note is not None:
         attributes[CLOCK_CORRECTED] = clock_note
     try:
         event = CanonicalEvent(
-            event_id=_event_id(msg, loc),
+            event_id=event_id(msg, loc),
             channel=Channel.WEB,
             kind=KINDS[type_],
-            occurred_at=occurred_at,
+            occurred_at=when,
             received_at=received_at,
             source=SOURCE,
             identifiers=tuple(identifiers),
@@ -226,44 +220,6 @@ def _identifiers(
         if ident is not None:
             unique.setdefault((ident.type, ident.value), ident)
     return list(unique.values())
-
-
-def _event_id(msg: Mapping[str, Any], loc: Loc) -> str:
-    message_id = msg.get("messageId")
-    if message_id is None:
-        stable = {k: v for k, v in msg.items() if k not in _VOLATILE}
-        digest = hashlib.sha256(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)).hexdigest()
-        return make_event_id(SOURCE, f"content:{digest}")
-    if isinstance(message_id, bool) or not isinstance(message_id, str | int):
-        raise InvalidEvent(f"{loc('messageId')}: must be a string")
-    text = str(message_id).strip()
-    if not text or len(text) > 200:
-        raise InvalidEvent(f"{loc('messageId')}: must be 1 to 200 characters")
-    return make_event_id(SOURCE, text)
-
-
-def _occurred_at(
-    msg: Mapping[str, Any], received_at: datetime, loc: Loc
-) -> tuple[datetime, dict[str, str] | None]:
-    """When it happened, and a note when the sender's time could not be true.
-
-    The sender's time is `timestamp` (analytics.js 2.0, the server SDKs) or
-    `originalTimestamp` (RudderStack); none: the time of receipt. With `sentAt` (the sender's
-    clock when it sent), Segment's rule removes the sender's clock skew: receivedAt - (sentAt
-    - time). A message holding both is Segment's own output, whose `timestamp` is corrected
-    already. A time still ahead of receipt or before 2000 is replaced by the time of
-    receipt, the given one kept in the note.
-    """
-    both = msg.get("timestamp") is not None and msg.get("originalTimestamp") is not None
-    name = "timestamp" if both or msg.get("originalTimestamp") is None else "originalTimestamp"
-    if msg.get(name) is None:
-        return received_at, None
-    at = parse_timestamp(msg[name], loc(name))
-    if msg.get("sentAt") is not None and not both:
-        sent_at = parse_timestamp(msg["sentAt"], loc("sentAt"))
-        with contextlib.suppress(OverflowError):  # beyond year 1..9999: judged as given
-            at = received_at - (sent_at - at)
-    return corrected(at, received_at)
 
 
 def _summary(msg: Mapping[str, Any], type_: str, context: Mapping[str, Any], loc: Loc) -> str:
