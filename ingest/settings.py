@@ -85,11 +85,8 @@ class IngestSettings(BaseSettings, KafkaSecurity):
     @field_validator("company_domains", mode="before")
     @classmethod
     def _split_domains(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.split(",")
-        if isinstance(value, list | tuple):
-            return tuple(str(v).strip().lower().lstrip("@") for v in value if str(v).strip())
-        return value
+        items = _items(value)
+        return value if items is None else tuple(v.lower().lstrip("@") for v in items)
 
     @field_validator("asterisk_timezone")
     @classmethod
@@ -103,11 +100,8 @@ class IngestSettings(BaseSettings, KafkaSecurity):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.split(",")
-        if isinstance(value, list | tuple):
-            return Origins.parse(str(v) for v in value).patterns
-        return value
+        items = _items(value)
+        return value if items is None else Origins.parse(items).patterns
 
     @field_validator("write_keys", mode="before")
     @classmethod
@@ -175,3 +169,12 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _items(value: Any) -> list[str] | None:
+    """A comma-separated string or a list as its non-blank items, stripped; None otherwise."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return None

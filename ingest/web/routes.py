@@ -147,25 +147,26 @@ def _browser_endpoint(
     return endpoint
 
 
-router.add_api_route(
-    "/v1/b",
-    _browser_endpoint(None, "An analytics.js batch"),
-    methods=["POST"],
-    name="analytics_js_batch",
-    openapi_extra=examples("analytics_js_batch", TEXT),
-)
-for _letter, _call in SHORT_CALLS.items():
+#: (path, call type or None for a batch, what it takes, route name, OpenAPI example).
+BROWSER_ROUTES: Final[list[tuple[str, str | None, str, str, str | None]]] = [
+    ("/v1/b", None, "An analytics.js batch", "analytics_js_batch", "analytics_js_batch"),
+    *(
+        (f"/v1/{letter}", call, f"An analytics.js {call} call", f"analytics_js_{call}", None)
+        for letter, call in SHORT_CALLS.items()
+    ),
+    (
+        "/beacon/v1/batch",
+        None,
+        "A RudderStack JavaScript SDK beacon batch (`?writeKey=`)",
+        "rudderstack_beacon_batch",
+        "rudderstack_beacon",
+    ),
+]
+for _path, _call, _what, _name, _example in BROWSER_ROUTES:
     router.add_api_route(
-        f"/v1/{_letter}",
-        _browser_endpoint(_call, f"An analytics.js {_call} call"),
+        _path,
+        _browser_endpoint(_call, _what),
         methods=["POST"],
-        name=f"analytics_js_{_call}",
-        openapi_extra=examples(f"analytics_js_{_call}", TEXT),
+        name=_name,
+        openapi_extra=examples(_example or _name, TEXT),
     )
-router.add_api_route(
-    "/beacon/v1/batch",
-    _browser_endpoint(None, "A RudderStack JavaScript SDK beacon batch (`?writeKey=`)"),
-    methods=["POST"],
-    name="rudderstack_beacon_batch",
-    openapi_extra=examples("rudderstack_beacon", TEXT),
-)

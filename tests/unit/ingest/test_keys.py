@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import orjson
 import pytest
 from pydantic import ValidationError
@@ -18,18 +16,9 @@ from ingest.keys import (
 )
 from ingest.origins import Origins
 from ingest.settings import IngestSettings
+from tests.unit.ingest.test_settings import clean_env  # noqa: F401 - autouse: no THREADLINE_ env
 
 BROWSER = {"key": "pk_live_shop", "trust": "browser", "verification_secret": "s" * 32}
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("THREADLINE_"):
-            monkeypatch.delenv(name)
-    yield
 
 
 def test_the_json_form_mixes_server_keys_and_browser_keys(monkeypatch: pytest.MonkeyPatch) -> None:
