@@ -162,10 +162,10 @@ BROWSER_ROUTES: Final[list[tuple[str, str | None, str, str, str | None]]] = [
         "rudderstack_beacon",
     ),
 ]
-for _path, _call, _what, _name, _example in BROWSER_ROUTES:
+for _path, _call_type, _what, _name, _example in BROWSER_ROUTES:
     router.add_api_route(
         _path,
-        _browser_endpoint(_call, _what),
+        _browser_endpoint(_call_type, _what),
         methods=["POST"],
         name=_name,
         openapi_extra=examples(_example or _name, TEXT),
