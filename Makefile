@@ -59,7 +59,7 @@ demo: $(STAMP) ## Like dev, and load a synthetic journey set
 
 test: $(STAMP) chromium sdks lint deploy-check ## Lint, deploy-check, then the whole suite: unit, integration (real broker + PostgreSQL), e2e
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
-	$(BIN)/pytest -q -p no:cacheprovider -m "not faults" tests
+	$(BIN)/pytest -q -p no:cacheprovider -m "not faults" --durations=15 tests
 
 faults: $(STAMP) ## Fault tests (PostgreSQL restart, rebalance, kill -9, slow DB) with reconciliation figures
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)

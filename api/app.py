@@ -21,6 +21,7 @@ from api.security import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.settings import ApiSettings
 from profile_store.storage.driver import ReadPool, make_read_pool
 from profile_store.storage.engines import StoreEngine, make_async_engine
+from runtime.docs import install_offline_docs
 
 log = structlog.get_logger()
 
@@ -96,6 +97,8 @@ def create_app(settings: ApiSettings, engine: StoreEngine | None = None) -> Fast
         version=_version(),
         lifespan=lifespan,
         default_response_class=OrjsonResponse,
+        docs_url=None,  # served from the package below: FastAPI's load from a CDN
+        redoc_url=None,
         # No automatic OTLP export, and no exception-message logs (they may carry PII).
         telemetry={"auto_configure": False, "logs": False},
     )
@@ -114,5 +117,6 @@ def create_app(settings: ApiSettings, engine: StoreEngine | None = None) -> Fast
     for router in ROUTERS:
         app.include_router(router)
     install_console(app)
+    install_offline_docs(app, TITLE)
     document_rate_limit(app)
     return app

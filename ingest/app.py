@@ -33,6 +33,7 @@ from ingest.surveys.routes import router as surveys_router
 from ingest.web.cors import BrowserCors
 from ingest.web.routes import router as web_router
 from ingest.web.sdk_settings import router as sdk_settings_router
+from runtime.docs import install_offline_docs
 
 log = structlog.get_logger()
 
@@ -111,6 +112,7 @@ def create_app(settings: IngestSettings, publisher: Publisher | None = None) -> 
         surveys_router,
     ):
         app.include_router(router, responses=ERROR_RESPONSES)
+    install_offline_docs(app, app.title)
     return app
 
 

@@ -4,28 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from typing import Any, Final, Protocol
 
 import structlog
 from kafka import KafkaProducer
-from kafka.errors import (
-    DuplicateSequenceNumberError,
-    IllegalStateError,
-    InvalidProducerEpochError,
-    InvalidProducerIdMappingError,
-    KafkaError,
-    KafkaTimeoutError,
-    OutOfOrderSequenceNumberError,
-    ProducerFencedError,
-    UnknownProducerIdError,
-)
-from kafka.partitioner.default import DefaultPartitioner, murmur2
+from kafka.errors import KafkaError
 
 from ingest import IngestError
+from ingest.producer_state import (
+    PRODUCER_STATE_ERRORS,
+    KeyHashCachingPartitioner,
+    PhantomAck,
+    close_in_background,
+    has_producer_id,
+)
 from ingest.settings import IngestSettings
 from schemas import CanonicalEvent, topics
 from schemas.deadletter import DeadLetter
@@ -34,28 +28,6 @@ log = structlog.get_logger()
 
 #: After a failed connection attempt, fail fast for this long instead of retrying per request.
 RECONNECT_BACKOFF_S: Final = 1.0
-
-
-@lru_cache(maxsize=65_536)
-def _key_hash(key: bytes) -> int:
-    return int(murmur2(key)) & 0x7FFFFFFF
-
-
-class KeyHashCachingPartitioner(DefaultPartitioner):
-    """kafka-python's default (Java-compatible murmur2) partitioner, remembering key hashes:
-    murmur2 is pure Python there, and one person's events share a key."""
-
-    def partition(
-        self, topic: str, key: Any, serialized_key: Any, value: Any, serialized: Any, cluster: Any
-    ) -> Any:
-        """The partition for a record, as `DefaultPartitioner` picks it."""
-        if serialized_key is None:
-            return super().partition(topic, key, serialized_key, value, serialized, cluster)
-        partitions = cluster.partitions_for_topic(topic)
-        if partitions is None:
-            raise ValueError(f"Topic {topic} not found in ClusterMetadata")
-        ordered = sorted(partitions)
-        return ordered[_key_hash(bytes(serialized_key)) % len(ordered)]
 
 
 #: (key, value, headers) of one Kafka record.
@@ -183,7 +155,7 @@ class KafkaPublisher:
             self._producer = None
             log.warning("kafka_producer_retired", reason=reason)
             # Nothing it still holds can be trusted to be acknowledged; close it off-loop.
-            _close_in_background(producer)
+            close_in_background(producer)
 
     async def start(self) -> None:
         """Try to connect now (a failure is logged, not raised: readiness reports it)."""
@@ -238,7 +210,7 @@ class KafkaPublisher:
                 done.set_result(None)
 
         def failed(exc: BaseException) -> None:
-            if isinstance(exc, _PRODUCER_STATE_ERRORS):
+            if isinstance(exc, PRODUCER_STATE_ERRORS):
                 self._retire(producer, type(exc).__name__)
             if not done.done():
                 done.set_exception(PublishError(f"broker rejected a record: {type(exc).__name__}"))
@@ -256,7 +228,7 @@ class KafkaPublisher:
                 future.add_errback(on_error)
         except KafkaError as exc:
             done.cancel()
-            if isinstance(exc, _PRODUCER_STATE_ERRORS):
+            if isinstance(exc, PRODUCER_STATE_ERRORS):
                 self._retire(producer, type(exc).__name__)
             raise PublishError(f"could not enqueue records: {type(exc).__name__}") from None
         try:
@@ -300,7 +272,7 @@ class KafkaPublisher:
         """After a retired producer, ready once the new one obtained a producer id."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if _has_producer_id(producer):
+            if has_producer_id(producer):
                 return True
             await asyncio.sleep(0.05)
         return False
@@ -340,35 +312,6 @@ class KafkaPublisher:
         if producer is not None:
             await asyncio.to_thread(producer.close, self.timeout_s)
             log.info("kafka_closed")
-
-
-class PhantomAck(KafkaError):
-    """An acknowledgement without an offset: nothing was stored (see `KafkaPublisher`)."""
-
-
-#: Errors after which the producer's id and sequence numbers no longer match the broker's.
-_PRODUCER_STATE_ERRORS: Final = (
-    PhantomAck,
-    UnknownProducerIdError,
-    OutOfOrderSequenceNumberError,
-    DuplicateSequenceNumberError,
-    InvalidProducerEpochError,
-    InvalidProducerIdMappingError,
-    ProducerFencedError,
-    IllegalStateError,
-    KafkaTimeoutError,
-)
-
-
-def _has_producer_id(producer: Any) -> bool:
-    manager = getattr(producer, "_transaction_manager", None)
-    return manager is None or (manager.has_producer_id() and not manager.has_error())
-
-
-def _close_in_background(producer: Any) -> None:
-    threading.Thread(
-        target=producer.close, kwargs={"timeout": 0}, name="retire-producer", daemon=True
-    ).start()
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, func: Any, arg: object) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -22,7 +22,7 @@ from profile_store.storage.audit import record_audit
 from profile_store.storage.errors import store_errors
 from profile_store.storage.insight_tables import customer_signals, insight_contributions
 from profile_store.storage.locks import lock_customer, release_connection
-from profile_store.storage.survivor import survivor_of
+from profile_store.storage.survivor import MAX_MERGE_HOPS, survivor_of
 from profile_store.storage.tables import (
     customer_channels,
     customers,
@@ -91,6 +91,17 @@ async def erase(
             await release_connection(conn)
 
 
+#: Every customer merged into `canonical`, directly or through a chain (merges normally point
+#: straight at the survivor; a chain left by an interrupted rebuild must not keep data alive).
+_ABSORBED: Final = sa.text(
+    "WITH RECURSIVE absorbed(customer_id, depth) AS ("
+    "SELECT customer_id, 1 FROM customers WHERE merged_into = :canonical "
+    "UNION ALL SELECT c.customer_id, a.depth + 1 FROM customers c "
+    "JOIN absorbed a ON c.merged_into = a.customer_id WHERE a.depth < :max_hops) "
+    "SELECT DISTINCT customer_id FROM absorbed"
+)
+
+
 async def erase_customer(
     conn: AsyncConnection, customer_id: str, salt: bytes, *, actor: str, role: str
 ) -> ErasureResult | None:
@@ -99,9 +110,7 @@ async def erase_customer(
     canonical = await survivor_of(conn, customer_id)
     if canonical is None:
         return None
-    absorbed = await conn.scalars(
-        sa.select(customers.c.customer_id).where(customers.c.merged_into == canonical)
-    )
+    absorbed = await conn.scalars(_ABSORBED, {"canonical": canonical, "max_hops": MAX_MERGE_HOPS})
     ids = [canonical, *absorbed.all()]
     held = [
         (str(t), str(v))

@@ -57,6 +57,12 @@ def translate(exc: BaseException) -> BaseException:
         return exc
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return StoreUnavailable(f"the database connection broke ({type(exc).__name__})")
+    driver = _driver_error(exc)
+    sqlstate = getattr(driver, "sqlstate", None)
+    if isinstance(driver, psycopg.DatabaseError) and str(sqlstate or "").startswith("54"):
+        # Program limit exceeded (an index row too large, a statement too complex): an
+        # OperationalError by class, but caused by the data; retrying would never end.
+        return StoreRefused(type(driver).__name__, sqlstate)
     if isinstance(
         exc,
         sa_exc.OperationalError
@@ -68,7 +74,6 @@ def translate(exc: BaseException) -> BaseException:
         | TimeoutError,
     ):
         return StoreUnavailable(f"the database is unavailable ({type(exc).__name__})")
-    driver = _driver_error(exc)
     if isinstance(exc, sa_exc.DBAPIError | psycopg.DatabaseError) and isinstance(
         driver, psycopg.DatabaseError
     ):

@@ -28,6 +28,8 @@ class Child:
     env: Mapping[str, str]
     #: Seconds it gets to exit after SIGTERM before it is killed.
     stop_timeout_s: float = 3.0
+    #: Where it answers /readyz (the worker's metrics port), if anywhere.
+    probe_port: int | None = None
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started_at: float = 0.0

@@ -39,6 +39,7 @@ from services.devstack.handover import (
     resume_publishers,
     spool_backlog,
 )
+from services.devstack.startup import http_ready
 from services.kafka_admin import ensure_topics
 
 if TYPE_CHECKING:
@@ -49,7 +50,9 @@ log = structlog.get_logger("threadline.dev")
 RETRY_AFTER_FAILURE_S: Final = 60.0
 #: Start the replacement worker once the broker holds this share of the limit.
 STANDBY_AT: Final = 0.8
-DRAIN_BOUND_S: Final = 15.0
+#: Publishes wait meanwhile, so the worker gets little time: what it has not written by then
+#: is saved and published again into the new broker (writes are idempotent on `event_id`).
+DRAIN_BOUND_S: Final = 3.0
 
 
 def rss_mb(pid: int) -> float:
@@ -80,7 +83,13 @@ def check_memory(stack: DevStack) -> bool:
         return False
     if held >= STANDBY_AT * limit:
         prepare_standby(stack)
-    return recycle_broker(stack, held) if held >= limit else False
+    if held < limit:
+        return False
+    if not http_ready(f"http://127.0.0.1:{stack.worker_port}/readyz"):
+        # Not before the worker (a new one after the last recycle) consumes: it must get its
+        # turn, or recycling would only ever move the backlog to the spool and back.
+        return False
+    return recycle_broker(stack, held)
 
 
 def prepare_standby(stack: DevStack) -> Child:

@@ -71,7 +71,6 @@ class DevStack:
         self.bootstrap = settings.kafka_bootstrap or f"127.0.0.1:{settings.broker_port}"
         self.database_url = settings.database_url or ""
         self.children: dict[str, Child] = {}
-        self.worker_port = free_port()
         self.backlog: Backlog | None = None
         self.last_lag = 0
         self.recycle_not_before = 0.0
@@ -156,18 +155,28 @@ class DevStack:
     def new_child(self, role: str, start_gate: Path | None = None) -> Child:
         """A child process of `role` (not started); a worker with `start_gate` waits for that
         file before it connects, and gets a metrics port of its own."""
-        if role == "worker" and start_gate is not None:
-            self.worker_port = free_port()
-        env = child_env(self.settings, role, self.bootstrap, self.database_url, self._ports())
+        ports = self._ports()
+        if role == "worker":
+            ports["worker"] = free_port()
+        env = child_env(self.settings, role, self.bootstrap, self.database_url, ports)
         env["THREADLINE_DEV_CONTROL_DIR"] = str(self.state.control_dir)
         if start_gate is not None:
             env["THREADLINE_DEV_START_GATE"] = str(start_gate)
-        return Child(role, [sys.executable, "-m", "services.cli", role], env)
+        probe = ports["worker"] if role == "worker" else None
+        return Child(role, [sys.executable, "-m", "services.cli", role], env, probe_port=probe)
+
+    @property
+    def worker_port(self) -> int:
+        """The probe port of the current worker."""
+        worker = self.children.get("worker")
+        assert worker is not None and worker.probe_port is not None
+        return worker.probe_port
 
     def _ports(self) -> dict[str, int]:
         s = self.settings
+        worker = self.children.get("worker")
         return {"api": s.api_port, "ingest": s.ingest_port, "smtp": s.smtp_port,
-                "worker": self.worker_port}  # fmt: skip
+                "worker": worker.probe_port or 0 if worker else 0}  # fmt: skip
 
     def _publish_state(self) -> None:
         processes = {n: ProcessRef.of(c.pid) for n, c in self.children.items() if c.pid}

@@ -90,7 +90,10 @@ def test_recycling_the_broker_under_load_refuses_and_loses_nothing(tmp_path: Pat
         run.start()
         total = 0
         while run.log_since().count("broker_recycled") < 2:
-            total += send_track_batches(run.ingest, f"recycle-{total}", 500, per_request=50)
+            try:
+                total += send_track_batches(run.ingest, f"recycle-{total}", 500, per_request=50)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}\n{run.log_since()[-6000:]}") from None
             assert total < 200_000, "the broker was never recycled"
         wait_until(lambda: _count_prefix(run, "segment:recycle-") == total, 120, run)
         assert "broker_recycle_postponed" not in run.log_since()

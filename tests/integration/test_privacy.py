@@ -241,3 +241,22 @@ async def test_consent_policy_starts_a_fresh_profile_on_explicit_new_consent(
     assert [i["type"] for i in fresh["identifiers"]] == ["email"]
     page = await app_client.get(f"/v1/customers/{fresh['customer_id']}/timeline")
     assert [i["event_id"] for i in page.json()["items"]] == ["m-11", "m-10"]
+
+
+async def test_erasure_follows_a_merge_chain_to_its_end(
+    app_client: httpx.AsyncClient, engine: AsyncEngine, stored: str
+) -> None:
+    """Bob merged into Maria's merged-away id (a chain Bob -> merged -> survivor, which a
+    merge would have flattened): erasing Maria removes Bob's rows too."""
+    merged_id = (await app_client.get(f"/v1/customers/{stored}")).json()["merged_ids"][0]
+    async with engine.begin() as conn:
+        bob = await conn.scalar(
+            sa.select(timeline_events.c.customer_id).where(timeline_events.c.event_id == "b-1")
+        )
+        await conn.execute(
+            sa.update(customers).where(customers.c.customer_id == bob).values(merged_into=merged_id)
+        )
+    response = await app_client.delete(f"/v1/customers/{stored}")
+    assert response.status_code == 200, response.text
+    assert response.json()["deleted"]["customers"] == 3
+    assert await count(engine, timeline_events) == 0 and await count(engine, customers) == 0

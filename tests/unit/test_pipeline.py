@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from sqlalchemy.exc import DataError, OperationalError
 
-from profile_store.storage.errors import translate
+from profile_store.storage.errors import StoreRefused, StoreUnavailable, translate
 from profile_store.write.writer import WriteResult
 from schemas import CanonicalEvent
 from schemas.deadletter import Component, DeadLetter, Failure, FailureType
@@ -109,3 +109,13 @@ def test_write_failures_are_typed_and_never_quote_the_input() -> None:
     )
     bug = write_failure(KeyError("ann@shop.io"))
     assert (bug.type, bug.message) == (FailureType.UNEXPECTED, "unexpected KeyError")
+
+
+def test_a_program_limit_is_refused_data_not_an_outage() -> None:
+    """SQLSTATE class 54 (an index row too large...) is an OperationalError by class, but the
+    same input fails forever: dead-lettered, never retried; a dropped connection still is."""
+    too_big = psycopg.errors.ProgramLimitExceeded("index row size 3000 exceeds maximum")
+    assert isinstance(too_big, psycopg.OperationalError)
+    assert isinstance(translate(OperationalError("INSERT", {}, too_big)), StoreRefused)
+    down = psycopg.errors.AdminShutdown("terminating connection")
+    assert isinstance(translate(OperationalError("INSERT", {}, down)), StoreUnavailable)

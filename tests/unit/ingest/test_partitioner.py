@@ -6,7 +6,7 @@ from typing import Any
 
 from kafka.partitioner.default import DefaultPartitioner
 
-from ingest.publisher import KeyHashCachingPartitioner
+from ingest.producer_state import KeyHashCachingPartitioner
 
 
 class _Cluster:
