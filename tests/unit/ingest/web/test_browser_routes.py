@@ -218,3 +218,18 @@ async def test_a_browser_key_is_refused_where_servers_are_believed(
         assert r.status_code == 403, (path, r.text)
         assert r.json()["error"]["code"] == "browser_key_refused"
     assert publisher.events == []
+
+
+async def test_the_gateways_openapi_shows_what_browsers_send(client: httpx.AsyncClient) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    for letter in ("t", "p", "i", "a", "g", "s", "b"):
+        body = doc["paths"][f"/v1/{letter}"]["post"]["requestBody"]["content"]["text/plain"]
+        assert "writeKey" in orjson.loads(body["example"]), letter
+    identify = orjson.loads(
+        doc["paths"]["/v1/i"]["post"]["requestBody"]["content"]["text/plain"]["example"]
+    )
+    assert identify["context"]["user_hash"] == user_hash(SECRET, identify["userId"])
+    settings = doc["paths"]["/v1/projects/{write_key}/settings"]["get"]["responses"]["200"]
+    assert "Segment.io" in settings["content"]["application/json"]["example"]["integrations"]
+    assert "/sourceConfig" in doc["paths"] and "/beacon/v1/batch" in doc["paths"]
+    assert "403" in doc["paths"]["/chat/events"]["post"]["responses"]
