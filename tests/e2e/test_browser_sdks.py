@@ -174,6 +174,7 @@ async def test_a_shops_page_sends_with_the_vendors_browser_sdk(
     assert sorted(i["kind"] for i in items) == kinds
     trust = {i["summary"]: i["trust"] for i in items}
     assert {s for s, t in trust.items() if t == "browser_verified"} == {"Identified"}
+    assert set(trust.values()) == {"browser_verified", "browser_unverified"}
     # The device's browsing before the login joined the verified user; the email beside the
     # user id is the page's claim, shown, not linked.
     assert held(profile) == {("user_id", user), ("anonymous_id", anonymous_id)}
