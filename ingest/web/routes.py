@@ -52,7 +52,7 @@ def _check_origin(request: Request, gateway: Gateway) -> None:
     """403 for a page of an origin not in `THREADLINE_CORS_ORIGINS` (a beacon needs no CORS
     preflight, so the gateway checks what the browser says it came from)."""
     origin = request.headers.get("origin")
-    if origin is not None and origin != "null" and not gateway.origins.allows(origin):
+    if origin is not None and not gateway.origins.allows(origin):
         raise ApiError(
             403, "origin_not_allowed", "this page's origin is not in THREADLINE_CORS_ORIGINS"
         )
