@@ -9,7 +9,7 @@ TOOLS_STAMP := $(TOOLS)/.installed-$(shell cat deploy/requirements-tools.txt | s
 export XDG_RUNTIME_DIR ?= /tmp/threadline-runtime-$(shell id -u)
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium dev demo test faults unit integration e2e lint fmt schema bench bench-quick soak clean deploy-check
+.PHONY: help install chromium sdks dev demo test faults unit integration e2e lint fmt schema bench bench-quick soak clean deploy-check
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@rm -f $(VENV)/.installed-*; touch $@
 
-install: $(STAMP) $(TOOLS_STAMP) chromium ## Create .venv (Threadline + dev tools) and .venv-tools (deploy-check)
+install: $(STAMP) $(TOOLS_STAMP) chromium sdks ## Create .venv (Threadline + dev tools), .venv-tools (deploy-check), the test SDKs
 
 $(TOOLS_STAMP): deploy/requirements-tools.txt
 	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
@@ -36,6 +36,19 @@ chromium: ## Install Debian's chromium for the browser tests, when it is missing
 	@test -x /usr/bin/chromium || command -v chromium >/dev/null 2>&1 || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# The vendors' JavaScript SDKs the tests send with (analytics-next and the RudderStack browser
+# SDK in Chromium, the RudderStack Node SDK): pinned by the committed lock file, never a CDN.
+SDKS := tests/e2e/sdks
+SDKS_STAMP := $(SDKS)/node_modules/.installed-$(shell sha1sum < $(SDKS)/package-lock.json | cut -c1-12)
+
+sdks: $(SDKS_STAMP) ## Install the test SDKs from npm (npm ci with the lock file), when they changed
+
+$(SDKS_STAMP): $(SDKS)/package-lock.json $(SDKS)/package.json
+	@command -v npm >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	cd $(SDKS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
 dev: $(STAMP) ## Run the whole stack locally (embedded broker + PostgreSQL), Ctrl-C to stop
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
 	$(BIN)/threadline dev
@@ -44,7 +57,7 @@ demo: $(STAMP) ## Like dev, and load a synthetic journey set
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
 	$(BIN)/threadline dev --demo
 
-test: $(STAMP) chromium lint deploy-check ## Lint, deploy-check, then the whole suite: unit, integration (real broker + PostgreSQL), e2e
+test: $(STAMP) chromium sdks lint deploy-check ## Lint, deploy-check, then the whole suite: unit, integration (real broker + PostgreSQL), e2e
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
 	$(BIN)/pytest -q -p no:cacheprovider -m "not faults" --durations=15 --basetemp=$(CURDIR)/build/pytest tests
 

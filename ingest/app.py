@@ -30,7 +30,9 @@ from ingest.publisher import KafkaPublisher, Publisher
 from ingest.settings import IngestSettings
 from ingest.store.routes import router as store_router
 from ingest.surveys.routes import router as surveys_router
+from ingest.web.cors import BrowserCors
 from ingest.web.routes import router as web_router
+from ingest.web.sdk_settings import router as sdk_settings_router
 from runtime.docs import install_offline_docs
 
 log = structlog.get_logger()
@@ -40,6 +42,7 @@ _REQUEST_ID: Final = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _CODES: Final = {
     400: "bad_request",
     401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     413: "payload_too_large",
@@ -78,8 +81,11 @@ def create_app(settings: IngestSettings, publisher: Publisher | None = None) -> 
         openapi_url="/openapi.json",
         default_response_class=JsonResponse,
     )
-    app.state.gateway = Gateway(settings, active, metrics, settings.accepted_write_keys())
+    app.state.gateway = Gateway(
+        settings, active, metrics, settings.accepted_write_keys(), settings.browser_origins()
+    )
     _add_error_handlers(app)
+    app.add_middleware(BrowserCors, origins=settings.browser_origins())
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
 
     @app.get("/healthz", include_in_schema=False)
@@ -98,6 +104,7 @@ def create_app(settings: IngestSettings, publisher: Publisher | None = None) -> 
 
     for router in (
         web_router,
+        sdk_settings_router,
         chat_router,
         email_router,
         call_centre_router,

@@ -9,8 +9,15 @@ from typing import Any, Final, TypeVar
 from pydantic import ValidationError
 
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
-from schemas.events import MAX_SUMMARY_CHARS, describe_validation_error, make_event_id
+from schemas.events import (
+    MAX_SUMMARY_CHARS,
+    REVISION_KEY,
+    describe_validation_error,
+    make_event_id,
+    revision_stamp,
+)
 from schemas.identifiers import EMAIL, LOYALTY_ID, ORDER_ID, PHONE, USER_ID
+from schemas.timestamps import CLOCK_CORRECTED, CLOCK_TOLERANCE, corrected
 
 #: The summary limit of the canonical event: every mapping clips to it.
 MAX_SUMMARY: Final = MAX_SUMMARY_CHARS
@@ -204,7 +211,22 @@ def source_event(
 
 
 def build_event(where: str, **fields: Any) -> CanonicalEvent:
-    """A `CanonicalEvent`, with a schema violation turned into `InvalidEvent` naming `where`."""
+    """A `CanonicalEvent`, with a schema violation turned into `InvalidEvent` naming `where`.
+
+    A source time that cannot be true (ahead of the time of receipt, or before 2000) is never
+    stored as given: the time of receipt replaces it, the given time is kept in
+    `attributes.clock_corrected` (a vendor's or a device's clock nobody can correct; the
+    routes of Threadline's own formats refuse such a time instead, with `believed`). A
+    revision stamped ahead of receipt is capped likewise, so it never blocks the true
+    updates that follow it.
+    """
+    received_at = fields["received_at"]
+    fields["occurred_at"], note = corrected(fields["occurred_at"], received_at)
+    if note is not None:
+        fields["attributes"] = {**fields.get("attributes", {}), CLOCK_CORRECTED: note}
+    revision = fields.get("attributes", {}).get(REVISION_KEY)
+    if isinstance(revision, str) and revision > revision_stamp(received_at + CLOCK_TOLERANCE):
+        fields["attributes"] = {**fields["attributes"], REVISION_KEY: revision_stamp(received_at)}
     try:
         return CanonicalEvent(**fields)
     except ValidationError as exc:

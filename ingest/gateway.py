@@ -17,12 +17,13 @@ from starlette.requests import Request
 from ingest.http import (
     ApiError,
     invalid,
-    key_matches,
     parse_json,
     read_body,
     require_json_content_type,
 )
+from ingest.keys import WriteKey, WriteKeys
 from ingest.metrics import IngestMetrics
+from ingest.origins import Origins
 from ingest.publisher import Publisher, PublishError
 from ingest.settings import IngestSettings
 from schemas import CanonicalEvent, InvalidEvent
@@ -42,7 +43,8 @@ class Gateway:
     settings: IngestSettings
     publisher: Publisher
     metrics: IngestMetrics
-    write_keys: tuple[bytes, ...]
+    write_keys: WriteKeys
+    origins: Origins
 
 
 def get_gateway(request: Request) -> Gateway:
@@ -53,10 +55,22 @@ def get_gateway(request: Request) -> Gateway:
 
 
 BAD_WRITE_KEY = "missing or invalid write key (HTTP Basic user, or Authorization: Bearer <key>)"
+BROWSER_KEY_REFUSED = (
+    "a browser write key is public: it may send only to the analytics.js and Segment routes "
+    "(/v1/...); use a server key here"
+)
 
 
-def require_write_key(request: Request, *, alt_header: str | None = None) -> None:
-    """401 unless the request carries an accepted write key.
+def refuse_browser_key(key: WriteKey) -> WriteKey:
+    """403 for a public (browser) key on a route that believes what it is sent."""
+    if key.is_browser:
+        raise ApiError(403, "browser_key_refused", BROWSER_KEY_REFUSED)
+    return key
+
+
+def require_write_key(request: Request, *, alt_header: str | None = None) -> WriteKey:
+    """The server write key the request carries: 401 without an accepted one, 403 for a
+    browser key (its holder is anyone; these routes believe what they are sent).
 
     Accepted: the HTTP Basic user (as the Segment SDKs send it), `Authorization: Bearer <key>`,
     or, where a vendor cannot send either, the key in `alt_header` (e.g. Kinesis Firehose's
@@ -75,8 +89,10 @@ def require_write_key(request: Request, *, alt_header: str | None = None) -> Non
                 raise ApiError(401, "unauthorized", BAD_WRITE_KEY) from None
     elif alt_header is not None and request.headers.get(alt_header) is not None:
         candidate = request.headers[alt_header].strip().encode()
-    if not candidate or not key_matches(candidate, get_gateway(request).write_keys):
+    key = get_gateway(request).write_keys.match(candidate)
+    if key is None:
         raise ApiError(401, "unauthorized", BAD_WRITE_KEY)
+    return refuse_browser_key(key)
 
 
 MapBody = Callable[[Any, datetime, str], list[CanonicalEvent]]

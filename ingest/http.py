@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import zlib
 from base64 import b64decode
 from collections.abc import AsyncGenerator, Mapping
@@ -125,14 +124,6 @@ def basic_auth_user(request: Request) -> bytes | None:
     except ValueError:
         raise ApiError(401, "unauthorized", "Authorization header is not valid Basic") from None
     return decoded.partition(b":")[0]
-
-
-def key_matches(candidate: bytes, accepted: tuple[bytes, ...]) -> bool:
-    """Constant-time comparison against every accepted key (no early exit on a match)."""
-    matched = False
-    for key in accepted:
-        matched |= hmac.compare_digest(candidate, key)
-    return matched
 
 
 async def parse_form(

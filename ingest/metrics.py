@@ -24,6 +24,13 @@ class IngestMetrics:
             ["code"],
             registry=self.registry,
         )
+        self.browser_events = Counter(
+            "threadline_ingest_browser_events",
+            "Events accepted from browser write keys, by trust level (browser_verified: "
+            "context.user_hash verified the user; browser_unverified: the device only).",
+            ["trust"],
+            registry=self.registry,
+        )
         self.publish_latency = Histogram(
             "threadline_ingest_publish_seconds",
             "Time from sending a request's events to the broker's last acknowledgement.",

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ingest.browser_examples import BROWSER_EXAMPLES
 from ingest.http import INVALID_INPUT
 from ingest.openapi_examples import EXAMPLES
 
 JSON: Final = "application/json"
+#: What browsers send (no CORS preflight for a beacon): JSON text declared `text/plain`.
+TEXT: Final = "text/plain"
 
 _ERROR_SCHEMA: Final = {
     "type": "object",
@@ -43,6 +46,13 @@ ERROR_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
         "invalid_signature",
         "X-Shopify-Hmac-Sha256 does not match the request",
     ),
+    403: _error(
+        "A browser write key on a route that only takes server keys, or a page of an origin "
+        "not in THREADLINE_CORS_ORIGINS.",
+        "browser_key_refused",
+        "a browser write key is public: it may send only to the analytics.js and Segment "
+        "routes (/v1/...); use a server key here",
+    ),
     413: _error(
         "The body, an item, or an event it maps to is over its size limit (named).",
         "payload_too_large",
@@ -61,9 +71,19 @@ ERROR_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
 }
 
 
+def response_example(description: str, example: dict[str, Any]) -> dict[int | str, Any]:
+    """`responses` of a GET route: its 200 answer with an example."""
+    return {
+        200: {
+            "description": description,
+            "content": {JSON: {"schema": {"type": "object"}, "example": example}},
+        }
+    }
+
+
 def examples(key: str, media_type: str = JSON) -> dict[str, Any]:
     """`openapi_extra` of a route: its request body as the vendor sends it, with an example."""
-    example = EXAMPLES[key]
+    example = EXAMPLES[key] if key in EXAMPLES else BROWSER_EXAMPLES[key]
     schema: dict[str, Any] = {"type": "string"} if isinstance(example, str) else {"type": "object"}
     if isinstance(example, list):
         schema = {"type": "array"}

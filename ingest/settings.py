@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -12,9 +12,17 @@ import phonenumbers
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ingest.keys import (
+    DEV_WRITE_KEY,
+    WriteKeys,
+    WriteKeySpec,
+    dev_keys,
+    production_problem,
+)
+from ingest.origins import Origins
 from runtime.kafka_security import KafkaSecurity
 
-DEV_WRITE_KEY: Final = "dev-write-key"
+__all__ = ["DEV_WRITE_KEY", "IngestSettings"]
 
 
 class IngestSettings(BaseSettings, KafkaSecurity):
@@ -37,7 +45,18 @@ class IngestSettings(BaseSettings, KafkaSecurity):
     )
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", min_length=1)
     dev_mode: bool = False
-    write_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    write_keys: Annotated[list[WriteKeySpec], NoDecode] = Field(default_factory=list)
+    #: Origins whose pages may send from the browser (CORS): exact origins such as
+    #: `https://shop.example.com`, subdomain wildcards such as `https://*.example.com`, or `*`.
+    #: Dev mode adds any http(s) origin on localhost or 127.0.0.1.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    #: The gateway's public base URL (`https://collect.example.com`): what the browser SDKs'
+    #: settings point them at. Unset: the URL the settings request came to.
+    public_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("THREADLINE_INGEST_PUBLIC_URL", "THREADLINE_PUBLIC_URL"),
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+    )
     default_region: str = "US"
     publish_timeout_s: float = Field(default=10.0, gt=0, le=300)
     # Channel adapters. Unset secrets: the signed webhook routes answer 503 outside dev mode.
@@ -66,11 +85,8 @@ class IngestSettings(BaseSettings, KafkaSecurity):
     @field_validator("company_domains", mode="before")
     @classmethod
     def _split_domains(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.split(",")
-        if isinstance(value, list | tuple):
-            return tuple(str(v).strip().lower().lstrip("@") for v in value if str(v).strip())
-        return value
+        items = _items(value)
+        return value if items is None else tuple(v.lower().lstrip("@") for v in items)
 
     @field_validator("asterisk_timezone")
     @classmethod
@@ -81,10 +97,16 @@ class IngestSettings(BaseSettings, KafkaSecurity):
             raise ValueError("not an IANA time zone name like UTC or Europe/London") from None
         return value
 
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        items = _items(value)
+        return value if items is None else Origins.parse(items).patterns
+
     @field_validator("write_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
-        """Accept a JSON list or a comma-separated string; drop blanks."""
+        """Accept a JSON list (of keys, or key objects) or a comma-separated string."""
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
@@ -95,7 +117,10 @@ class IngestSettings(BaseSettings, KafkaSecurity):
             else:
                 value = text.split(",")
         if isinstance(value, list | tuple):
-            return [_strip(v) for v in value if not (isinstance(v, str) and not v.strip())]
+            items = [
+                WriteKeySpec.parse(v) for v in value if not (isinstance(v, str) and not v.strip())
+            ]
+            return items
         return value
 
     @field_validator("default_region", mode="before")
@@ -109,7 +134,9 @@ class IngestSettings(BaseSettings, KafkaSecurity):
 
     @model_validator(mode="after")
     def _fail_fast(self) -> IngestSettings:
-        keys = {k.get_secret_value() for k in self.write_keys}
+        keys = [k.key.get_secret_value() for k in self.write_keys]
+        if len(set(keys)) != len(keys):
+            raise ValueError("write_keys holds the same key twice")
         if self.dev_mode:
             for host in (self.host, self.smtp_host, self.smtp_metrics_host):
                 if not _is_loopback(host):
@@ -119,20 +146,20 @@ class IngestSettings(BaseSettings, KafkaSecurity):
                 raise ValueError("dev_control_dir is for `threadline dev` (dev mode) only")
             if not keys:
                 raise ValueError("write_keys is empty: set THREADLINE_WRITE_KEYS (or dev mode)")
-            if DEV_WRITE_KEY in keys:
-                raise ValueError(f"the dev key {DEV_WRITE_KEY!r} is refused outside dev mode")
+            problem = production_problem(self.write_keys)
+            if problem is not None:
+                raise ValueError(problem)
         return self
 
-    def accepted_write_keys(self) -> tuple[bytes, ...]:
-        """Every write key a request may present (the dev key too, in dev mode only)."""
-        keys = [k.get_secret_value().encode() for k in self.write_keys]
-        if self.dev_mode and DEV_WRITE_KEY.encode() not in keys:
-            keys.append(DEV_WRITE_KEY.encode())
-        return tuple(keys)
+    def accepted_write_keys(self) -> WriteKeys:
+        """Every write key a request may present (the dev keys too, in dev mode only)."""
+        configured = {k.key.get_secret_value() for k in self.write_keys}
+        extra = [k for k in dev_keys() if k.key.get_secret_value() not in configured]
+        return WriteKeys([*self.write_keys, *(extra if self.dev_mode else [])])
 
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
+    def browser_origins(self) -> Origins:
+        """The origins whose pages may send from the browser (any localhost one in dev mode)."""
+        return Origins.parse(self.cors_origins, local=self.dev_mode)
 
 
 def _is_loopback(host: str) -> bool:
@@ -142,3 +169,12 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _items(value: Any) -> list[str] | None:
+    """A comma-separated string or a list as its non-blank items, stripped; None otherwise."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return None

@@ -18,11 +18,14 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticSerializationError
 
 from schemas.errors import EventTooLarge, InvalidEvent
 from schemas.identifiers import Identifier, primary_identifier
+from schemas.timestamps import implausible
+from schemas.trust import Trust, trust_problem
 
 SCHEMA_VERSION: Final = 1
 #: Largest encoded event a consumer accepts; adapters enforce tighter per-channel limits.
@@ -70,6 +73,17 @@ class CanonicalEvent(BaseModel):
     summary: str = Field(max_length=MAX_SUMMARY_CHARS, description="One line an agent can read.")
     attributes: dict[str, Any] = Field(default_factory=dict, description="Channel detail.")
     schema_version: Literal[1] = SCHEMA_VERSION
+    trust: Trust = Field(
+        default=Trust.SERVER,
+        description="The source's trust level: `server` (absent in older events), or "
+        "`browser_verified` / `browser_unverified` for a public browser write key.",
+    )
+    claims: tuple[Identifier, ...] = Field(
+        default=(),
+        max_length=64,
+        description="Identifiers a browser source named without verification: kept and "
+        "shown as unverified, never linked, never found by lookup.",
+    )
 
     @field_validator("occurred_at", "received_at")
     @classmethod
@@ -112,6 +126,16 @@ class CanonicalEvent(BaseModel):
                 elif isinstance(item, dict | list | tuple):
                     stack.append(item)
         return value
+
+    @model_validator(mode="after")
+    def _believable(self) -> CanonicalEvent:
+        problem = implausible(self.occurred_at, self.received_at)
+        if problem is not None:
+            raise ValueError(f"occurred_at {problem}")
+        problem = trust_problem(self.trust, self.identifiers, self.claims)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
     @property
     def primary_identifier(self) -> Identifier:
@@ -181,8 +205,9 @@ def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
     """A short, field-naming description of a pydantic error (no input values: they may be PII)."""
     parts = []
     for err in exc.errors(include_input=False, include_url=False)[:limit]:
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        parts.append(f"{where}: {err['msg']}")
+        message = err["msg"].removeprefix("Value error, ")
+        where = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{where}: {message}" if where else message)
     more = exc.error_count() - limit
     if more > 0:
         parts.append(f"and {more} more")

@@ -39,6 +39,7 @@ from ingest.chat.common import (
 from ingest.common import build_event, clip, excerpt, parse_ident, unique
 from schemas import CanonicalEvent, Channel, InvalidEvent
 from schemas.events import make_event_id
+from schemas.timestamps import believed
 
 SOURCE: Final = "web-chat"
 MAX_EVENT_BYTES: Final = 32 * 1024
@@ -117,7 +118,9 @@ def map_chat_event(
         event_id=make_event_id(SOURCE, natural),
         channel=Channel.CHAT,
         kind=KINDS[event.type],
-        occurred_at=event.occurred_at or received_at,
+        occurred_at=believed(event.occurred_at, received_at, f"{where}.occurred_at")
+        if event.occurred_at
+        else received_at,
         received_at=received_at,
         source=SOURCE,
         identifiers=identifiers,

@@ -12,7 +12,7 @@ import email.policy
 import hashlib
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parsedate_to_datetime
@@ -30,8 +30,6 @@ MAX_ATTACHMENT_NAMES: Final = 20
 #: Recipients kept per header: a mail to 10,000 people keeps 50 and the count.
 MAX_RECIPIENTS_KEPT: Final = 50
 MAX_SUBJECT: Final = 998
-#: A Date this far past the time of receipt is a wrong clock or spam: the receipt time is used.
-MAX_FUTURE: Final = timedelta(days=1)
 #: Header fields every relaying MTA prepends: left out of the content hash of a mail
 #: without Message-ID, so the same mail arriving by another path gets the same id.
 _TRACE_FIELDS: Final = frozenset({b"received", b"return-path", b"delivered-to", b"x-original-to"})
@@ -229,7 +227,9 @@ def _first_id(text: str | None) -> str | None:
 
 
 def _occurred_at(value: str | None, received_at: datetime) -> datetime:
-    """The `Date` header in UTC (no zone or `-0000` is UTC); missing or unusable: receipt time."""
+    """The `Date` header in UTC (no zone or `-0000` is UTC); missing or unusable: receipt time
+    (one that cannot be true, ahead of receipt or before 2000, is corrected when the event is
+    built: `ingest.common.build_event`)."""
     if not value:
         return received_at
     try:
@@ -242,7 +242,7 @@ def _occurred_at(value: str | None, received_at: datetime) -> datetime:
         parsed = parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         return received_at
-    return received_at if parsed > received_at + MAX_FUTURE else parsed
+    return parsed
 
 
 def _excerpt(msg: EmailMessage) -> str:

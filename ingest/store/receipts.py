@@ -28,6 +28,7 @@ from ingest.common import build_event, clip
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
 from schemas.events import describe_validation_error, make_event_id
 from schemas.identifiers import EMAIL, LOYALTY_ID, ORDER_ID, PHONE, USER_ID
+from schemas.timestamps import believed
 
 SOURCE: Final = "store-receipt"
 MAX_BODY_BYTES: Final = 1024 * 1024
@@ -142,7 +143,7 @@ def map_receipt(
         event_id=make_event_id(SOURCE, f"{receipt.store_id}:{receipt.receipt_id}"),
         channel=Channel.STORE,
         kind=kind,
-        occurred_at=receipt.occurred_at,
+        occurred_at=believed(receipt.occurred_at, received_at, f"{where}.occurred_at"),
         received_at=received_at,
         source=SOURCE,
         identifiers=identifiers,

@@ -41,6 +41,7 @@ from ingest.common import parse_ident, unique
 from ingest.surveys.scores import LABELS, Answer, survey_event
 from schemas import CanonicalEvent, Channel, InvalidEvent
 from schemas.identifiers import ORDER_ID
+from schemas.timestamps import believed
 
 SOURCE: Final = "survey"
 MAX_RESPONSE_BYTES: Final = 16 * 1024
@@ -132,8 +133,10 @@ def map_response(
     answer = Answer(
         source=SOURCE,
         response_id=response.response_id,
-        responded_at=response.responded_at,
-        updated_at=response.updated_at or response.responded_at,
+        responded_at=believed(response.responded_at, received_at, f"{where}.responded_at"),
+        updated_at=believed(
+            response.updated_at or response.responded_at, received_at, f"{where}.updated_at"
+        ),
         identifiers=identifiers,
         metric=response.metric,
         score=response.score,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
@@ -11,13 +10,15 @@ import orjson
 from pydantic import ValidationError
 
 from ingest.common import clip, name_traits
+from ingest.web.message_keys import SOURCE, Loc, event_id, time_of
+from ingest.web.verification import BrowserSource, vouched
 from schemas import CanonicalEvent, Channel, Identifier, InvalidEvent, InvalidIdentifier
 from schemas.errors import EventTooLarge
-from schemas.events import describe_validation_error, make_event_id
+from schemas.events import describe_validation_error
 from schemas.identifiers import ANONYMOUS_ID, EMAIL, PHONE, USER_ID
-from schemas.timestamps import parse_timestamp
+from schemas.timestamps import CLOCK_CORRECTED
+from schemas.trust import Trust
 
-SOURCE: Final = "segment"
 #: Segment's limits: 32 KB per message (and per single-call request), 500 KB per batch.
 MAX_MESSAGE_BYTES: Final = 32 * 1024
 MAX_BATCH_BYTES: Final = 500 * 1024
@@ -32,12 +33,8 @@ KINDS: Final = {
     "group": "grouped",
 }
 _TYPES: Final = ", ".join(sorted(KINDS))
-#: Fields that change between deliveries of the same message: left out of derived ids.
-_VOLATILE: Final = frozenset({"sentAt", "writeKey", "receivedAt"})
 _CONTEXT_KEPT: Final = ("userAgent", "locale", "timezone", "campaign", "library", "app", "os")
 _PAGE_KEPT: Final = ("url", "path", "title", "referrer", "search")
-
-Loc = Callable[[str], str]
 
 
 class MessageTooLarge(EventTooLarge):
@@ -51,16 +48,27 @@ def check_size(size: int, limit: int, where: str) -> None:
 
 
 def map_message(
-    msg: Any, received_at: datetime, default_region: str = "US", *, path: str = ""
+    msg: Any,
+    received_at: datetime,
+    default_region: str = "US",
+    *,
+    path: str = "",
+    browser: BrowserSource | None = None,
 ) -> CanonicalEvent:
-    """Map one Segment message; raise `InvalidEvent` naming the field (prefixed by `path`)."""
+    """Map one Segment message; raise `InvalidEvent` naming the field (prefixed by `path`).
+    From a `browser` source, only what it vouches for links; the rest are claims."""
     if not isinstance(msg, Mapping):
         raise InvalidEvent(f"{path or 'body'}: must be a JSON object")
     check_size(_encoded_size(msg, path), MAX_MESSAGE_BYTES, path or "message")
-    return _map(msg, received_at, default_region, path)
+    return _map(msg, received_at, default_region, path, browser)
 
 
-def map_batch(body: Any, received_at: datetime, default_region: str = "US") -> list[CanonicalEvent]:
+def map_batch(
+    body: Any,
+    received_at: datetime,
+    default_region: str = "US",
+    browser: BrowserSource | None = None,
+) -> list[CanonicalEvent]:
     """Map a `/v1/batch` body, all or nothing: the first bad message raises `InvalidEvent`.
 
     Batch-level `context` and `integrations` are merged into each message (the message's
@@ -91,7 +99,7 @@ def map_batch(body: Any, received_at: datetime, default_region: str = "US") -> l
                 msg[key] = {**value, **own}
         if sent_at is not None and msg.get("sentAt") is None:
             msg["sentAt"] = sent_at
-        events.append(_map(msg, received_at, default_region, path))
+        events.append(_map(msg, received_at, default_region, path, browser))
     return events
 
 
@@ -102,7 +110,13 @@ def _encoded_size(msg: Mapping[str, Any], path: str) -> int:
         raise InvalidEvent(f"{path or 'body'}: is not representable as JSON") from None
 
 
-def _map(msg: Mapping[str, Any], received_at: datetime, region: str, path: str) -> CanonicalEvent:
+def _map(
+    msg: Mapping[str, Any],
+    received_at: datetime,
+    region: str,
+    path: str,
+    browser: BrowserSource | None,
+) -> CanonicalEvent:
     def loc(name: str) -> str:
         return f"{path}.{name}" if path else name
 
@@ -111,17 +125,35 @@ def _map(msg: Mapping[str, Any], received_at: datetime, region: str, path: str) 
         raise InvalidEvent(f"{loc('type')}: must be one of {_TYPES}")
     context = _object(msg, "context", loc)
     identifiers = _identifiers(msg, type_, context, region, loc)
+    trust = Trust.SERVER
+    claims: tuple[Identifier, ...] = ()
+    if browser is not None:
+        traits = [_object(context, "traits", loc)]
+        if type_ == "identify":
+            traits.insert(0, _object(msg, "traits", loc))
+        try:
+            split = vouched(msg, identifiers, browser.secret, traits)
+        except InvalidEvent as exc:
+            raise InvalidEvent(f"{path}.{exc}" if path else str(exc)) from None
+        trust, identifiers, claims = split.trust, list(split.identifiers), split.claims
+    when, clock_note = time_of(msg, received_at, loc)
+    summary = clip(_summary(msg, type_, context, loc))
+    attributes = _attributes(msg, type_, context, loc)
+    if clock_note is not None:
+        attributes[CLOCK_CORRECTED] = clock_note
     try:
         event = CanonicalEvent(
-            event_id=_event_id(msg, loc),
+            event_id=event_id(msg, loc),
             channel=Channel.WEB,
             kind=KINDS[type_],
-            occurred_at=_occurred_at(msg, received_at, loc),
+            occurred_at=when,
             received_at=received_at,
             source=SOURCE,
             identifiers=tuple(identifiers),
-            summary=clip(_summary(msg, type_, context, loc)),
-            attributes=_attributes(msg, type_, context, loc),
+            summary=summary,
+            attributes=attributes,
+            trust=trust,
+            claims=claims,
         )
     except ValidationError as exc:
         raise InvalidEvent(f"{path or 'message'}: {describe_validation_error(exc)}") from None
@@ -190,39 +222,6 @@ def _identifiers(
     return list(unique.values())
 
 
-def _event_id(msg: Mapping[str, Any], loc: Loc) -> str:
-    message_id = msg.get("messageId")
-    if message_id is None:
-        stable = {k: v for k, v in msg.items() if k not in _VOLATILE}
-        digest = hashlib.sha256(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)).hexdigest()
-        return make_event_id(SOURCE, f"content:{digest}")
-    if isinstance(message_id, bool) or not isinstance(message_id, str | int):
-        raise InvalidEvent(f"{loc('messageId')}: must be a string")
-    text = str(message_id).strip()
-    if not text or len(text) > 200:
-        raise InvalidEvent(f"{loc('messageId')}: must be 1 to 200 characters")
-    return make_event_id(SOURCE, text)
-
-
-def _occurred_at(msg: Mapping[str, Any], received_at: datetime, loc: Loc) -> datetime:
-    """`timestamp`; else `originalTimestamp` corrected for clock skew; else `received_at`.
-
-    Segment's rule: timestamp = receivedAt - (sentAt - originalTimestamp).
-    """
-    if msg.get("timestamp") is not None:
-        return parse_timestamp(msg["timestamp"], loc("timestamp"))
-    if msg.get("originalTimestamp") is None:
-        return received_at
-    original = parse_timestamp(msg["originalTimestamp"], loc("originalTimestamp"))
-    if msg.get("sentAt") is None:
-        return original
-    sent_at = parse_timestamp(msg["sentAt"], loc("sentAt"))
-    try:
-        return received_at - (sent_at - original)
-    except OverflowError:
-        raise InvalidEvent(f"{loc('originalTimestamp')}: is out of range") from None
-
-
 def _summary(msg: Mapping[str, Any], type_: str, context: Mapping[str, Any], loc: Loc) -> str:
     if type_ == "track":
         return f"Tracked: {_text(msg, 'event', loc, required=True)}"
@@ -267,6 +266,9 @@ def _attributes(
     if type_ in ("identify", "group"):
         traits = dict(_object(msg, "traits", loc))
         if type_ == "identify":
+            # RudderStack's JavaScript SDK sends an identify's traits in `context.traits`.
+            context_traits = _object(context, "traits", lambda n: loc(f"context.{n}"))
+            traits = {**context_traits, **traits}
             # Segment's spec traits (`name`, `firstName`, `lastName`) as the name traits
             # every adapter writes; keys the message set itself are kept as they are.
             names = name_traits(

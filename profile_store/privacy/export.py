@@ -26,6 +26,9 @@ class ExportedEvent(TimelineItem):
     """A timeline item as stored, with the identifiers the event carried."""
 
     identifiers: list[IdentifierRef] = Field(default_factory=list)
+    claims: list[IdentifierRef] = Field(
+        default_factory=list, description="What a browser source claimed without verification."
+    )
     customer_id: str = Field(description="The (possibly merged-away) customer it was filed under.")
     origin_customer_id: str | None = None
 
@@ -165,4 +168,4 @@ async def export_customer(db: Db, customer_id: str) -> CustomerExport | None:
 
 
 def _event(row: Any) -> ExportedEvent:
-    return ExportedEvent.model_validate(dict(row))
+    return ExportedEvent.model_validate({**row, "claims": row["claims"] or []})

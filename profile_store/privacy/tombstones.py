@@ -5,7 +5,9 @@ write path asks `tombstoned_event_ids` which events of a batch to drop, inside i
 transaction, so an erasure and a concurrent write cannot interleave. The decision itself is
 the pure `decide`: under policy `drop` any tombstoned identifier drops the event; under
 `consent` an event carrying explicit new consent is admitted (it starts a fresh profile,
-since the old identifiers are gone) and lifts the tombstones of its identifiers.
+since the old identifiers are gone) and lifts the tombstones of its identifiers. An event that
+only claims an erased identifier (a browser source, unverified) is dropped under either
+policy: a claim is nobody's consent, and storing it would bring the value back.
 """
 
 from __future__ import annotations
@@ -44,8 +46,13 @@ def identifier_hash(salt: bytes, id_type: str, value: str) -> str:
 
 
 def event_hashes(salt: bytes, event: CanonicalEvent) -> set[str]:
-    """The tombstone hashes of every identifier an event carries."""
-    return {identifier_hash(salt, i.type, i.value) for i in event.identifiers}
+    """The tombstone hashes of every identifier an event carries, its claims included."""
+    return {identifier_hash(salt, i.type, i.value) for i in (*event.identifiers, *event.claims)}
+
+
+def claim_hashes(salt: bytes, event: CanonicalEvent) -> set[str]:
+    """The tombstone hashes of the identifiers an event only claims (a browser source)."""
+    return {identifier_hash(salt, i.type, i.value) for i in event.claims}
 
 
 def has_new_consent(event: CanonicalEvent) -> bool:
@@ -78,7 +85,8 @@ def decide(
         hit = event_hashes(salt, event) & known
         if not hit:
             continue
-        if policy == "consent" and has_new_consent(event):
+        # A claim is no one's consent: an unverified browser cannot lift an erasure.
+        if policy == "consent" and has_new_consent(event) and not hit & claim_hashes(salt, event):
             admitted.add(event.event_id)
             lift |= hit
         else:
@@ -112,7 +120,7 @@ async def tombstoned_event_ids(
     so the person's later events are accepted too.
     """
     # One HMAC per distinct identifier: a batch repeats the same person's identifiers.
-    distinct = {(i.type, i.value) for e in events for i in e.identifiers}
+    distinct = {(i.type, i.value) for e in events for i in (*e.identifiers, *e.claims)}
     hashes = {identifier_hash(salt, t, v) for t, v in distinct}
     found = await stored_tombstones(conn, hashes)
     if not found:

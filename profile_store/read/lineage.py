@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from profile_store.domain.trust import REASON_UNVERIFIED, unverified
+from profile_store.read.claims import claims_of, claims_sql
 from profile_store.read.models import (
     ConflictOut,
     IdentifierRef,
@@ -24,9 +26,12 @@ from profile_store.storage.survivor import survivor_of
 #: Identity conflicts listed per profile, oldest first.
 MAX_CONFLICTS: Final = 500
 
+# The trust level of the event that linked each identifier (no row: linked before trust).
 _LINKS: Final = (
-    "SELECT id_type, id_value, rule, event_id, first_seen FROM identifiers "
-    "WHERE customer_id = %(c)s ORDER BY first_seen, id_type, id_value"
+    "SELECT i.id_type, i.id_value, i.rule, i.event_id, i.first_seen, "
+    "coalesce(t.trust, 'server') FROM identifiers i "
+    "LEFT JOIN timeline_events t ON t.event_id = i.event_id "
+    "WHERE i.customer_id = %(c)s ORDER BY i.first_seen, i.id_type, i.id_value"
 )
 # Survivors recorded in older merges may themselves have been merged since.
 _MERGES: Final = (
@@ -46,6 +51,7 @@ _CONFLICTS: Final = (
     "SELECT id_type, id_value, event_id, reason FROM identity_conflicts "  # noqa: S608
     f"WHERE customer_id = %(c)s ORDER BY recorded_at, event_id LIMIT {MAX_CONFLICTS}"
 )
+_CLAIMS: Final = f"SELECT {claims_sql('%(c)s')} AS claims"
 
 
 # Only events on this profile's own timeline: a lineage never shows another customer's.
@@ -72,10 +78,14 @@ async def load_lineage(db: Db | PgConnection, customer_id: str) -> Lineage | Non
             r.origin_customer_id: display_name(r.traits if isinstance(r.traits, dict) else {})
             for r in await fetch_all(conn, _MERGED_NAMES, {"c": canonical, "ids": merged_ids})
         }
+        claimed = await fetch_all(conn, _CLAIMS, params)
+    held = {(t, v) for t, v, *_ in links}
+    claims = unverified(claims_of(claimed[0].claims), held, MAX_CONFLICTS)
     return Lineage(
         customer_id=canonical,
         links=[
-            LinkOut(type=t, value=v, rule=r, event_id=e, first_seen=f) for t, v, r, e, f in links
+            LinkOut(type=t, value=v, rule=r, event_id=e, first_seen=f, trust=trust)
+            for t, v, r, e, f, trust in links
         ],
         merges=[
             MergeOut(
@@ -89,6 +99,10 @@ async def load_lineage(db: Db | PgConnection, customer_id: str) -> Lineage | Non
             )
             for m in merges
         ],
-        conflicts=[ConflictOut(type=t, value=v, event_id=e, reason=r) for t, v, e, r in refused],
+        conflicts=[ConflictOut(type=t, value=v, event_id=e, reason=r) for t, v, e, r in refused]
+        + [
+            ConflictOut(type=c.type, value=c.value, event_id=c.event_id, reason=REASON_UNVERIFIED)
+            for c in claims
+        ],
         events={e.event_id: LineageEvent.model_validate(e._asdict()) for e in events},
     )

@@ -27,8 +27,8 @@ _STATE: Final = (
     "FROM customers c WHERE c.customer_id = %(customer_id)s"
 )
 _APPENDED: Final = (
-    "SELECT id, event_id, channel, kind, occurred_at, received_at, source, summary, attributes "
-    "FROM timeline_events WHERE id > %(after_id)s AND customer_id = %(customer_id)s "
+    "SELECT id, event_id, channel, kind, occurred_at, received_at, source, summary, attributes, "
+    "trust FROM timeline_events WHERE id > %(after_id)s AND customer_id = %(customer_id)s "
     "ORDER BY id LIMIT %(limit)s"
 )
 

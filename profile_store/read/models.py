@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from profile_store.read.summary_models import SUMMARY_EXAMPLE, ProfileSummary
 from profile_store.read.types import UtcDatetime as UtcDatetime
+from schemas.trust import Trust
 
 _EXAMPLE_AT = "2026-11-20T14:05:00Z"
 
@@ -26,6 +27,18 @@ class IdentifierOut(BaseModel):
         "region), else international.",
     )
     first_seen: UtcDatetime | None = Field(default=None, description="When it was first seen.")
+
+
+class ClaimOut(BaseModel):
+    """An identifier a browser event named without verification: never linked, never found
+    by lookup; shown so an agent knows what this device claimed to be."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: str = Field(examples=["email"])
+    value: str = Field(examples=["ana@example.net"])
+    event_id: str = Field(description="The latest event that made the claim.")
+    at: UtcDatetime = Field(description="When that event happened.")
 
 
 class ChannelStats(BaseModel):
@@ -78,6 +91,12 @@ class Profile(BaseModel):
     summary: ProfileSummary | None = Field(
         default=None, description="What's going on: last contact, open threads, latest order."
     )
+    unverified_claims: list[ClaimOut] = Field(
+        default_factory=list,
+        description="Identifiers this customer's browser events claimed without verification "
+        "(a public write key, no valid `context.user_hash`), newest first: not linked, not "
+        "found by lookup; those the customer holds since are left out.",
+    )
 
 
 class TimelineItem(BaseModel):
@@ -93,6 +112,11 @@ class TimelineItem(BaseModel):
     source: str
     summary: str
     attributes: dict[str, Any] = Field(default_factory=dict)
+    trust: Trust = Field(
+        default=Trust.SERVER,
+        description="The sender's trust level: server, browser_verified "
+        "or browser_unverified (a public browser key, nothing verified).",
+    )
 
     @classmethod
     def from_row(cls, row: Any) -> TimelineItem:
@@ -106,6 +130,7 @@ class TimelineItem(BaseModel):
             source=row.source,
             summary=row.summary,
             attributes=row.attributes if isinstance(row.attributes, dict) else {},
+            trust=getattr(row, "trust", None) or Trust.SERVER,
         )
 
 
@@ -160,9 +185,11 @@ class LinkOut(BaseModel):
     rule: str = Field(description="seen_together, reference, ...")
     event_id: str = Field(description="The event that first showed this identifier.")
     first_seen: UtcDatetime
-    trust: str = Field(
-        default="server",
-        description="How far the link is trusted: server, browser_verified or browser_unverified.",
+    trust: Trust = Field(
+        default=Trust.SERVER,
+        description="The trust level of that event's source: server, browser_verified (a "
+        "browser event whose `context.user_hash` verified it) or browser_unverified (a "
+        "browser event vouching for its own device only).",
     )
 
 
@@ -190,7 +217,10 @@ class ConflictOut(BaseModel):
     type: str
     value: str
     event_id: str
-    reason: str = Field(description="limit:<type>, weak:<type> or separated.")
+    reason: str = Field(
+        description="limit:<type>, weak:<type>, separated, or unverified:browser (a claim a "
+        "browser event made without verification: never linked)."
+    )
 
 
 class LineageEvent(BaseModel):
@@ -242,7 +272,9 @@ class Lineage(BaseModel):
     links: list[LinkOut] = Field(default_factory=list)
     merges: list[MergeOut] = Field(default_factory=list)
     conflicts: list[ConflictOut] = Field(
-        default_factory=list, description="Identifiers refused by a limit or a separation."
+        default_factory=list,
+        description="Identifiers refused by a limit or a separation, and claims of browser "
+        "events that did not link for want of verification.",
     )
     events: dict[str, LineageEvent] = Field(
         default_factory=dict,

@@ -16,8 +16,10 @@ from typing import Any, Final
 from sqlalchemy import bindparam, text
 
 from profile_store.domain.traits import flatten
+from profile_store.domain.trust import unverified
+from profile_store.read.claims import claims_of, claims_sql
 from profile_store.read.errors import AmbiguousIdentifier
-from profile_store.read.models import ChannelStats, IdentifierOut, Profile
+from profile_store.read.models import ChannelStats, ClaimOut, IdentifierOut, Profile
 from profile_store.read.summary import (
     CONTACTS_SQL,
     CONVERSATION_WINDOW,
@@ -85,6 +87,7 @@ SELECT
         SELECT {_ROW} FROM timeline_events t
         WHERE t.customer_id = canon.customer_id AND {ORDERS_SQL}
         {_NEWEST} LIMIT 1) AS o) AS latest_order,
+    {claims_sql("canon.customer_id")} AS claims,
     EXISTS (SELECT 1 FROM chain) AS known
 FROM (SELECT 1) AS one LEFT JOIN canon ON true
 """  # noqa: S608 - module constants only; every value is a bind parameter
@@ -203,17 +206,19 @@ def _profile(row: Any, region: str) -> Profile:
         latest_order=order_out(row.latest_order) if row.latest_order else None,
         latest_score=latest_score(cx),
     )
+    identifiers = [
+        IdentifierOut(
+            type=t,
+            value=v,
+            display=display_phone(v, region) if t == PHONE else v,
+            first_seen=_at(at),
+        )
+        for t, v, at in row.identifiers
+    ]
+    claims = unverified(claims_of(row.claims), {(i.type, i.value) for i in identifiers})
     return Profile(
         customer_id=row.customer_id,
-        identifiers=[
-            IdentifierOut(
-                type=t,
-                value=v,
-                display=display_phone(v, region) if t == PHONE else v,
-                first_seen=_at(at),
-            )
-            for t, v, at in row.identifiers
-        ],
+        identifiers=identifiers,
         merged_ids=row.merged_ids,
         traits=flatten(row.traits or {}),
         first_seen=row.first_seen,
@@ -224,4 +229,7 @@ def _profile(row: Any, region: str) -> Profile:
         },
         cx=cx,
         summary=summary,
+        unverified_claims=[
+            ClaimOut(type=c.type, value=c.value, event_id=c.event_id, at=c.at) for c in claims
+        ],
     )

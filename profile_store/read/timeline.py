@@ -16,7 +16,7 @@ from profile_store.storage.survivor import survivor_of, survivor_sql
 
 _COLUMNS: Final = (
     "t.id, t.event_id, t.channel, t.kind, t.occurred_at, t.received_at, t.source, t.summary, "
-    "t.attributes"
+    "t.attributes, t.trust"
 )
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 200

@@ -41,12 +41,14 @@ async def insert_timeline_rows(conn: AsyncConnection, rows: Sequence[dict[str, A
     result = await conn.execute(
         sa.text(
             "INSERT INTO timeline_events (event_id, customer_id, origin_customer_id, channel, "
-            "kind, occurred_at, received_at, source, summary, attributes, identifiers) "
+            "kind, occurred_at, received_at, source, summary, attributes, identifiers, trust, "
+            "claims) "
             "SELECT event_id, customer_id, customer_id, channel, kind, occurred_at, received_at, "
-            "source, summary, attributes, identifiers "
+            "source, summary, attributes, identifiers, trust, claims "
             "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS t(event_id text, customer_id text, "
             "channel text, kind text, occurred_at timestamptz, received_at timestamptz, "
-            "source text, summary text, attributes jsonb, identifiers jsonb) "
+            "source text, summary text, attributes jsonb, identifiers jsonb, trust text, "
+            "claims jsonb) "
             "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
         ),
         {"rows": json_rows(rows)},

@@ -103,7 +103,18 @@ timeline_events = Table(
     # The customer the event was first assigned to: merges never change it, so an unmerge
     # can give a split-off customer back its original id.
     Column("origin_customer_id", Text, nullable=True),
+    # The sender's trust level (`schemas.trust.Trust`) and the identifiers a browser source
+    # claimed without verification (never linked; migration 0008).
+    Column("trust", Text, nullable=False, server_default=text("'server'")),
+    Column("claims", JSONB, nullable=True),
     Index("ix_timeline_customer_time", "customer_id", text("occurred_at DESC"), text("id DESC")),
+    Index(
+        "ix_timeline_claims",
+        "customer_id",
+        text("occurred_at DESC"),
+        text("id DESC"),
+        postgresql_where=text("claims IS NOT NULL"),
+    ),
     # The profile summary's open threads and latest order (migration 0004).
     Index(
         "ix_timeline_conversations",

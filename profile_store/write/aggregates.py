@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from profile_store.domain.cx import fold_score
 from profile_store.domain.traits import DEFAULT_TRAIT_RULES, TraitRules, merge_traits
+from profile_store.domain.trust import sets_traits
 from profile_store.storage.bulk import store_documents
 from profile_store.storage.driver import driver_of
 from profile_store.write.merges import load_documents
@@ -22,7 +23,7 @@ from schemas.events import CanonicalEvent
 #: Trait-bearing rows fetched from the server-side cursor at a time.
 FETCH_ROWS: Final = 5_000
 _TRAIT_ROWS: Final = (
-    "SELECT customer_id, event_id, kind, occurred_at, source, attributes "
+    "SELECT customer_id, event_id, kind, occurred_at, source, attributes, trust "
     "FROM timeline_events WHERE customer_id = ANY(%(ids)s) "
     "AND (kind = 'survey_response' OR attributes ? 'traits') ORDER BY occurred_at, event_id"
 )
@@ -45,7 +46,7 @@ async def update_documents(
     for cid, events in updates.items():
         for e in events:
             at = iso(e.occurred_at)
-            if isinstance(e.attributes.get("traits"), dict):
+            if isinstance(e.attributes.get("traits"), dict) and sets_traits(e.trust):
                 traits[cid] = merge_traits(
                     traits.get(cid, {}), e.attributes["traits"], at, e.source, trait_rules
                 )
@@ -85,8 +86,8 @@ async def refresh_aggregates(
     async with driver.cursor(name=f"aggregates_{uuid.uuid4().hex}") as cursor:
         await cursor.execute(_TRAIT_ROWS, keys)
         while rows := await cursor.fetchmany(FETCH_ROWS):
-            for cid, eid, kind, at, source, attrs in rows:
-                if isinstance(attrs.get("traits"), dict):
+            for cid, eid, kind, at, source, attrs, trust in rows:
+                if isinstance(attrs.get("traits"), dict) and sets_traits(trust):
                     traits[cid] = merge_traits(
                         traits[cid], attrs["traits"], iso(at), source, trait_rules
                     )

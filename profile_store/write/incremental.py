@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from profile_store.domain.identity import Resolution
 from profile_store.domain.traits import TraitRules
+from profile_store.domain.trust import sets_traits
 from profile_store.storage.bulk import upsert_channel_counts, widen_seen
 from profile_store.storage.tables import customers
 from profile_store.write.aggregates import update_documents
@@ -55,7 +56,7 @@ async def update_aggregates(
         cid = res.assignments[e.event_id]
         span = seen.setdefault(cid, [e.occurred_at, e.occurred_at])
         span[0], span[1] = min(span[0], e.occurred_at), max(span[1], e.occurred_at)
-        if e.kind == "survey_response" or e.attributes.get("traits"):
+        if e.kind == "survey_response" or (e.attributes.get("traits") and sets_traits(e.trust)):
             by_customer[cid].append(e)
     if counts:
         await upsert_channel_counts(conn, counts)

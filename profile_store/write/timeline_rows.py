@@ -92,4 +92,6 @@ def row_values(e: CanonicalEvent) -> dict[str, Any]:
         "summary": e.summary,
         "attributes": e.attributes,
         "identifiers": [{"type": i.type, "value": i.value} for i in e.identifiers],
+        "trust": e.trust.value,
+        "claims": [{"type": i.type, "value": i.value} for i in e.claims] if e.claims else None,
     }

@@ -24,6 +24,7 @@ from profile_store.domain.identity import KnownCustomer, Sighting, resolve_batch
 from profile_store.domain.identity_rules import DEFAULT_RULES, IdentityRules
 from profile_store.domain.scope import Scope
 from profile_store.domain.traits import DEFAULT_TRAIT_RULES, TraitRules
+from profile_store.domain.trust import sighting
 from profile_store.storage.errors import store_errors
 from profile_store.storage.locks import lock_keys, lock_until_stable, release_connection
 from profile_store.write.aggregates import refresh_aggregates
@@ -246,7 +247,7 @@ class TimelineWriter:
             ]
             if not fresh and not revised:
                 return None, frozenset()
-            sightings = [Sighting(e.event_id, e.occurred_at, e.identifiers) for e in fresh]
+            sightings = [sighting(e) for e in fresh]
             # A new revision keeps the identifiers of the stored one, so it stays with its owner.
             sightings += [
                 Sighting(e.event_id, e.occurred_at, (*e.identifiers, *stored[e.event_id][1]))

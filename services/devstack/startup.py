@@ -25,6 +25,8 @@ DEV_KEYS: Final = {
     "agent": "dev-agent-key",
     "admin": "dev-admin-key",
     "server write key": "dev-write-key",
+    "browser write key": "dev-browser-key",
+    "verification secret": "dev-verification-secret",
 }
 
 
@@ -166,7 +168,9 @@ def print_banner(settings: DevSettings, state: RunState) -> None:
         f"  ingest gateway       http://127.0.0.1:{settings.ingest_port}/   (docs: /docs)\n"
         f"  SMTP listener        smtp://127.0.0.1:{settings.smtp_port}\n"
         f"  dev API keys         agent: {DEV_KEYS['agent']}   admin: {DEV_KEYS['admin']}\n"
-        f"  write key            {DEV_KEYS['server write key']}\n"
+        f"  write keys           server: {DEV_KEYS['server write key']}   "
+        f"browser: {DEV_KEYS['browser write key']} "
+        f"(user_hash secret: {DEV_KEYS['verification secret']})\n"
         f"  CLI                  threadline deadletter list, threadline insights refresh ...\n"
         f"                       find this stack by themselves ({state.stack_file})\n"
         "  Ctrl-C stops everything; timelines are kept in the data folder.\n",

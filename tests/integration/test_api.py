@@ -284,7 +284,9 @@ async def test_pages_through_everything_exactly_once_newest_first(
         "source",
         "summary",
         "attributes",
+        "trust",
     }
+    assert {i["trust"] for i in items} == {"server"}
 
 
 async def test_default_page_is_50_and_merged_id_reads_the_same_timeline(

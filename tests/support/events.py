@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas import CanonicalEvent, Identifier
+from schemas.trust import Trust
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -21,6 +22,9 @@ def event(
     channel: str = "web",
     kind: str = "page_viewed",
     attributes: dict[str, Any] | None = None,
+    trust: Trust = Trust.SERVER,
+    claims: tuple[tuple[str, str], ...] = (),
+    source: str = "test",
 ) -> CanonicalEvent:
     at = T0 + timedelta(minutes=minutes)
     return CanonicalEvent(
@@ -29,8 +33,10 @@ def event(
         kind=kind,
         occurred_at=at,
         received_at=at + timedelta(seconds=1),
-        source="test",
+        source=source,
         identifiers=tuple(ident(t, v) for t, v in idents),
         summary=f"{kind} {event_id}",
         attributes=attributes or {},
+        trust=trust,
+        claims=tuple(ident(t, v) for t, v in claims),
     )

@@ -11,6 +11,7 @@ from profile_store.domain.identity import KnownCustomer, Sighting, resolve_batch
 from profile_store.domain.identity_rules import DEFAULT_RULES, Constraints, IdentityRules
 from profile_store.domain.lateness import LinkEvent, StoredView
 from profile_store.domain.rederive import StoredEvent, rederive
+from profile_store.domain.trust import sighting
 from schemas import CanonicalEvent, Identifier
 from tests.support.events import event
 
@@ -178,5 +179,5 @@ def journeys(seed: int, people: int = 40, tag: str = "") -> list[CanonicalEvent]
 def expected(events: list[CanonicalEvent]) -> Graph:
     """The graph one worker builds from these events in one go."""
     g = Graph()
-    g.apply([Sighting(e.event_id, e.occurred_at, e.identifiers) for e in events])
+    g.apply([sighting(e) for e in events])
     return g

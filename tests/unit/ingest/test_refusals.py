@@ -50,6 +50,10 @@ def json_post(path: str, body: Any) -> tuple[str, dict[str, Any]]:
     return path, {"content": orjson.dumps(body), "headers": JSON}
 
 
+def browser_post(path: str, body: Any) -> tuple[str, dict[str, Any]]:
+    return path, {"content": orjson.dumps(body), "headers": {"Content-Type": "text/plain"}}
+
+
 def segment(kind: str, **fields: Any) -> dict[str, Any]:
     return {"userId": "u-1", "messageId": f"m-{kind}", "writeKey": KEY, **fields}
 
@@ -80,6 +84,29 @@ CASES: dict[str, Callable[[str], tuple[str, dict[str, Any]]]] = {
     ),
     "/v1/alias": lambda v: json_post(
         "/v1/alias", segment("a", previousId="anon-1", context={"locale": f"x{v}"})
+    ),
+    # What analytics.js sends from a browser: text/plain, the key in the body.
+    **{
+        f"/v1/{letter}": (
+            lambda v, letter=letter, fields=fields: browser_post(
+                f"/v1/{letter}", segment(letter, **fields(v))
+            )
+        )
+        for letter, fields in {
+            "t": lambda v: {"event": f"Clicked{v}"},
+            "p": lambda v: {"name": f"Home{v}"},
+            "i": lambda v: {"traits": {"plan": f"x{v}"}},
+            "s": lambda v: {"name": f"Home{v}"},
+            "g": lambda v: {"groupId": "g1", "traits": {"name": f"x{v}"}},
+            "a": lambda v: {"previousId": "anon-1", "context": {"locale": f"x{v}"}},
+        }.items()
+    },
+    "/v1/b": lambda v: browser_post(
+        "/v1/b", {"writeKey": KEY, "batch": [segment("t", type="track", event=f"Clicked{v}")]}
+    ),
+    "/beacon/v1/batch": lambda v: browser_post(
+        f"/beacon/v1/batch?writeKey={KEY}",
+        {"batch": [segment("t", type="track", event=f"Clicked{v}")]},
     ),
     "/chat/twilio": lambda v: (
         "/chat/twilio",

@@ -9,7 +9,12 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from ingest import server
+from ingest.keys import DEV_BROWSER_KEY
 from ingest.settings import DEV_WRITE_KEY, IngestSettings
+
+
+def keys_of(settings: IngestSettings) -> tuple[bytes, ...]:
+    return tuple(k.value for k in settings.accepted_write_keys())
 
 
 @pytest.fixture(autouse=True)
@@ -27,12 +32,12 @@ def test_defaults() -> None:
     assert (s.host, s.port, s.kafka_bootstrap) == ("127.0.0.1", 8001, "127.0.0.1:9092")
     assert s.default_region == "US" and s.publish_timeout_s == 10
     assert s.dev_mode is False
-    assert s.accepted_write_keys() == (b"k1",)
+    assert keys_of(s) == (b"k1",)
     assert s.kafka_client_options() == {"security_protocol": "PLAINTEXT"}
 
 
 @pytest.mark.parametrize(
-    ("raw", "keys"),
+    ("raw", "want"),
     [
         ("alpha,beta", (b"alpha", b"beta")),
         (" alpha , ,beta ", (b"alpha", b"beta")),
@@ -40,9 +45,9 @@ def test_defaults() -> None:
         ("single", (b"single",)),
     ],
 )
-def test_write_keys_from_env(monkeypatch: pytest.MonkeyPatch, raw: str, keys: tuple[bytes]) -> None:
+def test_write_keys_from_env(monkeypatch: pytest.MonkeyPatch, raw: str, want: tuple[bytes]) -> None:
     monkeypatch.setenv("THREADLINE_WRITE_KEYS", raw)
-    assert IngestSettings().accepted_write_keys() == keys
+    assert keys_of(IngestSettings()) == want
 
 
 def test_env_prefix_and_types(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,9 +74,9 @@ def test_production_refuses_the_dev_key() -> None:
 
 
 def test_dev_mode_accepts_the_dev_key_and_configured_ones() -> None:
-    assert IngestSettings(dev_mode=True).accepted_write_keys() == (DEV_WRITE_KEY.encode(),)
-    both = IngestSettings(dev_mode=True, write_keys="mine").accepted_write_keys()
-    assert both == (b"mine", DEV_WRITE_KEY.encode())
+    dev = (DEV_WRITE_KEY.encode(), DEV_BROWSER_KEY.encode())
+    assert keys_of(IngestSettings(dev_mode=True)) == dev
+    assert keys_of(IngestSettings(dev_mode=True, write_keys="mine")) == (b"mine", *dev)
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.5", "::1", "[::1]", "localhost"])

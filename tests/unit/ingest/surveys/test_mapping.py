@@ -16,7 +16,7 @@ from schemas import CanonicalEvent, InvalidEvent
 from schemas.events import REVISION_KEY, decode_event
 
 SAMPLES = Path(__file__).with_name("samples")
-RECEIVED = datetime(2024, 11, 23, 12, 0, tzinfo=UTC)
+RECEIVED = datetime(2024, 11, 24, 9, 0, tzinfo=UTC)
 CX_KEYS = {
     "metric",
     "score",
