@@ -106,7 +106,8 @@ timeline_events = Table(
     # The sender's trust level (`schemas.trust.Trust`) and the identifiers a browser source
     # claimed without verification (never linked; migration 0008).
     Column("trust", Text, nullable=False, server_default=text("'server'")),
-    Column("claims", JSONB, nullable=True),
+    # None is SQL NULL (not JSON null): the partial index and `claims IS NOT NULL` rely on it.
+    Column("claims", JSONB(none_as_null=True), nullable=True),
     Index("ix_timeline_customer_time", "customer_id", text("occurred_at DESC"), text("id DESC")),
     Index(
         "ix_timeline_claims",
