@@ -67,8 +67,31 @@ def has_producer_id(producer: Any) -> bool:
     return manager is None or (manager.has_producer_id() and not manager.has_error())
 
 
+#: How long a retired producer may take to fail or deliver what it still holds.
+RETIRE_CLOSE_S: Final = 15.0
+
+
+def close_retired(producer: Any, timeout_s: float = RETIRE_CLOSE_S) -> None:
+    """Close a retired producer, releasing its sender thread and sockets in every case.
+
+    kafka-python's `close` first flushes and raises `KafkaTimeoutError` when records are still
+    pending, skipping the rest of the close; the pending records fail by their delivery timeout
+    (each request already failed, so nothing waits on them), after which a second close
+    completes. Should they not, the sender is closed by force.
+    """
+    for _ in range(2):
+        try:
+            producer.close(timeout=timeout_s)
+        except KafkaTimeoutError:
+            continue
+        return
+    sender = getattr(producer, "_sender", None)
+    if sender is not None:
+        sender.force_close()
+
+
 def close_in_background(producer: Any) -> None:
     """Close a retired producer without waiting for it (off the event loop)."""
     threading.Thread(
-        target=producer.close, kwargs={"timeout": 0}, name="retire-producer", daemon=True
+        target=close_retired, args=(producer,), name="retire-producer", daemon=True
     ).start()

@@ -55,6 +55,23 @@ def _is_terminal(stream: Any) -> bool:
         return False
 
 
+class CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to whatever `sys.stderr` is when a record is emitted (a test runner
+    or a daemon may replace and close the one there was at configuration time)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        """The current standard error."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        """Ignored: the stream is always the current standard error."""
+
+
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
     """Route stdlib and structlog records through one JSON (or console) renderer on stderr.
 
@@ -83,7 +100,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = CurrentStderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

@@ -33,7 +33,7 @@ from tests.support.server import serving
 from tests.support.trust_stack import BROWSER_KEY, SECRET, SERVER_KEY, Stack, trust_stack
 from tests.support.worker import wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+pytestmark = pytest.mark.e2e
 
 SDKS = Path(__file__).resolve().parent / "sdks"
 MODULES = SDKS / "node_modules"
@@ -123,6 +123,7 @@ def held(profile: dict[str, Any]) -> set[tuple[str, str]]:
     return {(i["type"], i["value"]) for i in profile["identifiers"]}
 
 
+@pytest.mark.asyncio(loop_scope="session")
 @pytest.mark.parametrize("sdk", ["segment", "rudderstack"])
 async def test_a_shops_page_sends_with_the_vendors_browser_sdk(
     chromium: Browser, site: str, stack: Stack, sdk: str

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -207,6 +209,11 @@ async def test_unreachable_broker_gives_503_json() -> None:
         await publisher.close()
 
 
+def _retiring() -> list[threading.Thread]:
+    """Threads still closing a retired producer."""
+    return [t for t in threading.enumerate() if t.name == "retire-producer"]
+
+
 async def test_publisher_fails_in_bounded_time_when_the_broker_goes_away(
     tmp_path: Path,
 ) -> None:
@@ -224,6 +231,11 @@ async def test_publisher_fails_in_bounded_time_when_the_broker_goes_away(
             await publisher.publish(events)
         assert time.monotonic() - started < 5
         assert not await publisher.ready()
+        # The retired producer is closed off the loop, its network thread included, although
+        # records were still pending in it (kafka-python's close raises for those).
+        for closing in _retiring():
+            await asyncio.to_thread(closing.join, 30)
+        assert not _retiring(), "a retired producer was never closed"
     finally:
         broker.stop()
         await publisher.close()
