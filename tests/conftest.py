@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,6 +26,21 @@ from services.embedded import (
 )
 from services.kafka_admin import ensure_topics
 from tests.support.worker import Workers
+
+# Code under test that is not a process of its own logs through structlog's defaults, whose
+# console renderer draws tracebacks with rich (seconds per logged exception): plain ones here.
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.StackInfoRenderer(),
+        structlog.dev.set_exc_info,
+        structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+        structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        ),
+    ]
+)
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "build" / "test-artifacts"
 TEST_PARTITIONS = 4
