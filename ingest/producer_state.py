@@ -84,6 +84,8 @@ def close_retired(producer: Any, timeout_s: float = RETIRE_CLOSE_S) -> None:
             producer.close(timeout=timeout_s)
         except KafkaTimeoutError:
             continue
+        except Exception:  # a producer being thrown away: never raise here
+            break
         return
     sender = getattr(producer, "_sender", None)
     if sender is not None:
