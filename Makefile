@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 TOOLS := .venv-tools
 TOOLS_STAMP := $(TOOLS)/.installed-$(shell cat deploy/requirements-tools.txt | sha1sum | cut -c1-12)
-# pytest-xdist processes for `make test` (the whole-stack tests stay in one of them).
+# pytest-xdist processes for `make test`; each test file runs whole in one of them.
 TEST_PROCESSES ?= 2
 export XDG_RUNTIME_DIR ?= /tmp/threadline-runtime-$(shell id -u)
 
@@ -61,7 +61,7 @@ demo: $(STAMP) ## Like dev, and load a synthetic journey set
 
 test: $(STAMP) chromium sdks lint deploy-check ## Lint, deploy-check, then the whole suite: unit, integration (real broker + PostgreSQL), e2e
 	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
-	$(BIN)/pytest -q -p no:cacheprovider -m "not faults" -n $(TEST_PROCESSES) --dist loadgroup \
+	$(BIN)/pytest -q -p no:cacheprovider -m "not faults" -n $(TEST_PROCESSES) --dist loadfile \
 		--durations=15 --basetemp=$(CURDIR)/build/pytest tests
 
 faults: $(STAMP) ## Fault tests (PostgreSQL restart, rebalance, kill -9, slow DB) with reconciliation figures

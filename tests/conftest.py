@@ -46,15 +46,6 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "build" / "test-artifacts"
 TEST_PARTITIONS = 4
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`make test` runs two processes), the end-to-end tests, each of which
-    starts a whole stack, run one after another in one process while the other process takes
-    the unit and integration tests: never two whole stacks on the two cores at once."""
-    for item in items:
-        if item.get_closest_marker("e2e") is not None:
-            item.add_marker(pytest.mark.xdist_group("whole-stack"))
-
-
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
