@@ -104,7 +104,7 @@ timeline_events = Table(
     # can give a split-off customer back its original id.
     Column("origin_customer_id", Text, nullable=True),
     # The sender's trust level (`schemas.trust.Trust`) and the identifiers a browser source
-    # claimed without verification (never linked; migration 0008).
+    # claimed without verification (never linked; migration 0009).
     Column("trust", Text, nullable=False, server_default=text("'server'")),
     # None is SQL NULL (not JSON null): the partial index and `claims IS NOT NULL` rely on it.
     Column("claims", JSONB(none_as_null=True), nullable=True),
