@@ -209,9 +209,9 @@ async def test_unreachable_broker_gives_503_json() -> None:
         await publisher.close()
 
 
-def _retiring() -> list[threading.Thread]:
-    """Threads still closing a retired producer."""
-    return [t for t in threading.enumerate() if t.name == "retire-producer"]
+def _threads(suffix: str) -> list[threading.Thread]:
+    """Live threads whose name ends with `suffix`."""
+    return [t for t in threading.enumerate() if t.name.endswith(suffix)]
 
 
 async def test_publisher_fails_in_bounded_time_when_the_broker_goes_away(
@@ -225,6 +225,8 @@ async def test_publisher_fails_in_bounded_time_when_the_broker_goes_away(
         events = map_batch(unique_batch(), utc_now())
         await publisher.publish(events)  # connected and acknowledged
         assert await publisher.ready()
+        network = _threads("-network-thread")  # the producer's sender, about to be retired
+        assert network
         broker.stop()
         started = time.monotonic()
         with pytest.raises(PublishError, match=r"did not acknowledge|rejected"):
@@ -233,9 +235,10 @@ async def test_publisher_fails_in_bounded_time_when_the_broker_goes_away(
         assert not await publisher.ready()
         # The retired producer is closed off the loop, its network thread included, although
         # records were still pending in it (kafka-python's close raises for those).
-        for closing in _retiring():
+        for closing in _threads("retire-producer"):
             await asyncio.to_thread(closing.join, 30)
-        assert not _retiring(), "a retired producer was never closed"
+        assert not _threads("retire-producer"), "a retired producer was never closed"
+        assert not [t for t in network if t.is_alive()], "its network thread still runs"
     finally:
         broker.stop()
         await publisher.close()
