@@ -36,13 +36,19 @@ from tests.support.devstack import DevStackRun, dev_stack_run
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 OTHER_AGENT_KEY = "desk-b-key-for-console-tests"
+#: The pop test's own agent: its pops stay fresh for minutes (a console opened during the
+#: call gets them), and must not reach the consoles the later tests open as dev-agent.
+POP_AGENT_KEY = "desk-a-key-for-console-tests"
 TIMELINE = "Interactions, newest first"
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStackRun]:
-    """`threadline dev` with a second agent, `desk-b`, beside the dev keys."""
-    keys = [{"name": "desk-b", "role": "agent", "sha256": hash_key(OTHER_AGENT_KEY)}]
+    """`threadline dev` with two more agents, `desk-a` and `desk-b`, beside the dev keys."""
+    keys = [
+        {"name": "desk-a", "role": "agent", "sha256": hash_key(POP_AGENT_KEY)},
+        {"name": "desk-b", "role": "agent", "sha256": hash_key(OTHER_AGENT_KEY)},
+    ]
     with dev_stack_run(
         tmp_path_factory.mktemp("console"), THREADLINE_API_KEYS=json.dumps(keys)
     ) as run:
@@ -125,14 +131,14 @@ async def test_a_pop_reaches_the_named_agents_console_and_no_one_elses(
     await gateway.post("/surveys/responses", json=survey)
     await gateway.email(ana, "Where is my parcel?", now - timedelta(hours=1))
     await wait_for_profile(stack.api, ("phone", ana.phone), channel_count("email", 1))
-    mine, problems = await _console(browser, stack, AGENT_KEY)
+    mine, problems = await _console(browser, stack, POP_AGENT_KEY)
     theirs, _ = await _console(browser, stack, OTHER_AGENT_KEY)
     await expect(mine.locator("#live")).to_have_count(1)
 
-    # The CTI announces Ana's call for dev-agent: dev-agent's idle console opens her.
+    # The CTI announces Ana's call for desk-a: desk-a's idle console opens her.
     contact = str(uuid.uuid4())
     started = time.perf_counter()
-    pop = await gateway.screen_pop("dev-agent", ana, contact)
+    pop = await gateway.screen_pop("desk-a", ana, contact)
     await expect(mine.locator("#call")).to_be_visible(timeout=15_000)
     latencies = [round((time.perf_counter() - started) * 1000)]
     await expect(mine.get_by_role("heading", level=1)).to_have_text("Ana Tanaka")
@@ -161,10 +167,10 @@ async def test_a_pop_reaches_the_named_agents_console_and_no_one_elses(
     await expect(theirs.locator("#call")).to_be_hidden()
 
     # The contact record arrives: the in-progress item becomes the call, in place.
-    await gateway.connect_record(ana, contact, now - timedelta(minutes=5), datetime.now(UTC))
-    await expect(ringing).to_contain_text(
-        "Call (inbound, 4m 0s) with agent dev-agent", timeout=15_000
+    await gateway.connect_record(
+        ana, contact, now - timedelta(minutes=5), datetime.now(UTC), agent="desk-a"
     )
+    await expect(ringing).to_contain_text("Call (inbound, 4m 0s) with agent desk-a", timeout=15_000)
     await expect(ringing.locator(".badge")).to_have_text("Updated")
     await expect(timeline.locator(f'li[data-event-id="{pop["event_id"]}"]')).to_have_count(1)
     await expect(mine.locator("#call")).to_contain_text("Call ended")
@@ -187,7 +193,7 @@ async def test_a_pop_reaches_the_named_agents_console_and_no_one_elses(
     for _ in range(3):
         started = time.perf_counter()
         await mine.locator("#call-dismiss").click()
-        await gateway.screen_pop("dev-agent", ana, str(uuid.uuid4()))
+        await gateway.screen_pop("desk-a", ana, str(uuid.uuid4()))
         await expect(mine.locator("#call")).to_be_visible(timeout=15_000)
         latencies.append(round((time.perf_counter() - started) * 1000))
     _record(artifacts_dir, "screen_pop_ms", latencies)

@@ -220,12 +220,14 @@ async def test_publisher_fails_in_bounded_time_when_the_broker_goes_away(
     broker = EmbeddedBroker(port=free_port(), log_path=tmp_path / "tansu.log")
     bootstrap = broker.start()
     publisher = KafkaPublisher(bootstrap, timeout_s=2)
+    before = set(_threads("-network-thread"))
     try:
         ensure_topics(bootstrap, partitions=2)
         events = map_batch(unique_batch(), utc_now())
         await publisher.publish(events)  # connected and acknowledged
         assert await publisher.ready()
-        network = _threads("-network-thread")  # the producer's sender, about to be retired
+        # The producer's sender, about to be retired (not other tests' publishers' senders).
+        network = [t for t in _threads("-network-thread") if t not in before]
         assert network
         broker.stop()
         started = time.monotonic()

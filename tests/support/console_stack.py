@@ -118,6 +118,7 @@ class Gateway:
         updated: datetime,
         queue: str = "Orders",
         reason: str = "CUSTOMER_DISCONNECT",
+        agent: str = "dev-agent",
     ) -> None:
         """An Amazon Connect contact record (the documented sample, re-timed and re-addressed)."""
         ctr = orjson.loads(
@@ -134,7 +135,7 @@ class Gateway:
             LastUpdateTimestamp=iso(updated),
             DisconnectReason=reason,
         )
-        ctr["Agent"].update(Username="dev-agent", ConnectedToAgentTimestamp=iso(started))
+        ctr["Agent"].update(Username=agent, ConnectedToAgentTimestamp=iso(started))
         for key in ("AfterContactWorkStartTimestamp", "AfterContactWorkEndTimestamp"):
             ctr["Agent"][key] = iso(ended)
         ctr["Queue"].update(

@@ -13,7 +13,7 @@
   const state = {
     customer: null, profile: null, cursor: null, visitsUntil: null, visitsMore: false,
     stream: null, agentStream: null, call: null, lineageOpen: false, adminChanging: false,
-    gen: 0,
+    gen: 0, opening: 0,
   };
 
   const customerPath = (id, rest) => "/v1/customers/" + encodeURIComponent(id) + (rest || "");
@@ -253,6 +253,9 @@
   }
 
   async function openCustomer(customerId, options) {
+    // A later open (the agent's search while a pop loads, or the reverse) supersedes this one:
+    // its answers are dropped, so a profile is never shown with another customer's timeline.
+    const opening = ++state.opening;
     if (state.stream) state.stream.stop();
     setLive("off");
     setStatus("Loading…");
@@ -260,12 +263,13 @@
     try {
       state.customer = customerId;
       const [profile] = await Promise.all([api(customerPath(customerId)), loadTimeline(false)]);
+      if (opening !== state.opening) return false;
       state.customer = profile.customer_id;
       state.profile = profile;
       T.profile.renderProfile(profile);
       T.showSignals(state.customer, $("profile-signals"));
     } catch (error) {
-      setStatus(error.message, true);
+      if (opening === state.opening) setStatus(error.message, true);
       return false;
     }
     $("results").hidden = true;
